@@ -1,0 +1,1 @@
+"""All I/O the workflows need: PostgreSQL read model and registry, notifications, look-ups."""

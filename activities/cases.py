@@ -1,0 +1,73 @@
+"""Activities of the case workflow: resolving the registry context and writing the read model."""
+
+import asyncpg
+import structlog
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities import registry
+from schemas.case import CaseProjection
+from schemas.registry import CaseContext, ContextRequest
+
+log = structlog.get_logger(__name__)
+
+_CASE_COLUMNS = [
+    "case_id", "status", "level", "severity", "category", "channel", "external_id", "district", "street",
+    "community", "compound", "owner", "description", "reported_at", "updated_at", "deadline", "overdue",
+    "supervision", "resolved_level", "resolved_at", "closed_at", "close_reason", "reopen_count",
+    "unsatisfied_count", "first_time_satisfied", "score", "whistles", "auto_escalations", "reporters", "last_seq",
+]
+_UPSERT_CASE = f"""
+    INSERT INTO cases ({", ".join(_CASE_COLUMNS)})
+    VALUES ({", ".join(f"${i}" for i in range(1, len(_CASE_COLUMNS) + 1))})
+    ON CONFLICT (case_id) DO UPDATE SET
+        {", ".join(f"{c} = EXCLUDED.{c}" for c in _CASE_COLUMNS if c != "case_id")}
+    WHERE cases.last_seq < EXCLUDED.last_seq
+"""
+_INSERT_EVENT = """
+    INSERT INTO case_events (case_id, seq, at, kind, level, actor, details)
+    VALUES ($1, $2, $3, $4, $5, $6, $7)
+    ON CONFLICT (case_id, seq) DO NOTHING
+"""
+
+
+
+
+class CaseActivities:
+    """Bound to one asyncpg pool; registered on the worker as bound methods."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    @activity.defn
+    async def resolve_context(self, request: ContextRequest) -> CaseContext:
+        async with self._pool.acquire() as connection:
+            try:
+                return await registry.case_context(
+                    connection, request.compound, request.category, request.policy
+                )
+            except registry.UnknownReference as err:
+                raise ApplicationError(str(err), type="UnknownReference", non_retryable=True) from err
+
+    @activity.defn
+    async def project(self, projection: CaseProjection) -> None:
+        """Write the case row and its new events in one transaction; replays change nothing."""
+        summary = projection.summary
+        row = summary.model_dump()
+        async with self._pool.acquire() as connection, connection.transaction():
+            await connection.executemany(
+                _INSERT_EVENT,
+                [
+                    (summary.case_id, e.seq, e.at, e.kind, e.level, e.actor, e.model_dump(mode="json")["details"])
+                    for e in projection.events
+                ],
+            )
+            await connection.execute(_UPSERT_CASE, *(row[c] for c in _CASE_COLUMNS))
+        log.info(
+            "case projected",
+            case_id=summary.case_id,
+            workflow_id=f"case-{summary.case_id}",
+            level=summary.level,
+            status=summary.status,
+            last_seq=summary.last_seq,
+        )

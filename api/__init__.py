@@ -1,0 +1,1 @@
+"""FastAPI application: routers per audience, auth, Open311 adapter, supervisor dashboard."""

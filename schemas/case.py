@@ -1,0 +1,360 @@
+"""A case: what a resident reports, every action's payload, and the view a workflow query returns."""
+
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, HttpUrl, StringConstraints
+
+from schemas.domain import (
+    Channel,
+    CloseReason,
+    Code,
+    Level,
+    LongText,
+    Name,
+    PartyRole,
+    Severity,
+    ShortText,
+    Status,
+)
+from schemas.task import TaskView
+
+CaseId = Annotated[str, StringConstraints(pattern=r"^WH-\d{8}-\d{6}$")]
+Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9][0-9 -]{5,18}[0-9]$")]
+Token = Annotated[str, StringConstraints(min_length=16, max_length=128)]
+ExternalId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+
+
+def mask_phone(phone: str) -> str:
+    """138****5678: the first three and last four digits stay, the rest is hidden."""
+    digits = "".join(ch for ch in phone if ch.isdigit())
+    if len(digits) <= 7:
+        return "*" * len(digits)
+    return digits[:3] + "*" * (len(digits) - 7) + digits[-4:]
+
+
+class Reporter(BaseModel):
+    name: Name | None = None
+    phone: Phone | None = None
+    anonymous: bool = False
+
+    def masked(self) -> "ReporterView":
+        if self.anonymous:
+            return ReporterView(anonymous=True)
+        return ReporterView(
+            name=(self.name[0] + "*" * (len(self.name) - 1)) if self.name else None,
+            phone=mask_phone(self.phone) if self.phone else None,
+        )
+
+
+class ReporterView(BaseModel):
+    """What handlers, departments and logs may see of a reporter."""
+
+    name: str | None = None
+    phone: str | None = None
+    anonymous: bool = False
+
+
+class Location(BaseModel):
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    address: ShortText | None = None
+
+
+class CaseReport(BaseModel):
+    """What a resident, hotline operator, grid worker or window clerk submits."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    compound: Code
+    category: Code
+    severity: Severity | None = None  # default: the category's
+    description: LongText
+    channel: Channel = Channel.APP
+    reporter: Reporter = Reporter()
+    location: Location | None = None
+    photo_urls: list[HttpUrl] = Field(default_factory=list, max_length=9)
+    external_id: ExternalId | None = None  # 12345 ticket number and the like
+
+
+class CaseStart(BaseModel):
+    """The workflow input. The reporter's contact stays here (in Temporal only), never in projections."""
+
+    case_id: CaseId
+    report: CaseReport
+    token_hash: str | None = None  # sha256 hex of the resident's access token
+    policy: Code = "default"
+
+
+class Actor(BaseModel):
+    """Who acts: an organisation (already authenticated by the API or CLI) and optionally a person."""
+
+    org: Code
+    person: Name | None = None
+
+
+class Accept(BaseModel):
+    actor: Actor
+
+
+class Arrive(BaseModel):
+    actor: Actor
+    note: ShortText | None = None
+
+
+class AddNote(BaseModel):
+    actor: Actor
+    text: LongText
+
+
+class PresentPlan(BaseModel):
+    actor: Actor
+    summary: LongText
+    due_at: AwareDatetime
+
+
+class Resolve(BaseModel):
+    actor: Actor
+    summary: LongText
+
+
+class Signoff(BaseModel):
+    actor: Actor
+    agree: bool
+    comment: ShortText | None = None
+
+
+class DepartmentSummons(BaseModel):
+    """Which departments a street whistles for: one lead (主办), optional assistants (协办)."""
+
+    lead: Code
+    assist: list[Code] = Field(default_factory=list, max_length=8)
+
+    def codes(self) -> list[str]:
+        return [self.lead, *[code for code in self.assist if code != self.lead]]
+
+
+class Whistle(BaseModel):
+    actor: Actor
+    reason: ShortText
+    departments: DepartmentSummons | None = None
+
+
+class RequestExtension(BaseModel):
+    actor: Actor
+    until: AwareDatetime
+    reason: ShortText
+
+
+class DecideExtension(BaseModel):
+    actor: Actor
+    approve: bool
+    reason: ShortText
+
+
+class SuperviseAction(StrEnum):
+    URGE = "URGE"  # 催办: recorded against the owner
+    ESCALATE = "ESCALATE"  # force the case up one level
+
+
+class Supervise(BaseModel):
+    actor: Actor
+    action: SuperviseAction = SuperviseAction.URGE
+    reason: ShortText
+
+
+class Feedback(BaseModel):
+    token: Token
+    satisfied: bool
+    score: int = Field(ge=1, le=5)
+    comment: ShortText | None = None
+
+
+class Withdraw(BaseModel):
+    token: Token
+    reason: ShortText | None = None
+
+
+class Rejection(StrEnum):
+    """ApplicationError types an update validator raises; the API maps them to HTTP statuses."""
+
+    NOT_READY = "NotReady"  # case still opening (first activity running)
+    CLOSED = "CaseClosed"
+    FORBIDDEN = "Forbidden"  # actor not allowed to do this here
+    INVALID_STATE = "InvalidTransition"
+    INVALID_INPUT = "InvalidInput"
+
+
+class EventKind(StrEnum):
+    REPORTED = "REPORTED"
+    ACCEPTED = "ACCEPTED"
+    ARRIVED = "ARRIVED"
+    ARRIVAL_BREACHED = "ARRIVAL_BREACHED"
+    NOTE = "NOTE"
+    PLAN_PRESENTED = "PLAN_PRESENTED"
+    RESOLUTION_PROPOSED = "RESOLUTION_PROPOSED"
+    SIGNED_OFF = "SIGNED_OFF"
+    OBJECTED = "OBJECTED"
+    PROPOSAL_FAILED = "PROPOSAL_FAILED"
+    RESOLVED = "RESOLVED"
+    WARNING = "WARNING"
+    SLA_BREACHED = "SLA_BREACHED"
+    ESCALATED = "ESCALATED"
+    EXTENSION_REQUESTED = "EXTENSION_REQUESTED"
+    EXTENSION_APPROVED = "EXTENSION_APPROVED"
+    EXTENSION_DENIED = "EXTENSION_DENIED"
+    SUPERVISED = "SUPERVISED"
+    FEEDBACK = "FEEDBACK"
+    REOPENED = "REOPENED"
+    WITHDRAWN = "WITHDRAWN"
+    CLOSED = "CLOSED"
+    TASK_SUMMONED = "TASK_SUMMONED"
+    TASK_ACCEPTED = "TASK_ACCEPTED"
+    TASK_NOTE = "TASK_NOTE"
+    TASK_COMPLETED = "TASK_COMPLETED"
+    TASK_RETURNED = "TASK_RETURNED"
+    TASK_OVERDUE = "TASK_OVERDUE"
+    TASK_EXTENDED = "TASK_EXTENDED"
+    TASK_CANCELLED = "TASK_CANCELLED"
+    REROUTED = "REROUTED"
+    ALL_RETURNED = "ALL_RETURNED"
+    DISPATCHED = "DISPATCHED"
+    VOLUNTEER_ACCEPTED = "VOLUNTEER_ACCEPTED"
+    VOLUNTEER_COMPLETED = "VOLUNTEER_COMPLETED"
+    DUPLICATE_LINKED = "DUPLICATE_LINKED"
+
+
+class TimelineEvent(BaseModel):
+    seq: int
+    at: datetime
+    kind: EventKind
+    level: Level
+    actor: str | None = None
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class BreachKind(StrEnum):
+    DEADLINE = "DEADLINE"
+    ARRIVAL = "ARRIVAL"
+
+
+class Breach(BaseModel):
+    kind: BreachKind
+    level: Level
+    org: str  # the late party
+    due: datetime
+    at: datetime
+
+
+class Stage(BaseModel):
+    """The case's time at one level: who owns it, its budget and deadlines."""
+
+    level: Level
+    owner: str
+    entered_at: datetime
+    budget: timedelta
+    deadline: datetime
+    warning_at: datetime
+    accepted_by: str | None = None
+    accepted_at: datetime | None = None
+    warned: bool = False
+    breached: bool = False
+    arrival_due: datetime | None = None
+    arrived_at: datetime | None = None
+    arrival_breached: bool = False
+    plan_summary: str | None = None
+    plan_due: datetime | None = None
+
+
+class Vote(BaseModel):
+    party: PartyRole
+    org: str
+    agree: bool
+    comment: str | None = None
+    at: datetime
+
+
+class Proposal(BaseModel):
+    """A council resolution waiting for its quorum of the three parties."""
+
+    by: str
+    summary: str
+    at: datetime
+    votes: list[Vote] = Field(default_factory=list)
+
+    @property
+    def agreed(self) -> int:
+        return sum(1 for vote in self.votes if vote.agree)
+
+    @property
+    def objected(self) -> int:
+        return sum(1 for vote in self.votes if not vote.agree)
+
+
+class ExtensionRequest(BaseModel):
+    by: str
+    until: datetime
+    reason: str
+    at: datetime
+
+
+class CaseSummary(BaseModel):
+    """The case as the read model stores it (the `cases` row). No reporter contact details."""
+
+    case_id: str
+    status: Status
+    level: Level
+    severity: Severity
+    category: str
+    channel: Channel
+    external_id: str | None = None
+    district: str
+    street: str
+    community: str
+    compound: str
+    owner: str
+    description: str
+    reported_at: datetime
+    updated_at: datetime
+    deadline: datetime | None = None
+    overdue: bool = False
+    supervision: bool = False  # flagged for 督办
+    resolved_level: Level | None = None
+    resolved_at: datetime | None = None
+    closed_at: datetime | None = None
+    close_reason: CloseReason | None = None
+    reopen_count: int = 0
+    unsatisfied_count: int = 0
+    first_time_satisfied: bool | None = None
+    score: int | None = None
+    whistles: int = 0  # manual escalations
+    auto_escalations: int = 0
+    reporters: int = 1  # the original plus linked duplicates
+    last_seq: int = 0
+
+
+class CaseView(CaseSummary):
+    """Everything a participant may see: the `view` query's answer and every update's result."""
+
+    reporter: ReporterView
+    location: Location | None = None
+    photo_urls: list[str] = Field(default_factory=list)
+    stage: Stage | None = None
+    stages: list[Stage] = Field(default_factory=list)
+    council: dict[PartyRole, str] = Field(default_factory=dict)
+    proposal: Proposal | None = None
+    extension: ExtensionRequest | None = None
+    feedback_due: datetime | None = None
+    breaches: list[Breach] = Field(default_factory=list)
+    tasks: list[TaskView] = Field(default_factory=list)
+    volunteer: str | None = None
+    linked_reports: list[str] = Field(default_factory=list)
+    timeline: list[TimelineEvent] = Field(default_factory=list)
+
+
+class CaseProjection(BaseModel):
+    """One idempotent write of the read model: the case row and the events not yet written."""
+
+    summary: CaseSummary
+    events: list[TimelineEvent]

