@@ -1,0 +1,1 @@
+"""Bundled registry data; a regular package so importlib.resources finds it under an editable install."""
