@@ -6,7 +6,8 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from workers.settings import Settings
 
 
-async def connect(settings: Settings, address: str | None = None) -> Client:
+async def connect(settings: Settings, address: str | None = None, *, lazy: bool = False) -> Client:
+    """A lazy client connects on its first call, so a server that is down now does not fail the caller."""
     tls: TLSConfig | bool = settings.temporal_tls
     if settings.temporal_tls_cert and settings.temporal_tls_key:
         tls = TLSConfig(
@@ -19,4 +20,5 @@ async def connect(settings: Settings, address: str | None = None) -> Client:
         api_key=settings.temporal_api_key,
         tls=tls,
         data_converter=pydantic_data_converter,
+        lazy=lazy,
     )
