@@ -1,0 +1,147 @@
+"""Smoke test of `whistle dev` as a user runs it: healthy, real Temporal and PostgreSQL, clean stop, data kept.
+
+The stack's DATABASE_URL and addresses are read from `<data dir>/dev.json`, which `whistle dev` writes
+while it runs.
+"""
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import asyncpg
+import httpx
+import psutil
+from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
+from temporalio.client import Client, WorkflowExecutionStatus
+
+from activities.migrations import available
+from workers.dev import MANIFEST, DevManifest
+from workflows import search_attributes
+
+WHISTLE = Path(sys.executable).parent / "whistle"
+START_SECONDS = 45
+STOP_SECONDS = 20
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _environment(data_dir: Path) -> dict[str, str]:
+    """Everything embedded, configured through the WHISTLE_* variables on free ports."""
+    environment = {key: value for key, value in os.environ.items()
+                   if not key.startswith(("TEMPORAL_", "DATABASE_URL", "WHISTLE_"))}
+    return environment | {
+        "WHISTLE_DATA_DIR": str(data_dir),
+        "WHISTLE_API_PORT": str(_free_port()),
+        "WHISTLE_TEMPORAL_PORT": str(_free_port()),
+        "WHISTLE_TEMPORAL_UI_PORT": str(_free_port()),
+    }
+
+
+@asynccontextmanager
+async def whistle_dev(data_dir: Path, stop: signal.Signals, *, to_group: bool) -> AsyncIterator[DevManifest]:
+    """Start `whistle dev` in its own process group, yield once /healthz is 200, then stop it with `stop`."""
+    output = data_dir.parent / "whistle-dev.log"
+    with output.open("ab") as log:
+        process = subprocess.Popen([str(WHISTLE), "dev"], env=_environment(data_dir), stdout=log,
+                                   stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        manifest = await _healthy(process, data_dir / MANIFEST, output)
+        yield manifest
+    finally:
+        if to_group:
+            os.killpg(process.pid, stop)  # what Ctrl-C in a terminal does
+        else:
+            process.send_signal(stop)
+        exit_code = process.wait(STOP_SECONDS)
+    assert exit_code == 0, output.read_text()[-3000:]
+    _assert_nothing_left(process.pid, data_dir)
+
+
+async def _healthy(process: subprocess.Popen, manifest_file: Path, output: Path) -> DevManifest:
+    deadline = asyncio.get_running_loop().time() + START_SECONDS
+    async with httpx.AsyncClient(timeout=5) as http:
+        while asyncio.get_running_loop().time() < deadline:
+            assert process.poll() is None, f"whistle dev exited early:\n{output.read_text()[-3000:]}"
+            if manifest_file.exists():
+                manifest = DevManifest.model_validate_json(manifest_file.read_text())
+                try:
+                    response = await http.get(f"{manifest.api_url}/healthz")
+                except httpx.TransportError:
+                    response = None
+                if response is not None and response.status_code == 200:
+                    health = response.json()
+                    assert health["temporal"]["ok"] and health["postgres"]["ok"], health
+                    return manifest
+            await asyncio.sleep(0.2)
+    raise AssertionError(f"whistle dev not healthy within {START_SECONDS} s:\n{output.read_text()[-3000:]}")
+
+
+def _assert_nothing_left(group: int, data_dir: Path) -> None:
+    left = []
+    for process in psutil.process_iter(["pid", "cmdline"]):
+        try:
+            in_group = os.getpgid(process.pid) == group
+        except ProcessLookupError:
+            continue
+        uses_data_dir = any(str(data_dir) in argument for argument in process.info["cmdline"] or [])
+        if in_group or uses_data_dir:
+            left.append(process.info)
+    assert not left, f"processes left behind: {left}"
+    assert not (data_dir / MANIFEST).exists()
+
+
+async def test_dev_stack_runs_stops_cleanly_and_keeps_its_data(tmp_path):
+    data_dir = tmp_path / "data"
+    probe_id = f"smoke-{uuid.uuid4()}"
+    marker = uuid.uuid4().hex
+
+    async with whistle_dev(data_dir, signal.SIGINT, to_group=True) as manifest:
+        client = await Client.connect(manifest.temporal_address, namespace=manifest.temporal_namespace)
+        registered = await client.operator_service.list_search_attributes(
+            ListSearchAttributesRequest(namespace=manifest.temporal_namespace))
+        assert {key.name for key in search_attributes.ALL} <= registered.custom_attributes.keys()
+        # Nobody polls this queue: the workflow stays open, so the restart must still list it.
+        await client.start_workflow("SmokeProbe", id=probe_id, task_queue=f"smoke-{marker}")
+
+        connection = await asyncpg.connect(manifest.database_url)
+        try:
+            assert await connection.fetchval("SELECT count(*) FROM schema_migrations") == len(available())
+            assert await connection.fetchval("SELECT count(*) FROM compound_parties") >= 8
+            assert await connection.fetchval("SELECT count(*) FROM categories") >= 14
+            await connection.execute("CREATE TABLE smoke_marker (token text)")
+            await connection.execute("INSERT INTO smoke_marker VALUES ($1)", marker)
+        finally:
+            await connection.close()
+
+    async with whistle_dev(data_dir, signal.SIGTERM, to_group=False) as manifest:
+        client = await Client.connect(manifest.temporal_address, namespace=manifest.temporal_namespace)
+        description = await client.get_workflow_handle(probe_id).describe()
+        assert description.status == WorkflowExecutionStatus.RUNNING
+        connection = await asyncpg.connect(manifest.database_url)
+        try:
+            assert await connection.fetchval("SELECT token FROM smoke_marker") == marker
+        finally:
+            await connection.close()
+
+
+def test_busy_api_port_is_a_one_line_error(tmp_path):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = subprocess.run([str(WHISTLE), "dev", "--api-port", str(port)], env=_environment(tmp_path / "data"),
+                                capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1] == f"whistle: API port {port} on 127.0.0.1 is already in use"
