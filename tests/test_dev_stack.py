@@ -4,15 +4,15 @@ The stack's DATABASE_URL and addresses are read from `<data dir>/dev.json`, whic
 while it runs.
 """
 
-import asyncio
 import os
 import signal
 import socket
 import subprocess
 import sys
+import time
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import asyncpg
@@ -48,16 +48,15 @@ def _environment(data_dir: Path) -> dict[str, str]:
     }
 
 
-@asynccontextmanager
-async def whistle_dev(data_dir: Path, stop: signal.Signals, *, to_group: bool) -> AsyncIterator[DevManifest]:
+@contextmanager
+def whistle_dev(data_dir: Path, stop: signal.Signals, *, to_group: bool) -> Iterator[DevManifest]:
     """Start `whistle dev` in its own process group, yield once /healthz is 200, then stop it with `stop`."""
     output = data_dir.parent / "whistle-dev.log"
     with output.open("ab") as log:
         process = subprocess.Popen([str(WHISTLE), "dev"], env=_environment(data_dir), stdout=log,
                                    stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        manifest = await _healthy(process, data_dir / MANIFEST, output)
-        yield manifest
+        yield _healthy(process, data_dir / MANIFEST, output)
     finally:
         if to_group:
             os.killpg(process.pid, stop)  # what Ctrl-C in a terminal does
@@ -68,22 +67,22 @@ async def whistle_dev(data_dir: Path, stop: signal.Signals, *, to_group: bool) -
     _assert_nothing_left(process.pid, data_dir)
 
 
-async def _healthy(process: subprocess.Popen, manifest_file: Path, output: Path) -> DevManifest:
-    deadline = asyncio.get_running_loop().time() + START_SECONDS
-    async with httpx.AsyncClient(timeout=5) as http:
-        while asyncio.get_running_loop().time() < deadline:
+def _healthy(process: subprocess.Popen, manifest_file: Path, output: Path) -> DevManifest:
+    deadline = time.monotonic() + START_SECONDS
+    with httpx.Client(timeout=5) as http:
+        while time.monotonic() < deadline:
             assert process.poll() is None, f"whistle dev exited early:\n{output.read_text()[-3000:]}"
             if manifest_file.exists():
                 manifest = DevManifest.model_validate_json(manifest_file.read_text())
                 try:
-                    response = await http.get(f"{manifest.api_url}/healthz")
+                    response = http.get(f"{manifest.api_url}/healthz")
                 except httpx.TransportError:
                     response = None
                 if response is not None and response.status_code == 200:
                     health = response.json()
                     assert health["temporal"]["ok"] and health["postgres"]["ok"], health
                     return manifest
-            await asyncio.sleep(0.2)
+            time.sleep(0.2)
     raise AssertionError(f"whistle dev not healthy within {START_SECONDS} s:\n{output.read_text()[-3000:]}")
 
 
@@ -106,7 +105,7 @@ async def test_dev_stack_runs_stops_cleanly_and_keeps_its_data(tmp_path):
     probe_id = f"smoke-{uuid.uuid4()}"
     marker = uuid.uuid4().hex
 
-    async with whistle_dev(data_dir, signal.SIGINT, to_group=True) as manifest:
+    with whistle_dev(data_dir, signal.SIGINT, to_group=True) as manifest:
         client = await Client.connect(manifest.temporal_address, namespace=manifest.temporal_namespace)
         registered = await client.operator_service.list_search_attributes(
             ListSearchAttributesRequest(namespace=manifest.temporal_namespace))
@@ -124,7 +123,7 @@ async def test_dev_stack_runs_stops_cleanly_and_keeps_its_data(tmp_path):
         finally:
             await connection.close()
 
-    async with whistle_dev(data_dir, signal.SIGTERM, to_group=False) as manifest:
+    with whistle_dev(data_dir, signal.SIGTERM, to_group=False) as manifest:
         client = await Client.connect(manifest.temporal_address, namespace=manifest.temporal_namespace)
         description = await client.get_workflow_handle(probe_id).describe()
         assert description.status == WorkflowExecutionStatus.RUNNING
