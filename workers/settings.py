@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 class Settings(BaseModel):
     temporal_address: str | None = None  # None: `whistle dev` starts its own dev server
     temporal_namespace: str = "default"
-    temporal_tls: bool = False
+    temporal_tls: bool | None = None  # None: TLS exactly when an API key is set (Temporal Cloud)
     temporal_api_key: str | None = None
     temporal_tls_cert: Path | None = None
     temporal_tls_key: Path | None = None
@@ -29,7 +29,7 @@ class Settings(BaseModel):
         values: dict = {
             "temporal_address": env.get("TEMPORAL_ADDRESS"),
             "temporal_namespace": env.get("TEMPORAL_NAMESPACE", "default"),
-            "temporal_tls": env.get("TEMPORAL_TLS", "").lower() in ("1", "true", "yes"),
+            "temporal_tls": env.get("TEMPORAL_TLS") or None,
             "temporal_api_key": env.get("TEMPORAL_API_KEY"),
             "temporal_tls_cert": env.get("TEMPORAL_TLS_CERT"),
             "temporal_tls_key": env.get("TEMPORAL_TLS_KEY"),

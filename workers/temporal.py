@@ -8,7 +8,7 @@ from workers.settings import Settings
 
 async def connect(settings: Settings, address: str | None = None, *, lazy: bool = False) -> Client:
     """A lazy client connects on its first call, so a server that is down now does not fail the caller."""
-    tls: TLSConfig | bool = settings.temporal_tls
+    tls: TLSConfig | bool | None = settings.temporal_tls
     if settings.temporal_tls_cert and settings.temporal_tls_key:
         tls = TLSConfig(
             client_cert=settings.temporal_tls_cert.read_bytes(),
