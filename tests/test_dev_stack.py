@@ -62,7 +62,11 @@ def whistle_dev(data_dir: Path, stop: signal.Signals, *, to_group: bool) -> Iter
             os.killpg(process.pid, stop)  # what Ctrl-C in a terminal does
         else:
             process.send_signal(stop)
-        exit_code = process.wait(STOP_SECONDS)
+        try:
+            exit_code = process.wait(STOP_SECONDS)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            raise
     assert exit_code == 0, output.read_text()[-3000:]
     _assert_nothing_left(process.pid, data_dir)
 
@@ -134,13 +138,28 @@ async def test_dev_stack_runs_stops_cleanly_and_keeps_its_data(tmp_path):
             await connection.close()
 
 
+def _one_line_failure(arguments: list[str], environment: dict[str, str]) -> str:
+    """Run `whistle …`, expecting exit code 1 with a single explanatory line and no traceback."""
+    result = subprocess.run([str(WHISTLE), *arguments], env=environment, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    return result.stderr.strip().splitlines()[-1]
+
+
 def test_busy_api_port_is_a_one_line_error(tmp_path):
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        result = subprocess.run([str(WHISTLE), "dev", "--api-port", str(port)], env=_environment(tmp_path / "data"),
-                                capture_output=True, text=True, timeout=60)
-    assert result.returncode == 1
-    assert "Traceback" not in result.stderr
-    assert result.stderr.strip().splitlines()[-1] == f"whistle: API port {port} on 127.0.0.1 is already in use"
+        line = _one_line_failure(["dev", "--api-port", str(port)], _environment(tmp_path / "data"))
+    assert line == f"whistle: API port {port} on 127.0.0.1 is already in use"
+
+
+def test_unreachable_servers_are_one_line_errors(tmp_path):
+    nothing_there = f"127.0.0.1:{_free_port()}"
+    environment = _environment(tmp_path / "data") | {
+        "TEMPORAL_ADDRESS": nothing_there, "DATABASE_URL": f"postgresql://whistle:secret@{nothing_there}/whistle"}
+    assert _one_line_failure(["worker"], environment).startswith(
+        f"whistle: Temporal at {nothing_there} is unreachable: ")
+    assert _one_line_failure(["migrate"], environment).startswith(
+        f"whistle: PostgreSQL at postgresql://whistle:***@{nothing_there}/whistle is unreachable: ")

@@ -8,7 +8,9 @@ from contextlib import asynccontextmanager
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
+from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
 from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
 
 from activities import db
 from workers import temporal
@@ -51,15 +53,21 @@ def redact(url: str) -> str:
 
 
 async def connect_temporal(settings: Settings, address: str | None = None) -> Client:
+    """A connected client whose namespace exists (the worker would otherwise fail later, less clearly)."""
     target = address or settings.require_temporal_address()
+    namespace = settings.temporal_namespace
     try:
         async with asyncio.timeout(_CONNECT_TIMEOUT_SECONDS):
-            return await temporal.connect(settings, target)
+            client = await temporal.connect(settings, target)
+            await client.workflow_service.describe_namespace(DescribeNamespaceRequest(namespace=namespace))
+    except RPCError as error:
+        if error.status == RPCStatusCode.NOT_FOUND:
+            raise StartupError(f"Temporal at {target} has no namespace {namespace!r}") from None
+        raise StartupError(f"Temporal at {target} refused namespace {namespace!r}: {error.message}") from None
     except (RuntimeError, OSError, TimeoutError) as error:
         reason = str(error).splitlines()[0] if str(error) else "timed out"
-        raise StartupError(
-            f"Temporal at {target} (namespace {settings.temporal_namespace}) is unreachable: {reason}"
-        ) from None
+        raise StartupError(f"Temporal at {target} is unreachable: {reason}") from None
+    return client
 
 
 @asynccontextmanager
