@@ -1,6 +1,7 @@
 """The registry in PostgreSQL: demo jurisdiction and SLA policies loading, and look-ups."""
 
 import json
+from datetime import date
 from importlib import resources
 
 import asyncpg
@@ -96,6 +97,12 @@ async def load_demo(connection: asyncpg.Connection) -> None:
         )
         for policy in bundled_policies():
             await save_policy(connection, policy)
+
+
+async def next_case_id(connection: asyncpg.Connection, day: date) -> str:
+    """WH-<yyyymmdd>-<nnnnnn>: readable over the phone, unique across days."""
+    number = await connection.fetchval("SELECT nextval('case_number')")
+    return f"WH-{day:%Y%m%d}-{number % 1_000_000:06d}"
 
 
 async def category(connection: asyncpg.Connection, code: Code) -> Category:

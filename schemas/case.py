@@ -2,7 +2,7 @@
 
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, HttpUrl, StringConstraints
 
@@ -151,6 +151,33 @@ class DecideExtension(BaseModel):
     actor: Actor
     approve: bool
     reason: ShortText
+
+
+class Reroute(BaseModel):
+    """The street sends a returned case to other departments."""
+
+    actor: Actor
+    departments: DepartmentSummons
+    reason: ShortText
+
+
+class VolunteerDispatch(BaseModel):
+    """社区派单: the community hands a resident's small request to a registered volunteer."""
+
+    actor: Actor
+    volunteer: Code
+
+
+class VolunteerAction(BaseModel):
+    """党员接单: the volunteer takes (accept) and finishes (complete) the order."""
+
+    volunteer: Code
+    action: Literal["accept", "complete"]
+    text: LongText | None = None
+
+    @property
+    def event_kind(self) -> "EventKind":
+        return EventKind.VOLUNTEER_ACCEPTED if self.action == "accept" else EventKind.VOLUNTEER_COMPLETED
 
 
 class SuperviseAction(StrEnum):

@@ -1,9 +1,12 @@
-"""District department tasks (部门报到): one per summoned department."""
+"""District department tasks (部门报到): one child workflow per summoned department."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
-from pydantic import BaseModel
+from pydantic import AwareDatetime, BaseModel, Field, HttpUrl
+
+from schemas.domain import Code, LongText, Name, Severity, ShortText
+from schemas.policy import ReminderBackoff
 
 
 class TaskRole(StrEnum):
@@ -35,9 +38,67 @@ class TaskView(BaseModel):
     work_due: datetime | None = None
     accepted_at: datetime | None = None
     completed_at: datetime | None = None
+    closed_reason: str | None = None  # return reason or cancellation reason
     result: str | None = None
-    evidence_urls: list[str] = []
-    return_reason: str | None = None
+    evidence_urls: list[str] = Field(default_factory=list)
     overdue: bool = False
     supervision: bool = False
     reminders: int = 0
+    version: int = 0  # bumps on every change; the projection keeps the newest
+
+
+class TaskStart(BaseModel):
+    case_id: str
+    department: Code
+    role: TaskRole
+    severity: Severity
+    category: Code
+    street: Code
+    district_org: Code  # who decides a task's extension and hears about supervision
+    accept_within: timedelta
+    work_within: timedelta
+    reminders: ReminderBackoff
+
+
+class TaskActor(BaseModel):
+    department: Code
+    person: Name | None = None
+
+
+class TaskAccept(BaseModel):
+    actor: TaskActor
+
+
+class TaskNote(BaseModel):
+    actor: TaskActor
+    text: LongText
+
+
+class TaskComplete(BaseModel):
+    actor: TaskActor
+    result: LongText
+    evidence_urls: list[HttpUrl] = Field(default_factory=list, max_length=9)
+
+
+class TaskReturn(BaseModel):
+    actor: TaskActor
+    reason: ShortText
+
+
+class TaskExtension(BaseModel):
+    actor: TaskActor
+    until: AwareDatetime
+    reason: ShortText
+
+
+class TaskCancel(BaseModel):
+    reason: ShortText
+
+
+class TaskChange(BaseModel):
+    """What a task tells its case: the new task state and what happened, for the case timeline."""
+
+    kind: str  # an EventKind value (TASK_*)
+    task: TaskView
+    actor: str | None = None
+    details: dict = Field(default_factory=dict)

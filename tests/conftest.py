@@ -18,7 +18,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from activities import registry
-from activities.db import create_pool
+from activities.db import connect, create_pool
 from activities.migrations import migrate
 from workers.binaries import temporal_cli, temporal_test_server
 from workflows import search_attributes
@@ -42,7 +42,7 @@ async def database_url(postgres_server) -> AsyncIterator[str]:
     await admin.execute(f'CREATE DATABASE "{name}"')
     await admin.close()
     url = postgres_server.get_uri(name)
-    connection = await asyncpg.connect(url)
+    connection = await connect(url)
     await migrate(connection)
     await registry.load_demo(connection)
     await connection.close()

@@ -6,14 +6,16 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.cases import CaseActivities
+from activities.tasks import TaskActivities
 from workflows.case import CaseWorkflow
+from workflows.department_task import DepartmentTaskWorkflow
 
-WORKFLOWS = [CaseWorkflow]
+WORKFLOWS = [CaseWorkflow, DepartmentTaskWorkflow]
 
 
 def activities(pool: asyncpg.Pool) -> list:
-    cases = CaseActivities(pool)
-    return [cases.resolve_context, cases.project]
+    cases, tasks = CaseActivities(pool), TaskActivities(pool)
+    return [cases.resolve_context, cases.project, tasks.project_task]
 
 
 def build_worker(client: Client, pool: asyncpg.Pool, task_queue: str, **options) -> Worker:

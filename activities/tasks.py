@@ -1,0 +1,34 @@
+"""Activities of the department task workflow: the `department_tasks` read model."""
+
+import asyncpg
+import structlog
+from temporalio import activity
+
+from schemas.task import TaskView
+
+log = structlog.get_logger(__name__)
+
+_COLUMNS = [
+    "task_id", "case_id", "department", "role", "status", "summoned_at", "accept_due", "work_due", "accepted_at",
+    "completed_at", "closed_reason", "result", "overdue", "supervision", "reminders", "version",
+]
+# A department summoned again (after a reroute) gets a new run of the same task id: newer summons win,
+# and within one summons the higher version wins, so retries and late writes never go backwards.
+_UPSERT = f"""
+    INSERT INTO department_tasks ({", ".join(_COLUMNS)})
+    VALUES ({", ".join(f"${i}" for i in range(1, len(_COLUMNS) + 1))})
+    ON CONFLICT (task_id) DO UPDATE SET {", ".join(f"{c} = EXCLUDED.{c}" for c in _COLUMNS if c != "task_id")}
+    WHERE (department_tasks.summoned_at, department_tasks.version) < (EXCLUDED.summoned_at, EXCLUDED.version)
+"""
+
+
+class TaskActivities:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    @activity.defn
+    async def project_task(self, task: TaskView) -> None:
+        row = task.model_dump()
+        await self._pool.execute(_UPSERT, *(row[c] for c in _COLUMNS))
+        log.info("task projected", case_id=task.case_id, task_id=task.task_id, status=task.status,
+                 version=task.version)

@@ -1,0 +1,73 @@
+"""Workflow tests: a real Worker on a fresh task queue against the time-skipping server and real PostgreSQL."""
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+import pytest_asyncio
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Replayer
+
+from schemas.case import CaseReport, CaseView
+from workers import cases
+from workers.worker import WORKFLOWS, build_worker
+from workflows.case import CaseWorkflow
+
+
+@dataclass
+class Harness:
+    """Reports cases the way the API and CLI do, and remembers them for the replay check."""
+
+    env: WorkflowEnvironment
+    pool: object
+    task_queue: str
+    started: list[str] = field(default_factory=list)
+
+    @property
+    def client(self) -> Client:
+        return self.env.client
+
+    async def report(self, compound: str = "HP-DF-QH-1", category: str = "CORRIDOR_CLUTTER", *,
+                     policy: str = "default", **fields) -> tuple[WorkflowHandle, str]:
+        report = CaseReport(compound=compound, category=category,
+                            description=fields.pop("description", "stuff piled in the corridor"), **fields)
+        reported = await cases.report_case(self.client, self.pool, report, task_queue=self.task_queue,
+                                           policy=policy)
+        self.started.append(cases.workflow_id(reported.case_id))
+        await cases.wait_until_open(self.client, reported.case_id)
+        return cases.case_handle(self.client, reported.case_id), reported.token
+
+    async def view(self, handle: WorkflowHandle) -> CaseView:
+        return await handle.query(CaseWorkflow.view)
+
+    async def _handles(self) -> list[WorkflowHandle]:
+        handles = []
+        for workflow_id in self.started:
+            handle = self.client.get_workflow_handle(workflow_id)
+            view = await handle.query(CaseWorkflow.view)
+            handles += [self.client.get_workflow_handle(task.task_id) for task in view.tasks]
+            handles.append(handle)
+        return handles
+
+    async def replay_and_stop(self) -> int:
+        """Replay every case (and its department tasks) started in the test, failing on non-determinism,
+        then terminate what still runs: the time-skipping server won't skip time past orphaned workflows."""
+        handles = await self._handles()
+        replayer = Replayer(workflows=WORKFLOWS, data_converter=self.client.data_converter)
+        for handle in handles:
+            await replayer.replay_workflow(await handle.fetch_history(), raise_on_replay_failure=True)
+        for handle in handles:
+            if (await handle.describe()).status == WorkflowExecutionStatus.RUNNING:
+                await handle.terminate("test finished")
+        return len(handles)
+
+
+@pytest_asyncio.fixture(loop_scope="session", params=["cached", "uncached"])
+async def harness(request, time_env, pool, task_queue) -> AsyncIterator[Harness]:
+    """Runs each test twice: with the workflow cache and with max_cached_workflows=0 (replay every task)."""
+    options = {"max_cached_workflows": 0} if request.param == "uncached" else {}
+    harness = Harness(env=time_env, pool=pool, task_queue=task_queue)
+    async with build_worker(time_env.client, pool, task_queue, **options):
+        yield harness
+        assert await harness.replay_and_stop() >= len(harness.started)
+

@@ -1,0 +1,318 @@
+"""CaseWorkflow: one resident issue climbing COUNCIL -> COMMUNITY -> STREET -> DISTRICT under SLA timers.
+
+The rules live in `CaseState`; this module is the Temporal plumbing: updates with validators, the
+`view` query, the timer loop, the read-model projection and the department task children.
+"""
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import TypeVar
+
+from pydantic import BaseModel
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ApplicationError
+from temporalio.workflow import ParentClosePolicy
+
+with workflow.unsafe.imports_passed_through():
+    from activities.cases import CaseActivities
+    from schemas.case import (
+        Accept,
+        AddNote,
+        Arrive,
+        CaseProjection,
+        CaseStart,
+        CaseSummary,
+        CaseView,
+        DecideExtension,
+        Feedback,
+        PresentPlan,
+        Rejection,
+        RequestExtension,
+        Reroute,
+        Resolve,
+        Signoff,
+        Supervise,
+        VolunteerAction,
+        VolunteerDispatch,
+        Whistle,
+        Withdraw,
+    )
+    from schemas.registry import ContextRequest
+    from schemas.task import TaskCancel, TaskChange, TaskRole, TaskStart
+    from workflows import search_attributes as sa
+    from workflows.case_state import CaseState, Rejected
+    from workflows.department_task import DepartmentTaskWorkflow
+
+Command = TypeVar("Command", bound=BaseModel)
+
+ACTIVITY_TIMEOUT = timedelta(seconds=30)
+# Projection writes retry until PostgreSQL is back: a case never loses an event.
+PROJECTION_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
+
+
+def task_workflow_id(case_id: str, department: str) -> str:
+    return f"case-{case_id}-dept-{department}"
+
+
+@workflow.defn
+class CaseWorkflow:
+    def __init__(self) -> None:
+        self._case: CaseState | None = None
+        self._projected = 0
+        self._search: dict[str, object] = {}
+        self._tasks: dict[str, workflow.ChildWorkflowHandle] = {}
+
+    @workflow.run
+    async def run(self, start: CaseStart) -> CaseSummary:
+        context = await workflow.execute_activity_method(
+            CaseActivities.resolve_context,
+            ContextRequest(compound=start.report.compound, category=start.report.category, policy=start.policy),
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+        )
+        self._case = case = CaseState(start, context, workflow.now())
+        while True:
+            await self._settle()
+            if case.status.value == "CLOSED" and not self._open_tasks():
+                break
+            due = case.next_due()
+            seen = len(case.timeline)
+            timeout = max((due - workflow.now()).total_seconds(), 0.0) if due else None
+            try:
+                await workflow.wait_condition(lambda seen=seen: len(case.timeline) != seen, timeout=timeout)
+            except TimeoutError:
+                case.fire_due(workflow.now())
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        await self._settle()
+        return case.summary()
+
+    async def _settle(self) -> None:
+        """Bring the outside world up to the state: children, search attributes, then the read model."""
+        case = self._require_case()
+        while case.summons:
+            department, role = case.summons.pop(0)
+            await self._start_task(department, role)
+        while case.cancellations:
+            department = case.cancellations.pop(0)
+            handle = self._tasks.get(department)
+            if handle is not None:
+                await handle.signal(DepartmentTaskWorkflow.cancel, TaskCancel(reason=f"case {case.close_reason}"))
+        self._upsert_search_attributes()
+        while self._projected < len(case.timeline):
+            upto = len(case.timeline)
+            await workflow.execute_activity_method(
+                CaseActivities.project,
+                CaseProjection(summary=case.summary(), events=case.timeline[self._projected : upto]),
+                start_to_close_timeout=ACTIVITY_TIMEOUT,
+                retry_policy=PROJECTION_RETRY,
+            )
+            self._projected = upto
+
+    def _open_tasks(self) -> bool:
+        case = self._require_case()
+        return any(task.status.is_open for task in case.tasks.values())
+
+    async def _start_task(self, department: str, role: TaskRole) -> None:
+        case = self._require_case()
+        policy = case.policy
+        self._tasks[department] = await workflow.start_child_workflow(
+            DepartmentTaskWorkflow.run,
+            TaskStart(
+                case_id=case.case_id,
+                department=department,
+                role=role,
+                severity=case.severity,
+                category=case.ctx.category.code,
+                street=case.ctx.street,
+                district_org=case.ctx.district_org,
+                accept_within=policy.department_accept,
+                work_within=policy.department_work[case.severity],
+                reminders=policy.reminders,
+            ),
+            id=task_workflow_id(case.case_id, department),
+            parent_close_policy=ParentClosePolicy.REQUEST_CANCEL,
+        )
+
+    def _upsert_search_attributes(self) -> None:
+        case = self._require_case()
+        values = {
+            sa.LEVEL: case.level.value,
+            sa.STATUS: case.status.value,
+            sa.CATEGORY: case.ctx.category.code,
+            sa.SEVERITY: case.severity.value,
+            sa.STREET: case.ctx.street,
+            sa.COMMUNITY: case.ctx.community,
+            sa.COMPOUND: case.ctx.compound,
+            sa.DEADLINE: case.stage.deadline,
+            sa.OVERDUE: case.overdue,
+        }
+        changed = [key.value_set(value) for key, value in values.items() if self._search.get(key.name) != value]
+        if changed:
+            workflow.upsert_search_attributes(changed)
+            self._search.update({key.name: value for key, value in values.items()})
+
+    def _require_case(self) -> CaseState:
+        if self._case is None:
+            raise ApplicationError(
+                "the case is still opening; try again in a moment", type=Rejection.NOT_READY, non_retryable=True
+            )
+        return self._case
+
+    def _check(self, check: Callable[[CaseState], None]) -> None:
+        """Run a rule check for a validator, turning a rejection into a typed ApplicationError."""
+        case = self._require_case()
+        try:
+            check(case)
+        except Rejected as rejected:
+            raise ApplicationError(str(rejected), type=rejected.kind, non_retryable=True) from None
+
+    # ---- queries ----------------------------------------------------------------------------------------
+
+    @workflow.query
+    def view(self) -> CaseView:
+        return self._require_case().view()
+
+    # ---- updates: handlers apply, validators check -------------------------------------------------------
+
+    @workflow.update
+    def accept(self, cmd: Accept) -> CaseView:
+        self._require_case().apply_accept(cmd, workflow.now())
+        return self.view()
+
+    @accept.validator
+    def _validate_accept(self, cmd: Accept) -> None:
+        self._check(lambda case: case.check_accept(cmd))
+
+    @workflow.update
+    def arrive(self, cmd: Arrive) -> CaseView:
+        self._require_case().apply_arrive(cmd, workflow.now())
+        return self.view()
+
+    @arrive.validator
+    def _validate_arrive(self, cmd: Arrive) -> None:
+        self._check(lambda case: case.check_arrive(cmd))
+
+    @workflow.update
+    def note(self, cmd: AddNote) -> CaseView:
+        self._require_case().apply_note(cmd, workflow.now())
+        return self.view()
+
+    @note.validator
+    def _validate_note(self, cmd: AddNote) -> None:
+        self._check(lambda case: case.check_note(cmd))
+
+    @workflow.update
+    def plan(self, cmd: PresentPlan) -> CaseView:
+        self._require_case().apply_plan(cmd, workflow.now())
+        return self.view()
+
+    @plan.validator
+    def _validate_plan(self, cmd: PresentPlan) -> None:
+        self._check(lambda case: case.check_plan(cmd, workflow.now()))
+
+    @workflow.update
+    def resolve(self, cmd: Resolve) -> CaseView:
+        self._require_case().apply_resolve(cmd, workflow.now())
+        return self.view()
+
+    @resolve.validator
+    def _validate_resolve(self, cmd: Resolve) -> None:
+        self._check(lambda case: case.check_resolve(cmd))
+
+    @workflow.update
+    def signoff(self, cmd: Signoff) -> CaseView:
+        self._require_case().apply_signoff(cmd, workflow.now())
+        return self.view()
+
+    @signoff.validator
+    def _validate_signoff(self, cmd: Signoff) -> None:
+        self._check(lambda case: case.check_signoff(cmd))
+
+    @workflow.update
+    def whistle(self, cmd: Whistle) -> CaseView:
+        self._require_case().apply_whistle(cmd, workflow.now())
+        return self.view()
+
+    @whistle.validator
+    def _validate_whistle(self, cmd: Whistle) -> None:
+        self._check(lambda case: case.check_whistle(cmd))
+
+    @workflow.update
+    def request_extension(self, cmd: RequestExtension) -> CaseView:
+        self._require_case().apply_request_extension(cmd, workflow.now())
+        return self.view()
+
+    @request_extension.validator
+    def _validate_request_extension(self, cmd: RequestExtension) -> None:
+        self._check(lambda case: case.check_request_extension(cmd, workflow.now()))
+
+    @workflow.update
+    def decide_extension(self, cmd: DecideExtension) -> CaseView:
+        self._require_case().apply_decide_extension(cmd, workflow.now())
+        return self.view()
+
+    @decide_extension.validator
+    def _validate_decide_extension(self, cmd: DecideExtension) -> None:
+        self._check(lambda case: case.check_decide_extension(cmd))
+
+    @workflow.update
+    def supervise(self, cmd: Supervise) -> CaseView:
+        self._require_case().apply_supervise(cmd, workflow.now())
+        return self.view()
+
+    @supervise.validator
+    def _validate_supervise(self, cmd: Supervise) -> None:
+        self._check(lambda case: case.check_supervise(cmd))
+
+    @workflow.update
+    def feedback(self, cmd: Feedback) -> CaseView:
+        self._require_case().apply_feedback(cmd, workflow.now())
+        return self.view()
+
+    @feedback.validator
+    def _validate_feedback(self, cmd: Feedback) -> None:
+        self._check(lambda case: case.check_feedback(cmd))
+
+    @workflow.update
+    def withdraw(self, cmd: Withdraw) -> CaseView:
+        self._require_case().apply_withdraw(cmd, workflow.now())
+        return self.view()
+
+    @withdraw.validator
+    def _validate_withdraw(self, cmd: Withdraw) -> None:
+        self._check(lambda case: case.check_withdraw(cmd))
+
+    @workflow.update
+    def reroute(self, cmd: Reroute) -> CaseView:
+        self._require_case().apply_reroute(cmd.actor.org, cmd.departments, cmd.reason, workflow.now())
+        return self.view()
+
+    @reroute.validator
+    def _validate_reroute(self, cmd: Reroute) -> None:
+        self._check(lambda case: case.check_reroute(cmd.actor.org, cmd.departments))
+
+    @workflow.update
+    def dispatch(self, cmd: VolunteerDispatch) -> CaseView:
+        self._require_case().apply_dispatch(cmd.actor.org, cmd.volunteer, workflow.now())
+        return self.view()
+
+    @dispatch.validator
+    def _validate_dispatch(self, cmd: VolunteerDispatch) -> None:
+        self._check(lambda case: case.check_dispatch(cmd.actor.org, cmd.volunteer))
+
+    @workflow.update
+    def volunteer(self, cmd: VolunteerAction) -> CaseView:
+        self._require_case().apply_volunteer(cmd.volunteer, cmd.event_kind, cmd.text, workflow.now())
+        return self.view()
+
+    @volunteer.validator
+    def _validate_volunteer(self, cmd: VolunteerAction) -> None:
+        self._check(lambda case: case.check_volunteer(cmd.volunteer, cmd.event_kind))
+
+    # ---- signals from department tasks --------------------------------------------------------------------
+
+    @workflow.signal
+    async def task_changed(self, change: TaskChange) -> None:
+        await workflow.wait_condition(lambda: self._case is not None)
+        self._require_case().apply_task_change(change, workflow.now())
+

@@ -1,0 +1,639 @@
+"""The rules of one case, free of Temporal: who may do what at which level, and what it changes.
+
+Every action has a `check_*` (raises `Rejected`, changes nothing; used by update validators) and an
+`apply_*` (assumes the check passed; takes `now` from the workflow clock). Timers are data: `next_due`
+says when something falls due and `fire_due` applies whatever has.
+"""
+
+import hashlib
+from datetime import datetime
+from typing import Any
+
+from schemas.case import (
+    Accept,
+    AddNote,
+    Arrive,
+    Breach,
+    BreachKind,
+    CaseStart,
+    CaseSummary,
+    CaseView,
+    DecideExtension,
+    DepartmentSummons,
+    EventKind,
+    ExtensionRequest,
+    Feedback,
+    PresentPlan,
+    Proposal,
+    Rejection,
+    RequestExtension,
+    Resolve,
+    Signoff,
+    Stage,
+    Supervise,
+    SuperviseAction,
+    TimelineEvent,
+    Vote,
+    Whistle,
+    Withdraw,
+)
+from schemas.domain import CloseReason, Level, PartyRole, Severity, Status
+from schemas.registry import CaseContext
+from schemas.task import TaskChange, TaskRole, TaskStatus, TaskView
+
+
+class Rejected(Exception):
+    """An action the case does not allow; `kind` is a `Rejection`, the message says why."""
+
+    def __init__(self, kind: Rejection, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class CaseState:
+    def __init__(self, start: CaseStart, context: CaseContext, now: datetime) -> None:
+        self.case_id = start.case_id
+        self.report = start.report
+        self.token_hash = start.token_hash
+        self.ctx = context
+        self.policy = context.policy
+        self.severity: Severity = start.report.severity or context.category.default_severity
+        self.reported_at = now
+        self.updated_at = now
+        self.status = Status.REPORTED
+        self.stages: list[Stage] = []
+        self.proposal: Proposal | None = None
+        self.extension: ExtensionRequest | None = None
+        self.breaches: list[Breach] = []
+        self.timeline: list[TimelineEvent] = []
+        self.feedback_due: datetime | None = None
+        self.resolved_level: Level | None = None
+        self.resolved_at: datetime | None = None
+        self.closed_at: datetime | None = None
+        self.close_reason: CloseReason | None = None
+        self.reopen_count = 0
+        self.unsatisfied_count = 0
+        self.first_time_satisfied: bool | None = None
+        self.score: int | None = None
+        self.whistles = 0
+        self.auto_escalations = 0
+        self.supervision = False
+        self.overdue = False
+        self.tasks: dict[str, TaskView] = {}
+        self.summons: list[tuple[str, TaskRole]] = []  # departments to start tasks for (drained by workflow)
+        self.cancellations: list[str] = []  # open tasks to cancel (drained by workflow)
+        self.reroute_due: datetime | None = None
+        self.volunteer: str | None = None
+        self.linked_reports: list[str] = []
+        self._record(now, EventKind.REPORTED, None, {
+            "channel": self.report.channel, "category": self.ctx.category.code, "severity": self.severity,
+            "policy": self.policy.name,
+        }, level=Level.COUNCIL)
+        self._enter(Level.COUNCIL, now)
+
+    # ---- who is who -------------------------------------------------------------------------------
+
+    @property
+    def stage(self) -> Stage:
+        return self.stages[-1]
+
+    @property
+    def level(self) -> Level:
+        return self.stage.level
+
+    def owner_of(self, level: Level) -> str:
+        return {
+            Level.COUNCIL: self.ctx.council[PartyRole.PROPERTY_COMPANY],
+            Level.COMMUNITY: self.ctx.community_org,
+            Level.STREET: self.ctx.street_org,
+            Level.DISTRICT: self.ctx.district_org,
+        }[level]
+
+    def decider_of(self, level: Level) -> str:
+        """Who decides an extension at `level`: the level above (the district centre at the top)."""
+        above = level.above
+        return self.owner_of(above) if above else self.ctx.district_org
+
+    def party_of(self, org: str) -> PartyRole | None:
+        for party, code in self.ctx.council.items():
+            if code == org:
+                return party
+        return None
+
+    def is_supervisor(self, org: str) -> bool:
+        return org == self.ctx.district_org
+
+    def acts_for_level(self, org: str) -> bool:
+        """The current level's owner; at COUNCIL any of the three parties."""
+        if self.level is Level.COUNCIL:
+            return self.party_of(org) is not None
+        return org == self.stage.owner
+
+    def participants(self) -> set[str]:
+        return {
+            *self.ctx.council.values(), self.ctx.community_org, self.ctx.street_org, self.ctx.district_org,
+            *self.tasks, *([self.volunteer] if self.volunteer else []),
+        }
+
+    # ---- checks shared by several actions -----------------------------------------------------------
+
+    def _require_open(self) -> None:
+        if self.status is Status.CLOSED:
+            raise Rejected(Rejection.CLOSED, f"case {self.case_id} is closed ({self.close_reason})")
+        if self.status is Status.RESOLVED:
+            raise Rejected(
+                Rejection.INVALID_STATE, f"case {self.case_id} is resolved and waiting for the resident's feedback"
+            )
+
+    def _require_level_actor(self, org: str, action: str) -> None:
+        if not self.acts_for_level(org):
+            who = "one of the three council parties" if self.level is Level.COUNCIL else self.stage.owner
+            raise Rejected(Rejection.FORBIDDEN, f"{org} cannot {action} at {self.level}: only {who} can")
+
+    def _require_accepted(self, action: str) -> None:
+        if self.status is not Status.IN_PROGRESS:
+            raise Rejected(
+                Rejection.INVALID_STATE, f"cannot {action} before the case is accepted at {self.level} (accept first)"
+            )
+
+    def _require_resident(self, token: str) -> None:
+        if self.token_hash is None:
+            raise Rejected(Rejection.FORBIDDEN, "this case has no resident access token")
+        if token_hash(token) != self.token_hash:
+            raise Rejected(Rejection.FORBIDDEN, "the access token does not belong to this case")
+
+    def _require_departments(self, summons: DepartmentSummons) -> None:
+        unknown = [code for code in summons.codes() if code not in self.ctx.departments]
+        if unknown:
+            raise Rejected(Rejection.INVALID_INPUT, f"unknown department(s): {', '.join(unknown)}")
+
+    # ---- actions --------------------------------------------------------------------------------------
+
+    def check_accept(self, cmd: Accept) -> None:
+        self._require_open()
+        self._require_level_actor(cmd.actor.org, "accept")
+        if self.status is Status.IN_PROGRESS:
+            raise Rejected(
+                Rejection.INVALID_STATE, f"already accepted at {self.level} by {self.stage.accepted_by}"
+            )
+
+    def apply_accept(self, cmd: Accept, now: datetime) -> None:
+        self.status = Status.IN_PROGRESS
+        self.stage.accepted_by = cmd.actor.org
+        self.stage.accepted_at = now
+        self._record(now, EventKind.ACCEPTED, cmd.actor.org, self._person(cmd.actor))
+
+    def check_arrive(self, cmd: Arrive) -> None:
+        self._require_open()
+        self._require_level_actor(cmd.actor.org, "record an on-site arrival")
+        if self.stage.arrived_at is not None:
+            raise Rejected(Rejection.INVALID_STATE, f"arrival at {self.level} already recorded")
+
+    def apply_arrive(self, cmd: Arrive, now: datetime) -> None:
+        self.stage.arrived_at = now
+        on_time = self.stage.arrival_due is None or now <= self.stage.arrival_due
+        self._record(now, EventKind.ARRIVED, cmd.actor.org, {"on_time": on_time, "note": cmd.note})
+
+    def check_note(self, cmd: AddNote) -> None:
+        if self.status is Status.CLOSED:
+            raise Rejected(Rejection.CLOSED, f"case {self.case_id} is closed ({self.close_reason})")
+        if cmd.actor.org not in self.participants():
+            raise Rejected(Rejection.FORBIDDEN, f"{cmd.actor.org} is not a participant of case {self.case_id}")
+
+    def apply_note(self, cmd: AddNote, now: datetime) -> None:
+        self._record(now, EventKind.NOTE, cmd.actor.org, {"text": cmd.text, **self._person(cmd.actor)})
+
+    def check_plan(self, cmd: PresentPlan, now: datetime) -> None:
+        self._require_open()
+        self._require_level_actor(cmd.actor.org, "present a plan")
+        if self.severity is not Severity.COMPLEX:
+            raise Rejected(Rejection.INVALID_STATE, f"solution plans are for COMPLEX cases; this one is {self.severity}")
+        self._require_accepted("present a plan")
+        if self.stage.plan_due is not None:
+            raise Rejected(
+                Rejection.INVALID_STATE, "a plan was already presented at this level; request an extension to move it"
+            )
+        if cmd.due_at <= now:
+            raise Rejected(Rejection.INVALID_INPUT, "the plan's due date must be in the future")
+        if cmd.due_at > now + self.policy.plan_cap:
+            raise Rejected(
+                Rejection.INVALID_INPUT, f"the plan's due date may be at most {self.policy.plan_cap} from now"
+            )
+
+    def apply_plan(self, cmd: PresentPlan, now: datetime) -> None:
+        self.stage.plan_summary = cmd.summary
+        self.stage.plan_due = cmd.due_at
+        self._move_deadline(cmd.due_at, now)
+        self._record(now, EventKind.PLAN_PRESENTED, cmd.actor.org, {"summary": cmd.summary, "due_at": cmd.due_at})
+
+    def check_resolve(self, cmd: Resolve) -> None:
+        self._require_open()
+        self._require_level_actor(cmd.actor.org, "resolve")
+        self._require_accepted("resolve")
+        if self.proposal is not None:
+            raise Rejected(Rejection.INVALID_STATE, "a resolution is already waiting for the council's sign-off")
+        waiting = [code for code, task in self.tasks.items() if task.status.is_open]
+        if self.level is Level.DISTRICT and waiting:
+            raise Rejected(
+                Rejection.INVALID_STATE,
+                f"at DISTRICT the case resolves when its department tasks complete; waiting for {', '.join(waiting)}",
+            )
+
+    def apply_resolve(self, cmd: Resolve, now: datetime) -> None:
+        if self.level is not Level.COUNCIL:
+            self._resolve(now, cmd.actor.org, cmd.summary)
+            return
+        party = self.party_of(cmd.actor.org)
+        assert party is not None
+        self.proposal = Proposal(by=cmd.actor.org, summary=cmd.summary, at=now)
+        self._record(now, EventKind.RESOLUTION_PROPOSED, cmd.actor.org, {"summary": cmd.summary})
+        self._vote(party, cmd.actor.org, True, None, now)
+
+    def check_signoff(self, cmd: Signoff) -> None:
+        self._require_open()
+        if self.level is not Level.COUNCIL:
+            raise Rejected(Rejection.INVALID_STATE, f"sign-off is for the three-party council; the case is at {self.level}")
+        party = self.party_of(cmd.actor.org)
+        if party is None:
+            raise Rejected(Rejection.FORBIDDEN, f"{cmd.actor.org} is not one of this compound's three council parties")
+        if self.proposal is None:
+            raise Rejected(Rejection.INVALID_STATE, "there is no proposed resolution to sign off")
+        if any(vote.party is party for vote in self.proposal.votes):
+            raise Rejected(Rejection.INVALID_STATE, f"{party} has already voted on this resolution")
+
+    def apply_signoff(self, cmd: Signoff, now: datetime) -> None:
+        party = self.party_of(cmd.actor.org)
+        assert party is not None
+        self._vote(party, cmd.actor.org, cmd.agree, cmd.comment, now)
+
+    def check_whistle(self, cmd: Whistle) -> None:
+        self._require_open()
+        self._require_level_actor(cmd.actor.org, "whistle")
+        if self.level.above is None:
+            raise Rejected(
+                Rejection.INVALID_STATE, "the case is already at DISTRICT, the top level; ask a supervisor to supervise"
+            )
+        if cmd.departments is not None:
+            if self.level is not Level.STREET:
+                raise Rejected(Rejection.INVALID_INPUT, "only the street names departments when it whistles")
+            self._require_departments(cmd.departments)
+
+    def apply_whistle(self, cmd: Whistle, now: datetime) -> None:
+        self.whistles += 1
+        self._escalate(now, cmd.actor.org, cmd.reason, automatic=False, departments=cmd.departments)
+
+    def check_request_extension(self, cmd: RequestExtension, now: datetime) -> None:
+        self._require_open()
+        self._require_level_actor(cmd.actor.org, "request an extension")
+        if self.extension is not None:
+            raise Rejected(Rejection.INVALID_STATE, "an extension request is already waiting for a decision")
+        if cmd.until <= self.stage.deadline:
+            raise Rejected(Rejection.INVALID_INPUT, f"the new deadline must be after the current one ({self.stage.deadline})")
+        if cmd.until > now + self.policy.plan_cap:
+            raise Rejected(Rejection.INVALID_INPUT, f"an extension may reach at most {self.policy.plan_cap} from now")
+
+    def apply_request_extension(self, cmd: RequestExtension, now: datetime) -> None:
+        self.extension = ExtensionRequest(by=cmd.actor.org, until=cmd.until, reason=cmd.reason, at=now)
+        self._record(now, EventKind.EXTENSION_REQUESTED, cmd.actor.org, {
+            "until": cmd.until, "reason": cmd.reason, "decider": self.decider_of(self.level),
+        })
+
+    def check_decide_extension(self, cmd: DecideExtension) -> None:
+        self._require_open()
+        if self.extension is None:
+            raise Rejected(Rejection.INVALID_STATE, "there is no extension request to decide")
+        decider = self.decider_of(self.level)
+        if cmd.actor.org != decider and not self.is_supervisor(cmd.actor.org):
+            raise Rejected(
+                Rejection.FORBIDDEN, f"{cmd.actor.org} cannot decide this extension: {decider} or a supervisor decides"
+            )
+
+    def apply_decide_extension(self, cmd: DecideExtension, now: datetime) -> None:
+        request = self.extension
+        assert request is not None
+        self.extension = None
+        if cmd.approve:
+            self._move_deadline(request.until, now)
+            self._record(now, EventKind.EXTENSION_APPROVED, cmd.actor.org, {"until": request.until, "reason": cmd.reason})
+        else:
+            self._record(now, EventKind.EXTENSION_DENIED, cmd.actor.org, {"reason": cmd.reason})
+
+    def check_supervise(self, cmd: Supervise) -> None:
+        self._require_open()
+        if not self.is_supervisor(cmd.actor.org):
+            raise Rejected(Rejection.FORBIDDEN, f"{cmd.actor.org} is not a supervisor of district {self.ctx.district}")
+        if cmd.action is SuperviseAction.ESCALATE and self.level.above is None:
+            raise Rejected(Rejection.INVALID_STATE, "the case is already at DISTRICT; urge the late party instead")
+
+    def apply_supervise(self, cmd: Supervise, now: datetime) -> None:
+        self.supervision = True
+        late = [t.department for t in self.tasks.values() if t.status.is_open and t.overdue] or [self.stage.owner]
+        self._record(now, EventKind.SUPERVISED, cmd.actor.org, {
+            "action": cmd.action, "reason": cmd.reason, "against": late,
+        })
+        if cmd.action is SuperviseAction.ESCALATE:
+            self._escalate(now, cmd.actor.org, f"supervision: {cmd.reason}", automatic=False)
+
+    def check_feedback(self, cmd: Feedback) -> None:
+        self._require_resident(cmd.token)
+        if self.status is not Status.RESOLVED:
+            raise Rejected(Rejection.INVALID_STATE, f"feedback is given on a resolved case; this one is {self.status}")
+
+    def apply_feedback(self, cmd: Feedback, now: datetime) -> None:
+        self.score = cmd.score
+        self._record(now, EventKind.FEEDBACK, "resident", {
+            "satisfied": cmd.satisfied, "score": cmd.score, "comment": cmd.comment,
+        })
+        if cmd.satisfied:
+            if self.first_time_satisfied is None:
+                self.first_time_satisfied = True
+            self._close(now, CloseReason.SATISFIED)
+            return
+        self.first_time_satisfied = False
+        self.unsatisfied_count += 1
+        self.reopen_count += 1
+        self.status = Status.REOPENED
+        self.feedback_due = None
+        resolved_at = self.resolved_level or self.level
+        target = resolved_at.above if self.unsatisfied_count >= 2 and resolved_at.above else resolved_at
+        self._record(now, EventKind.REOPENED, "resident", {
+            "unsatisfied": self.unsatisfied_count, "level": target,
+        })
+        self._enter(target, now, status=Status.REOPENED)
+
+    def check_withdraw(self, cmd: Withdraw) -> None:
+        self._require_resident(cmd.token)
+        self._require_open()
+
+    def apply_withdraw(self, cmd: Withdraw, now: datetime) -> None:
+        self._record(now, EventKind.WITHDRAWN, "resident", {"reason": cmd.reason})
+        self._close(now, CloseReason.WITHDRAWN)
+
+    # ---- department tasks (reported by their child workflows) ---------------------------------------
+
+    def check_reroute(self, org: str, summons: DepartmentSummons) -> None:
+        self._require_open()
+        if self.level is not Level.DISTRICT:
+            raise Rejected(Rejection.INVALID_STATE, "rerouting is for cases at DISTRICT")
+        if org != self.ctx.street_org:
+            raise Rejected(Rejection.FORBIDDEN, f"only the street office {self.ctx.street_org} reroutes this case")
+        if self.reroute_due is None:
+            raise Rejected(Rejection.INVALID_STATE, "no department has returned this case; nothing to reroute")
+        self._require_departments(summons)
+        busy = [code for code in summons.codes() if code in self.tasks and self.tasks[code].status.is_open]
+        if busy:
+            raise Rejected(Rejection.INVALID_INPUT, f"already working on this case: {', '.join(busy)}")
+
+    def apply_reroute(self, org: str, summons: DepartmentSummons, reason: str, now: datetime) -> None:
+        self.reroute_due = None
+        self._record(now, EventKind.REROUTED, org, {"lead": summons.lead, "assist": summons.assist, "reason": reason})
+        self._summon(summons, now)
+
+    def apply_task_change(self, change: TaskChange, now: datetime) -> None:
+        self.tasks[change.task.department] = change.task
+        self._record(now, change.kind, change.actor, {"department": change.task.department, **change.details})
+        if change.task.supervision:
+            self.supervision = True
+        if self.status is Status.CLOSED or self.level is not Level.DISTRICT:
+            return
+        if change.task.status is TaskStatus.ACCEPTED and self.status is not Status.IN_PROGRESS:
+            self.status = Status.IN_PROGRESS
+            self.stage.accepted_by = change.task.department
+            self.stage.accepted_at = now
+        if change.task.status is TaskStatus.RETURNED:
+            self._after_return(now)
+        if self._tasks_done():
+            self._resolve(now, change.task.department, "all required department tasks completed")
+
+    def _tasks_done(self) -> bool:
+        live = [t for t in self.tasks.values() if t.status is not TaskStatus.RETURNED]
+        lead_done = any(t.role is TaskRole.LEAD and t.status is TaskStatus.COMPLETED for t in live)
+        required_done = all(t.status is TaskStatus.COMPLETED for t in live if t.required)
+        return lead_done and required_done
+
+    def _after_return(self, now: datetime) -> None:
+        if all(t.status in (TaskStatus.RETURNED, TaskStatus.CANCELLED) for t in self.tasks.values()):
+            self.supervision = True
+            self._record(now, EventKind.ALL_RETURNED, None, {"supervisor": self.ctx.district_org})
+        self.reroute_due = now + self.policy.budget(Level.STREET, self.severity)
+
+    def _summon(self, summons: DepartmentSummons, now: datetime) -> None:
+        for code in summons.codes():
+            role = TaskRole.LEAD if code == summons.lead else TaskRole.ASSIST
+            self.summons.append((code, role))
+            self._record(now, EventKind.TASK_SUMMONED, self.ctx.street_org, {"department": code, "role": role})
+
+    # ---- volunteers (三单制) --------------------------------------------------------------------------
+
+    def check_dispatch(self, org: str, volunteer: str) -> None:
+        self._require_open()
+        if self.level is not Level.COMMUNITY:
+            raise Rejected(Rejection.INVALID_STATE, f"volunteers are dispatched at COMMUNITY; the case is at {self.level}")
+        if org != self.ctx.community_org:
+            raise Rejected(Rejection.FORBIDDEN, f"only the community {self.ctx.community_org} dispatches volunteers")
+        if self.volunteer is not None:
+            raise Rejected(Rejection.INVALID_STATE, f"already dispatched to volunteer {self.volunteer}")
+
+    def apply_dispatch(self, org: str, volunteer: str, now: datetime) -> None:
+        self.volunteer = volunteer
+        if self.status is not Status.IN_PROGRESS:
+            self.status = Status.IN_PROGRESS
+            self.stage.accepted_by = org
+            self.stage.accepted_at = now
+        self._record(now, EventKind.DISPATCHED, org, {"volunteer": volunteer})
+
+    def check_volunteer(self, volunteer: str, kind: EventKind) -> None:
+        self._require_open()
+        if self.volunteer != volunteer:
+            raise Rejected(Rejection.FORBIDDEN, f"case {self.case_id} is not dispatched to volunteer {volunteer}")
+        done = {e.kind for e in self.timeline if e.actor == volunteer and e.seq > self._dispatch_seq()}
+        if kind is EventKind.VOLUNTEER_ACCEPTED and EventKind.VOLUNTEER_ACCEPTED in done:
+            raise Rejected(Rejection.INVALID_STATE, "the volunteer has already taken this order")
+        if kind is EventKind.VOLUNTEER_COMPLETED and EventKind.VOLUNTEER_ACCEPTED not in done:
+            raise Rejected(Rejection.INVALID_STATE, "the volunteer must take the order (accept) before completing it")
+
+    def _dispatch_seq(self) -> int:
+        return max((e.seq for e in self.timeline if e.kind is EventKind.DISPATCHED), default=0)
+
+    def apply_volunteer(self, volunteer: str, kind: EventKind, text: str | None, now: datetime) -> None:
+        self._record(now, kind, volunteer, {"text": text} if text else {})
+        if kind is EventKind.VOLUNTEER_COMPLETED:
+            self._resolve(now, self.ctx.community_org, text or "completed by volunteer")
+
+    # ---- timers ---------------------------------------------------------------------------------------
+
+    def next_due(self) -> datetime | None:
+        due: list[datetime] = []
+        stage = self.stage
+        if self.status.is_open:
+            if not stage.warned:
+                due.append(stage.warning_at)
+            if not stage.breached:
+                due.append(stage.deadline)
+            if stage.arrival_due and stage.arrived_at is None and not stage.arrival_breached:
+                due.append(stage.arrival_due)
+            if self.reroute_due:
+                due.append(self.reroute_due)
+        elif self.status is Status.RESOLVED and self.feedback_due:
+            due.append(self.feedback_due)
+        return min(due) if due else None
+
+    def fire_due(self, now: datetime) -> None:
+        stage = self.stage
+        if self.status is Status.RESOLVED and self.feedback_due and now >= self.feedback_due:
+            self._close(now, CloseReason.NO_FEEDBACK)
+            return
+        if not self.status.is_open:
+            return
+        if stage.arrival_due and stage.arrived_at is None and not stage.arrival_breached and now >= stage.arrival_due:
+            stage.arrival_breached = True
+            self._breach(now, BreachKind.ARRIVAL, stage.arrival_due)
+        if not stage.warned and now >= stage.warning_at:
+            stage.warned = True
+            self._record(now, EventKind.WARNING, None, {"owner": stage.owner, "deadline": stage.deadline})
+        if self.reroute_due and now >= self.reroute_due:
+            self.reroute_due = None
+            self.supervision = True
+            self._breach(now, BreachKind.DEADLINE, now, org=self.ctx.street_org, what="reroute")
+        if not stage.breached and now >= stage.deadline:
+            stage.breached = True
+            self._breach(now, BreachKind.DEADLINE, stage.deadline)
+            if self.level.above is not None:
+                self.auto_escalations += 1
+                self._escalate(now, None, f"{self.level} deadline passed", automatic=True)
+            else:
+                self.overdue = True
+                self.supervision = True
+
+    # ---- internals ------------------------------------------------------------------------------------
+
+    def _record(self, now: datetime, kind: EventKind | str, actor: str | None, details: dict[str, Any],
+                level: Level | None = None) -> None:
+        self.updated_at = now
+        self.timeline.append(TimelineEvent(
+            seq=len(self.timeline) + 1, at=now, kind=EventKind(kind), level=level or self.level, actor=actor,
+            details={key: value for key, value in details.items() if value is not None},
+        ))
+
+    @staticmethod
+    def _person(actor) -> dict[str, Any]:
+        return {"person": actor.person} if actor.person else {}
+
+    def _enter(self, level: Level, now: datetime, status: Status = Status.REPORTED) -> None:
+        budget = self.policy.budget(level, self.severity)
+        needs_arrival = level is Level.COUNCIL and self.ctx.category.needs_arrival and not self.stages
+        self.stages.append(Stage(
+            level=level, owner=self.owner_of(level), entered_at=now, budget=budget, deadline=now + budget,
+            warning_at=now + self.policy.warning_offset(budget),
+            arrival_due=now + self.policy.arrival if needs_arrival else None,
+        ))
+        self.status = status
+        self.proposal = None
+        self.extension = None
+        self.overdue = False
+
+    def _escalate(self, now: datetime, actor: str | None, reason: str, automatic: bool,
+                  departments: DepartmentSummons | None = None) -> None:
+        source, target = self.level, self.level.above
+        assert target is not None
+        self._record(now, EventKind.ESCALATED, actor, {
+            "from": source, "to": target, "reason": reason, "automatic": automatic,
+        })
+        self._enter(target, now)
+        if target is Level.DISTRICT:
+            routing = self.ctx.category.routing
+            self._summon(departments or DepartmentSummons(lead=routing.lead, assist=routing.assist), now)
+
+    def _move_deadline(self, until: datetime, now: datetime) -> None:
+        stage = self.stage
+        stage.deadline = until
+        stage.warning_at = now + self.policy.warning_offset(until - now)
+        stage.warned = False
+        stage.breached = False
+        self.overdue = False
+
+    def _breach(self, now: datetime, kind: BreachKind, due: datetime, org: str | None = None,
+                what: str | None = None) -> None:
+        late = org or self.stage.owner
+        self.breaches.append(Breach(kind=kind, level=self.level, org=late, due=due, at=now))
+        event = EventKind.ARRIVAL_BREACHED if kind is BreachKind.ARRIVAL else EventKind.SLA_BREACHED
+        self._record(now, event, None, {"against": late, "due": due, "what": what})
+
+    def _vote(self, party: PartyRole, org: str, agree: bool, comment: str | None, now: datetime) -> None:
+        proposal = self.proposal
+        assert proposal is not None
+        proposal.votes.append(Vote(party=party, org=org, agree=agree, comment=comment, at=now))
+        self._record(now, EventKind.SIGNED_OFF if agree else EventKind.OBJECTED, org, {
+            "party": party, "comment": comment,
+        })
+        quorum = self.policy.council_quorum
+        if proposal.agreed >= quorum:
+            self._resolve(now, proposal.by, proposal.summary)
+        elif len(self.ctx.council) - proposal.objected < quorum:
+            self.proposal = None
+            self._record(now, EventKind.PROPOSAL_FAILED, None, {"objections": proposal.objected, "quorum": quorum})
+
+    def _resolve(self, now: datetime, actor: str, summary: str) -> None:
+        self.status = Status.RESOLVED
+        self.proposal = None
+        self.extension = None
+        self.reroute_due = None
+        self.resolved_level = self.level
+        self.resolved_at = now
+        self.feedback_due = now + self.policy.feedback_window
+        self._record(now, EventKind.RESOLVED, actor, {"summary": summary, "feedback_due": self.feedback_due})
+
+    def _close(self, now: datetime, reason: CloseReason) -> None:
+        self.status = Status.CLOSED
+        self.close_reason = reason
+        self.closed_at = now
+        self.feedback_due = None
+        self.reroute_due = None
+        self.overdue = False
+        self.cancellations = [code for code, task in self.tasks.items() if task.status.is_open]
+        self._record(now, EventKind.CLOSED, None, {"reason": reason})
+
+    # ---- views ----------------------------------------------------------------------------------------
+
+    def summary(self) -> CaseSummary:
+        return CaseSummary(**self._summary_fields())
+
+    def view(self) -> CaseView:
+        return CaseView(
+            **self._summary_fields(),
+            reporter=self.report.reporter.masked(),
+            location=self.report.location,
+            photo_urls=[str(url) for url in self.report.photo_urls],
+            stage=self.stage,
+            stages=self.stages,
+            council=self.ctx.council,
+            proposal=self.proposal,
+            extension=self.extension,
+            feedback_due=self.feedback_due,
+            breaches=self.breaches,
+            tasks=list(self.tasks.values()),
+            volunteer=self.volunteer,
+            linked_reports=self.linked_reports,
+            timeline=self.timeline,
+        )
+
+    def _summary_fields(self) -> dict[str, Any]:
+        return {
+            "case_id": self.case_id, "status": self.status, "level": self.level, "severity": self.severity,
+            "category": self.ctx.category.code, "channel": self.report.channel,
+            "external_id": self.report.external_id, "district": self.ctx.district, "street": self.ctx.street,
+            "community": self.ctx.community, "compound": self.ctx.compound, "owner": self.stage.owner,
+            "description": self.report.description, "reported_at": self.reported_at,
+            "updated_at": self.updated_at,
+            "deadline": self.stage.deadline if self.status.is_open else None,
+            "overdue": self.overdue, "supervision": self.supervision, "resolved_level": self.resolved_level,
+            "resolved_at": self.resolved_at, "closed_at": self.closed_at, "close_reason": self.close_reason,
+            "reopen_count": self.reopen_count, "unsatisfied_count": self.unsatisfied_count,
+            "first_time_satisfied": self.first_time_satisfied, "score": self.score, "whistles": self.whistles,
+            "auto_escalations": self.auto_escalations, "reporters": 1 + len(self.linked_reports),
+            "last_seq": len(self.timeline),
+        }

@@ -1,0 +1,254 @@
+"""DepartmentTaskWorkflow: one summoned department reporting for duty (报到) on a case at DISTRICT.
+
+The department must accept within its accept SLA and complete within its work SLA, or return the task
+(退单). A missed deadline flags the task for supervision (督办) and reminds at a bounded back-off. Every
+change is told to the parent case (signal) and written to the `department_tasks` read model.
+"""
+
+from datetime import datetime, timedelta
+
+from temporalio import workflow
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.tasks import TaskActivities
+    from schemas.case import DecideExtension, EventKind, Rejection
+    from schemas.task import (
+        TaskAccept,
+        TaskActor,
+        TaskCancel,
+        TaskChange,
+        TaskComplete,
+        TaskExtension,
+        TaskNote,
+        TaskReturn,
+        TaskStart,
+        TaskStatus,
+        TaskView,
+    )
+
+ACTIVITY_TIMEOUT = timedelta(seconds=30)
+
+
+def _reject(kind: Rejection, message: str) -> ApplicationError:
+    return ApplicationError(message, type=kind, non_retryable=True)
+
+
+@workflow.defn
+class DepartmentTaskWorkflow:
+    def __init__(self) -> None:
+        self._start: TaskStart | None = None
+        self._task: TaskView | None = None
+        self._changes: list[TaskChange] = []
+        self._extension: TaskExtension | None = None
+        self._next_reminder: datetime | None = None
+
+    @workflow.run
+    async def run(self, start: TaskStart) -> TaskView:
+        now = workflow.now()
+        self._start = start
+        self._task = task = TaskView(
+            task_id=workflow.info().workflow_id,
+            case_id=start.case_id,
+            department=start.department,
+            role=start.role,
+            status=TaskStatus.SUMMONED,
+            summoned_at=now,
+            accept_due=now + start.accept_within,
+        )
+        await self._settle()
+        while task.status.is_open:
+            due = self._next_due()
+            seen = task.version
+            try:
+                await workflow.wait_condition(
+                    lambda seen=seen: task.version != seen, timeout=max((due - workflow.now()).total_seconds(), 0.0)
+                )
+            except TimeoutError:
+                self._fire_due(workflow.now())
+            await self._settle()
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        await self._settle()
+        return task
+
+    # ---- timers -------------------------------------------------------------------------------------------
+
+    def _deadline(self) -> datetime:
+        task = self._require_task()
+        return task.accept_due if task.status is TaskStatus.SUMMONED else task.work_due or task.accept_due
+
+    def _next_due(self) -> datetime:
+        return self._next_reminder if self._require_task().overdue and self._next_reminder else self._deadline()
+
+    def _fire_due(self, now: datetime) -> None:
+        task, start = self._require_task(), self._require_start()
+        phase = "accept" if task.status is TaskStatus.SUMMONED else "work"
+        if not task.overdue:
+            task.overdue = task.supervision = True
+            self._change(EventKind.TASK_OVERDUE, None, {"phase": phase, "due": self._deadline(), "reminder": 0,
+                                                        "supervisor": start.district_org})
+            self._schedule_reminder(now)
+        elif self._next_reminder is not None and now >= self._next_reminder:
+            task.reminders += 1
+            self._change(EventKind.TASK_OVERDUE, None, {"phase": phase, "due": self._deadline(),
+                                                        "reminder": task.reminders, "supervisor": start.district_org})
+            self._schedule_reminder(now)
+
+    def _schedule_reminder(self, now: datetime) -> None:
+        """Reminders back off: initial, 2x, 4x … up to the maximum, and stop after max_reminders."""
+        task, backoff = self._require_task(), self._require_start().reminders
+        if task.reminders >= backoff.max_reminders:
+            self._next_reminder = None
+            return
+        self._next_reminder = now + min(backoff.initial * (2**task.reminders), backoff.maximum)
+
+    # ---- outside world ------------------------------------------------------------------------------------
+
+    async def _settle(self) -> None:
+        task = self._require_task()
+        parent = workflow.info().parent
+        while self._changes:
+            change = self._changes.pop(0)
+            if parent is not None:
+                await workflow.get_external_workflow_handle(parent.workflow_id).signal("task_changed", change)
+        await workflow.execute_activity_method(
+            TaskActivities.project_task, task, start_to_close_timeout=ACTIVITY_TIMEOUT
+        )
+
+    def _change(self, kind: EventKind, actor: str | None, details: dict) -> None:
+        task = self._require_task()
+        task.version += 1
+        self._changes.append(TaskChange(kind=kind, task=task.model_copy(deep=True), actor=actor, details={
+            key: value for key, value in details.items() if value is not None
+        }))
+
+    def _require_task(self) -> TaskView:
+        if self._task is None:
+            raise _reject(Rejection.NOT_READY, "the task is still opening; try again in a moment")
+        return self._task
+
+    def _require_start(self) -> TaskStart:
+        assert self._start is not None
+        return self._start
+
+    def _require_own(self, actor: TaskActor, action: str) -> TaskView:
+        task = self._require_task()
+        if actor.department != task.department:
+            raise _reject(Rejection.FORBIDDEN, f"{actor.department} cannot {action} a task of {task.department}")
+        if not task.status.is_open:
+            raise _reject(Rejection.CLOSED, f"task {task.task_id} is {task.status}")
+        return task
+
+    # ---- queries and updates ------------------------------------------------------------------------------
+
+    @workflow.query
+    def view(self) -> TaskView:
+        return self._require_task()
+
+    @workflow.update
+    def accept(self, cmd: TaskAccept) -> TaskView:
+        task, now = self._require_task(), workflow.now()
+        task.status = TaskStatus.ACCEPTED
+        task.accepted_at = now
+        task.work_due = now + self._require_start().work_within
+        task.overdue = False
+        self._next_reminder = None
+        self._change(EventKind.TASK_ACCEPTED, cmd.actor.department, {"person": cmd.actor.person,
+                                                                     "work_due": task.work_due})
+        return task
+
+    @accept.validator
+    def _validate_accept(self, cmd: TaskAccept) -> None:
+        task = self._require_own(cmd.actor, "accept")
+        if task.status is not TaskStatus.SUMMONED:
+            raise _reject(Rejection.INVALID_STATE, f"task already accepted at {task.accepted_at}")
+
+    @workflow.update
+    def note(self, cmd: TaskNote) -> TaskView:
+        self._change(EventKind.TASK_NOTE, cmd.actor.department, {"text": cmd.text})
+        return self._require_task()
+
+    @note.validator
+    def _validate_note(self, cmd: TaskNote) -> None:
+        self._require_own(cmd.actor, "add a note to")
+
+    @workflow.update
+    def complete(self, cmd: TaskComplete) -> TaskView:
+        task = self._require_task()
+        task.status = TaskStatus.COMPLETED
+        task.completed_at = workflow.now()
+        task.result = cmd.result
+        task.evidence_urls = [str(url) for url in cmd.evidence_urls]
+        task.overdue = False
+        self._change(EventKind.TASK_COMPLETED, cmd.actor.department, {"result": cmd.result,
+                                                                      "evidence_urls": task.evidence_urls or None})
+        return task
+
+    @complete.validator
+    def _validate_complete(self, cmd: TaskComplete) -> None:
+        task = self._require_own(cmd.actor, "complete")
+        if task.status is not TaskStatus.ACCEPTED:
+            raise _reject(Rejection.INVALID_STATE, "accept the task (报到) before completing it")
+
+    @workflow.update(name="return")
+    def return_task(self, cmd: TaskReturn) -> TaskView:
+        task = self._require_task()
+        task.status = TaskStatus.RETURNED
+        task.closed_reason = cmd.reason
+        task.overdue = False
+        self._change(EventKind.TASK_RETURNED, cmd.actor.department, {"reason": cmd.reason})
+        return task
+
+    @return_task.validator
+    def _validate_return(self, cmd: TaskReturn) -> None:
+        self._require_own(cmd.actor, "return")
+
+    @workflow.update
+    def request_extension(self, cmd: TaskExtension) -> TaskView:
+        self._extension = cmd
+        self._change(EventKind.TASK_EXTENDED, cmd.actor.department, {
+            "requested_until": cmd.until, "reason": cmd.reason, "decider": self._require_start().district_org,
+        })
+        return self._require_task()
+
+    @request_extension.validator
+    def _validate_request_extension(self, cmd: TaskExtension) -> None:
+        task = self._require_own(cmd.actor, "request an extension for")
+        if self._extension is not None:
+            raise _reject(Rejection.INVALID_STATE, "an extension request is already waiting for a decision")
+        if cmd.until <= self._deadline():
+            raise _reject(Rejection.INVALID_INPUT, f"the new deadline must be after the current one ({self._deadline()})")
+        if task.status is TaskStatus.SUMMONED:
+            raise _reject(Rejection.INVALID_STATE, "accept the task before asking for more time")
+
+    @workflow.update
+    def decide_extension(self, cmd: DecideExtension) -> TaskView:
+        task, request = self._require_task(), self._extension
+        assert request is not None
+        self._extension = None
+        if cmd.approve:
+            task.work_due = request.until
+            task.overdue = False
+            self._next_reminder = None
+        self._change(EventKind.TASK_EXTENDED, cmd.actor.org, {
+            "approved": cmd.approve, "until": request.until if cmd.approve else None, "reason": cmd.reason,
+        })
+        return task
+
+    @decide_extension.validator
+    def _validate_decide_extension(self, cmd: DecideExtension) -> None:
+        start = self._require_start()
+        if cmd.actor.org != start.district_org:
+            raise _reject(Rejection.FORBIDDEN, f"only the district centre {start.district_org} decides task extensions")
+        if self._extension is None:
+            raise _reject(Rejection.INVALID_STATE, "there is no extension request to decide")
+
+    @workflow.signal
+    def cancel(self, cmd: TaskCancel) -> None:
+        task = self._task
+        if task is None or not task.status.is_open:
+            return
+        task.status = TaskStatus.CANCELLED
+        task.closed_reason = cmd.reason
+        task.overdue = False
+        self._change(EventKind.TASK_CANCELLED, None, {"reason": cmd.reason})
