@@ -12,10 +12,36 @@ from schemas.registry import CaseContext, ContextRequest
 log = structlog.get_logger(__name__)
 
 _CASE_COLUMNS = [
-    "case_id", "status", "level", "severity", "category", "channel", "external_id", "district", "street",
-    "community", "compound", "owner", "description", "reported_at", "updated_at", "deadline", "overdue",
-    "supervision", "resolved_level", "resolved_at", "closed_at", "close_reason", "reopen_count",
-    "unsatisfied_count", "first_time_satisfied", "score", "whistles", "auto_escalations", "reporters", "last_seq",
+    "case_id",
+    "status",
+    "level",
+    "severity",
+    "category",
+    "channel",
+    "external_id",
+    "district",
+    "street",
+    "community",
+    "compound",
+    "owner",
+    "description",
+    "reported_at",
+    "updated_at",
+    "deadline",
+    "overdue",
+    "supervision",
+    "resolved_level",
+    "resolved_at",
+    "closed_at",
+    "close_reason",
+    "reopen_count",
+    "unsatisfied_count",
+    "first_time_satisfied",
+    "score",
+    "whistles",
+    "auto_escalations",
+    "reporters",
+    "last_seq",
 ]
 _UPSERT_CASE = f"""
     INSERT INTO cases ({", ".join(_CASE_COLUMNS)})
@@ -31,8 +57,6 @@ _INSERT_EVENT = """
 """
 
 
-
-
 class CaseActivities:
     """Bound to one asyncpg pool; registered on the worker as bound methods."""
 
@@ -43,9 +67,7 @@ class CaseActivities:
     async def resolve_context(self, request: ContextRequest) -> CaseContext:
         async with self._pool.acquire() as connection:
             try:
-                return await registry.case_context(
-                    connection, request.compound, request.category, request.policy
-                )
+                return await registry.case_context(connection, request.compound, request.category, request.policy)
             except registry.UnknownReference as err:
                 raise ApplicationError(str(err), type="UnknownReference", non_retryable=True) from err
 

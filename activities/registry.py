@@ -54,18 +54,17 @@ async def load_demo(connection: asyncpg.Connection) -> None:
         organisations.append((dept["code"], OrgKind.DEPARTMENT, dept["name"], district, dept["duties"]))
     for street in demo["streets"]:
         jurisdictions.append((street["code"], JurisdictionKind.STREET, street["name"], district))
-        organisations.append((street["code"], OrgKind.STREET_OFFICE, street["name"] + " 街道办事处", street["code"], None))
+        organisations.append(
+            (street["code"], OrgKind.STREET_OFFICE, street["name"] + " 街道办事处", street["code"], None)
+        )
         for community in street["communities"]:
             jurisdictions.append((community["code"], JurisdictionKind.COMMUNITY, community["name"], street["code"]))
             organisations.append(
-                (community["code"], OrgKind.COMMUNITY_COMMITTEE, community["name"] + " 居委会",
-                 community["code"], None)
+                (community["code"], OrgKind.COMMUNITY_COMMITTEE, community["name"] + " 居委会", community["code"], None)
             )
             for compound in community["compounds"]:
                 owners = f"OC-{compound['code']}"
-                jurisdictions.append(
-                    (compound["code"], JurisdictionKind.COMPOUND, compound["name"], community["code"])
-                )
+                jurisdictions.append((compound["code"], JurisdictionKind.COMPOUND, compound["name"], community["code"]))
                 organisations.append(
                     (owners, OrgKind.OWNERS_COMMITTEE, compound["name"] + " 业委会", compound["code"], None)
                 )
@@ -124,8 +123,9 @@ async def policy(connection: asyncpg.Connection, name: Code) -> SlaPolicy:
     return SlaPolicy.model_validate(row["definition"])
 
 
-async def case_context(connection: asyncpg.Connection, compound: Code, category_code: Code,
-                       policy_name: Code) -> CaseContext:
+async def case_context(
+    connection: asyncpg.Connection, compound: Code, category_code: Code, policy_name: Code
+) -> CaseContext:
     """compound -> community -> street -> district, the council, the category and the policy in force."""
     row = await connection.fetchrow(
         """SELECT cp.code AS compound, cm.code AS community, st.code AS street, d.code AS district,

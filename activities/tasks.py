@@ -9,8 +9,22 @@ from schemas.task import TaskView
 log = structlog.get_logger(__name__)
 
 _COLUMNS = [
-    "task_id", "case_id", "department", "role", "status", "summoned_at", "accept_due", "work_due", "accepted_at",
-    "completed_at", "closed_reason", "result", "overdue", "supervision", "reminders", "version",
+    "task_id",
+    "case_id",
+    "department",
+    "role",
+    "status",
+    "summoned_at",
+    "accept_due",
+    "work_due",
+    "accepted_at",
+    "completed_at",
+    "closed_reason",
+    "result",
+    "overdue",
+    "supervision",
+    "reminders",
+    "version",
 ]
 # A department summoned again (after a reroute) gets a new run of the same task id: newer summons win,
 # and within one summons the higher version wins, so retries and late writes never go backwards.
@@ -30,5 +44,4 @@ class TaskActivities:
     async def project_task(self, task: TaskView) -> None:
         row = task.model_dump()
         await self._pool.execute(_UPSERT, *(row[c] for c in _COLUMNS))
-        log.info("task projected", case_id=task.case_id, task_id=task.task_id, status=task.status,
-                 version=task.version)
+        log.info("task projected", case_id=task.case_id, task_id=task.task_id, status=task.status, version=task.version)

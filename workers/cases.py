@@ -49,9 +49,9 @@ async def view_case(client: Client, case_id: str) -> CaseView:
     return await case_handle(client, case_id).query(CaseWorkflow.view)
 
 
-async def wait_until_open(client: Client, case_id: str, timeout: float = 30.0) -> CaseView:
+async def wait_until_open(client: Client, case_id: str, within: float = 30.0) -> CaseView:
     """A new case answers once its first activity has resolved the registry context (milliseconds)."""
-    deadline = asyncio.get_running_loop().time() + timeout
+    deadline = asyncio.get_running_loop().time() + within
     while True:
         try:
             return await view_case(client, case_id)

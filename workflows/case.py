@@ -315,4 +315,3 @@ class CaseWorkflow:
     async def task_changed(self, change: TaskChange) -> None:
         await workflow.wait_condition(lambda: self._case is not None)
         self._require_case().apply_task_change(change, workflow.now())
-

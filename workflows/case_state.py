@@ -89,10 +89,18 @@ class CaseState:
         self.reroute_due: datetime | None = None
         self.volunteer: str | None = None
         self.linked_reports: list[str] = []
-        self._record(now, EventKind.REPORTED, None, {
-            "channel": self.report.channel, "category": self.ctx.category.code, "severity": self.severity,
-            "policy": self.policy.name,
-        }, level=Level.COUNCIL)
+        self._record(
+            now,
+            EventKind.REPORTED,
+            None,
+            {
+                "channel": self.report.channel,
+                "category": self.ctx.category.code,
+                "severity": self.severity,
+                "policy": self.policy.name,
+            },
+            level=Level.COUNCIL,
+        )
         self._enter(Level.COUNCIL, now)
 
     # ---- who is who -------------------------------------------------------------------------------
@@ -135,8 +143,12 @@ class CaseState:
 
     def participants(self) -> set[str]:
         return {
-            *self.ctx.council.values(), self.ctx.community_org, self.ctx.street_org, self.ctx.district_org,
-            *self.tasks, *([self.volunteer] if self.volunteer else []),
+            *self.ctx.council.values(),
+            self.ctx.community_org,
+            self.ctx.street_org,
+            self.ctx.district_org,
+            *self.tasks,
+            *([self.volunteer] if self.volunteer else []),
         }
 
     # ---- checks shared by several actions -----------------------------------------------------------
@@ -177,9 +189,7 @@ class CaseState:
         self._require_open()
         self._require_level_actor(cmd.actor.org, "accept")
         if self.status is Status.IN_PROGRESS:
-            raise Rejected(
-                Rejection.INVALID_STATE, f"already accepted at {self.level} by {self.stage.accepted_by}"
-            )
+            raise Rejected(Rejection.INVALID_STATE, f"already accepted at {self.level} by {self.stage.accepted_by}")
 
     def apply_accept(self, cmd: Accept, now: datetime) -> None:
         self.status = Status.IN_PROGRESS
@@ -211,7 +221,9 @@ class CaseState:
         self._require_open()
         self._require_level_actor(cmd.actor.org, "present a plan")
         if self.severity is not Severity.COMPLEX:
-            raise Rejected(Rejection.INVALID_STATE, f"solution plans are for COMPLEX cases; this one is {self.severity}")
+            raise Rejected(
+                Rejection.INVALID_STATE, f"solution plans are for COMPLEX cases; this one is {self.severity}"
+            )
         self._require_accepted("present a plan")
         if self.stage.plan_due is not None:
             raise Rejected(
@@ -256,7 +268,9 @@ class CaseState:
     def check_signoff(self, cmd: Signoff) -> None:
         self._require_open()
         if self.level is not Level.COUNCIL:
-            raise Rejected(Rejection.INVALID_STATE, f"sign-off is for the three-party council; the case is at {self.level}")
+            raise Rejected(
+                Rejection.INVALID_STATE, f"sign-off is for the three-party council; the case is at {self.level}"
+            )
         party = self.party_of(cmd.actor.org)
         if party is None:
             raise Rejected(Rejection.FORBIDDEN, f"{cmd.actor.org} is not one of this compound's three council parties")
@@ -292,15 +306,24 @@ class CaseState:
         if self.extension is not None:
             raise Rejected(Rejection.INVALID_STATE, "an extension request is already waiting for a decision")
         if cmd.until <= self.stage.deadline:
-            raise Rejected(Rejection.INVALID_INPUT, f"the new deadline must be after the current one ({self.stage.deadline})")
+            raise Rejected(
+                Rejection.INVALID_INPUT, f"the new deadline must be after the current one ({self.stage.deadline})"
+            )
         if cmd.until > now + self.policy.plan_cap:
             raise Rejected(Rejection.INVALID_INPUT, f"an extension may reach at most {self.policy.plan_cap} from now")
 
     def apply_request_extension(self, cmd: RequestExtension, now: datetime) -> None:
         self.extension = ExtensionRequest(by=cmd.actor.org, until=cmd.until, reason=cmd.reason, at=now)
-        self._record(now, EventKind.EXTENSION_REQUESTED, cmd.actor.org, {
-            "until": cmd.until, "reason": cmd.reason, "decider": self.decider_of(self.level),
-        })
+        self._record(
+            now,
+            EventKind.EXTENSION_REQUESTED,
+            cmd.actor.org,
+            {
+                "until": cmd.until,
+                "reason": cmd.reason,
+                "decider": self.decider_of(self.level),
+            },
+        )
 
     def check_decide_extension(self, cmd: DecideExtension) -> None:
         self._require_open()
@@ -318,7 +341,9 @@ class CaseState:
         self.extension = None
         if cmd.approve:
             self._move_deadline(request.until, now)
-            self._record(now, EventKind.EXTENSION_APPROVED, cmd.actor.org, {"until": request.until, "reason": cmd.reason})
+            self._record(
+                now, EventKind.EXTENSION_APPROVED, cmd.actor.org, {"until": request.until, "reason": cmd.reason}
+            )
         else:
             self._record(now, EventKind.EXTENSION_DENIED, cmd.actor.org, {"reason": cmd.reason})
 
@@ -332,9 +357,16 @@ class CaseState:
     def apply_supervise(self, cmd: Supervise, now: datetime) -> None:
         self.supervision = True
         late = [t.department for t in self.tasks.values() if t.status.is_open and t.overdue] or [self.stage.owner]
-        self._record(now, EventKind.SUPERVISED, cmd.actor.org, {
-            "action": cmd.action, "reason": cmd.reason, "against": late,
-        })
+        self._record(
+            now,
+            EventKind.SUPERVISED,
+            cmd.actor.org,
+            {
+                "action": cmd.action,
+                "reason": cmd.reason,
+                "against": late,
+            },
+        )
         if cmd.action is SuperviseAction.ESCALATE:
             self._escalate(now, cmd.actor.org, f"supervision: {cmd.reason}", automatic=False)
 
@@ -345,9 +377,16 @@ class CaseState:
 
     def apply_feedback(self, cmd: Feedback, now: datetime) -> None:
         self.score = cmd.score
-        self._record(now, EventKind.FEEDBACK, "resident", {
-            "satisfied": cmd.satisfied, "score": cmd.score, "comment": cmd.comment,
-        })
+        self._record(
+            now,
+            EventKind.FEEDBACK,
+            "resident",
+            {
+                "satisfied": cmd.satisfied,
+                "score": cmd.score,
+                "comment": cmd.comment,
+            },
+        )
         if cmd.satisfied:
             if self.first_time_satisfied is None:
                 self.first_time_satisfied = True
@@ -360,9 +399,15 @@ class CaseState:
         self.feedback_due = None
         resolved_at = self.resolved_level or self.level
         target = resolved_at.above if self.unsatisfied_count >= 2 and resolved_at.above else resolved_at
-        self._record(now, EventKind.REOPENED, "resident", {
-            "unsatisfied": self.unsatisfied_count, "level": target,
-        })
+        self._record(
+            now,
+            EventKind.REOPENED,
+            "resident",
+            {
+                "unsatisfied": self.unsatisfied_count,
+                "level": target,
+            },
+        )
         self._enter(target, now, status=Status.REOPENED)
 
     def check_withdraw(self, cmd: Withdraw) -> None:
@@ -432,7 +477,9 @@ class CaseState:
     def check_dispatch(self, org: str, volunteer: str) -> None:
         self._require_open()
         if self.level is not Level.COMMUNITY:
-            raise Rejected(Rejection.INVALID_STATE, f"volunteers are dispatched at COMMUNITY; the case is at {self.level}")
+            raise Rejected(
+                Rejection.INVALID_STATE, f"volunteers are dispatched at COMMUNITY; the case is at {self.level}"
+            )
         if org != self.ctx.community_org:
             raise Rejected(Rejection.FORBIDDEN, f"only the community {self.ctx.community_org} dispatches volunteers")
         if self.volunteer is not None:
@@ -511,13 +558,25 @@ class CaseState:
 
     # ---- internals ------------------------------------------------------------------------------------
 
-    def _record(self, now: datetime, kind: EventKind | str, actor: str | None, details: dict[str, Any],
-                level: Level | None = None) -> None:
+    def _record(
+        self,
+        now: datetime,
+        kind: EventKind | str,
+        actor: str | None,
+        details: dict[str, Any],
+        level: Level | None = None,
+    ) -> None:
         self.updated_at = now
-        self.timeline.append(TimelineEvent(
-            seq=len(self.timeline) + 1, at=now, kind=EventKind(kind), level=level or self.level, actor=actor,
-            details={key: value for key, value in details.items() if value is not None},
-        ))
+        self.timeline.append(
+            TimelineEvent(
+                seq=len(self.timeline) + 1,
+                at=now,
+                kind=EventKind(kind),
+                level=level or self.level,
+                actor=actor,
+                details={key: value for key, value in details.items() if value is not None},
+            )
+        )
 
     @staticmethod
     def _person(actor) -> dict[str, Any]:
@@ -526,23 +585,43 @@ class CaseState:
     def _enter(self, level: Level, now: datetime, status: Status = Status.REPORTED) -> None:
         budget = self.policy.budget(level, self.severity)
         needs_arrival = level is Level.COUNCIL and self.ctx.category.needs_arrival and not self.stages
-        self.stages.append(Stage(
-            level=level, owner=self.owner_of(level), entered_at=now, budget=budget, deadline=now + budget,
-            warning_at=now + self.policy.warning_offset(budget),
-            arrival_due=now + self.policy.arrival if needs_arrival else None,
-        ))
+        self.stages.append(
+            Stage(
+                level=level,
+                owner=self.owner_of(level),
+                entered_at=now,
+                budget=budget,
+                deadline=now + budget,
+                warning_at=now + self.policy.warning_offset(budget),
+                arrival_due=now + self.policy.arrival if needs_arrival else None,
+            )
+        )
         self.status = status
         self.proposal = None
         self.extension = None
         self.overdue = False
 
-    def _escalate(self, now: datetime, actor: str | None, reason: str, automatic: bool,
-                  departments: DepartmentSummons | None = None) -> None:
+    def _escalate(
+        self,
+        now: datetime,
+        actor: str | None,
+        reason: str,
+        automatic: bool,
+        departments: DepartmentSummons | None = None,
+    ) -> None:
         source, target = self.level, self.level.above
         assert target is not None
-        self._record(now, EventKind.ESCALATED, actor, {
-            "from": source, "to": target, "reason": reason, "automatic": automatic,
-        })
+        self._record(
+            now,
+            EventKind.ESCALATED,
+            actor,
+            {
+                "from": source,
+                "to": target,
+                "reason": reason,
+                "automatic": automatic,
+            },
+        )
         self._enter(target, now)
         if target is Level.DISTRICT:
             routing = self.ctx.category.routing
@@ -556,8 +635,9 @@ class CaseState:
         stage.breached = False
         self.overdue = False
 
-    def _breach(self, now: datetime, kind: BreachKind, due: datetime, org: str | None = None,
-                what: str | None = None) -> None:
+    def _breach(
+        self, now: datetime, kind: BreachKind, due: datetime, org: str | None = None, what: str | None = None
+    ) -> None:
         late = org or self.stage.owner
         self.breaches.append(Breach(kind=kind, level=self.level, org=late, due=due, at=now))
         event = EventKind.ARRIVAL_BREACHED if kind is BreachKind.ARRIVAL else EventKind.SLA_BREACHED
@@ -567,9 +647,15 @@ class CaseState:
         proposal = self.proposal
         assert proposal is not None
         proposal.votes.append(Vote(party=party, org=org, agree=agree, comment=comment, at=now))
-        self._record(now, EventKind.SIGNED_OFF if agree else EventKind.OBJECTED, org, {
-            "party": party, "comment": comment,
-        })
+        self._record(
+            now,
+            EventKind.SIGNED_OFF if agree else EventKind.OBJECTED,
+            org,
+            {
+                "party": party,
+                "comment": comment,
+            },
+        )
         quorum = self.policy.council_quorum
         if proposal.agreed >= quorum:
             self._resolve(now, proposal.by, proposal.summary)
@@ -623,17 +709,34 @@ class CaseState:
 
     def _summary_fields(self) -> dict[str, Any]:
         return {
-            "case_id": self.case_id, "status": self.status, "level": self.level, "severity": self.severity,
-            "category": self.ctx.category.code, "channel": self.report.channel,
-            "external_id": self.report.external_id, "district": self.ctx.district, "street": self.ctx.street,
-            "community": self.ctx.community, "compound": self.ctx.compound, "owner": self.stage.owner,
-            "description": self.report.description, "reported_at": self.reported_at,
+            "case_id": self.case_id,
+            "status": self.status,
+            "level": self.level,
+            "severity": self.severity,
+            "category": self.ctx.category.code,
+            "channel": self.report.channel,
+            "external_id": self.report.external_id,
+            "district": self.ctx.district,
+            "street": self.ctx.street,
+            "community": self.ctx.community,
+            "compound": self.ctx.compound,
+            "owner": self.stage.owner,
+            "description": self.report.description,
+            "reported_at": self.reported_at,
             "updated_at": self.updated_at,
             "deadline": self.stage.deadline if self.status.is_open else None,
-            "overdue": self.overdue, "supervision": self.supervision, "resolved_level": self.resolved_level,
-            "resolved_at": self.resolved_at, "closed_at": self.closed_at, "close_reason": self.close_reason,
-            "reopen_count": self.reopen_count, "unsatisfied_count": self.unsatisfied_count,
-            "first_time_satisfied": self.first_time_satisfied, "score": self.score, "whistles": self.whistles,
-            "auto_escalations": self.auto_escalations, "reporters": 1 + len(self.linked_reports),
+            "overdue": self.overdue,
+            "supervision": self.supervision,
+            "resolved_level": self.resolved_level,
+            "resolved_at": self.resolved_at,
+            "closed_at": self.closed_at,
+            "close_reason": self.close_reason,
+            "reopen_count": self.reopen_count,
+            "unsatisfied_count": self.unsatisfied_count,
+            "first_time_satisfied": self.first_time_satisfied,
+            "score": self.score,
+            "whistles": self.whistles,
+            "auto_escalations": self.auto_escalations,
+            "reporters": 1 + len(self.linked_reports),
             "last_seq": len(self.timeline),
         }

@@ -42,6 +42,7 @@ class DepartmentTaskWorkflow:
         self._changes: list[TaskChange] = []
         self._extension: TaskExtension | None = None
         self._next_reminder: datetime | None = None
+        self._projected_version = -1
 
     @workflow.run
     async def run(self, start: TaskStart) -> TaskView:
@@ -60,10 +61,9 @@ class DepartmentTaskWorkflow:
         while task.status.is_open:
             due = self._next_due()
             seen = task.version
+            timeout = max((due - workflow.now()).total_seconds(), 0.0) if due else None
             try:
-                await workflow.wait_condition(
-                    lambda seen=seen: task.version != seen, timeout=max((due - workflow.now()).total_seconds(), 0.0)
-                )
+                await workflow.wait_condition(lambda seen=seen: task.version != seen, timeout=timeout)
             except TimeoutError:
                 self._fire_due(workflow.now())
             await self._settle()
@@ -77,21 +77,28 @@ class DepartmentTaskWorkflow:
         task = self._require_task()
         return task.accept_due if task.status is TaskStatus.SUMMONED else task.work_due or task.accept_due
 
-    def _next_due(self) -> datetime:
-        return self._next_reminder if self._require_task().overdue and self._next_reminder else self._deadline()
+    def _next_due(self) -> datetime | None:
+        """The deadline of the current phase; once it is missed, the next reminder (None after the last)."""
+        return self._next_reminder if self._require_task().overdue else self._deadline()
 
     def _fire_due(self, now: datetime) -> None:
         task, start = self._require_task(), self._require_start()
         phase = "accept" if task.status is TaskStatus.SUMMONED else "work"
         if not task.overdue:
             task.overdue = task.supervision = True
-            self._change(EventKind.TASK_OVERDUE, None, {"phase": phase, "due": self._deadline(), "reminder": 0,
-                                                        "supervisor": start.district_org})
+            self._change(
+                EventKind.TASK_OVERDUE,
+                None,
+                {"phase": phase, "due": self._deadline(), "reminder": 0, "supervisor": start.district_org},
+            )
             self._schedule_reminder(now)
         elif self._next_reminder is not None and now >= self._next_reminder:
             task.reminders += 1
-            self._change(EventKind.TASK_OVERDUE, None, {"phase": phase, "due": self._deadline(),
-                                                        "reminder": task.reminders, "supervisor": start.district_org})
+            self._change(
+                EventKind.TASK_OVERDUE,
+                None,
+                {"phase": phase, "due": self._deadline(), "reminder": task.reminders, "supervisor": start.district_org},
+            )
             self._schedule_reminder(now)
 
     def _schedule_reminder(self, now: datetime) -> None:
@@ -111,16 +118,24 @@ class DepartmentTaskWorkflow:
             change = self._changes.pop(0)
             if parent is not None:
                 await workflow.get_external_workflow_handle(parent.workflow_id).signal("task_changed", change)
-        await workflow.execute_activity_method(
-            TaskActivities.project_task, task, start_to_close_timeout=ACTIVITY_TIMEOUT
-        )
+        if task.version != self._projected_version:
+            version = task.version
+            await workflow.execute_activity_method(
+                TaskActivities.project_task, task, start_to_close_timeout=ACTIVITY_TIMEOUT
+            )
+            self._projected_version = version
 
     def _change(self, kind: EventKind, actor: str | None, details: dict) -> None:
         task = self._require_task()
         task.version += 1
-        self._changes.append(TaskChange(kind=kind, task=task.model_copy(deep=True), actor=actor, details={
-            key: value for key, value in details.items() if value is not None
-        }))
+        self._changes.append(
+            TaskChange(
+                kind=kind,
+                task=task.model_copy(deep=True),
+                actor=actor,
+                details={key: value for key, value in details.items() if value is not None},
+            )
+        )
 
     def _require_task(self) -> TaskView:
         if self._task is None:
@@ -153,8 +168,9 @@ class DepartmentTaskWorkflow:
         task.work_due = now + self._require_start().work_within
         task.overdue = False
         self._next_reminder = None
-        self._change(EventKind.TASK_ACCEPTED, cmd.actor.department, {"person": cmd.actor.person,
-                                                                     "work_due": task.work_due})
+        self._change(
+            EventKind.TASK_ACCEPTED, cmd.actor.department, {"person": cmd.actor.person, "work_due": task.work_due}
+        )
         return task
 
     @accept.validator
@@ -180,8 +196,11 @@ class DepartmentTaskWorkflow:
         task.result = cmd.result
         task.evidence_urls = [str(url) for url in cmd.evidence_urls]
         task.overdue = False
-        self._change(EventKind.TASK_COMPLETED, cmd.actor.department, {"result": cmd.result,
-                                                                      "evidence_urls": task.evidence_urls or None})
+        self._change(
+            EventKind.TASK_COMPLETED,
+            cmd.actor.department,
+            {"result": cmd.result, "evidence_urls": task.evidence_urls or None},
+        )
         return task
 
     @complete.validator
@@ -206,9 +225,15 @@ class DepartmentTaskWorkflow:
     @workflow.update
     def request_extension(self, cmd: TaskExtension) -> TaskView:
         self._extension = cmd
-        self._change(EventKind.TASK_EXTENDED, cmd.actor.department, {
-            "requested_until": cmd.until, "reason": cmd.reason, "decider": self._require_start().district_org,
-        })
+        self._change(
+            EventKind.TASK_EXTENDED,
+            cmd.actor.department,
+            {
+                "requested_until": cmd.until,
+                "reason": cmd.reason,
+                "decider": self._require_start().district_org,
+            },
+        )
         return self._require_task()
 
     @request_extension.validator
@@ -217,7 +242,9 @@ class DepartmentTaskWorkflow:
         if self._extension is not None:
             raise _reject(Rejection.INVALID_STATE, "an extension request is already waiting for a decision")
         if cmd.until <= self._deadline():
-            raise _reject(Rejection.INVALID_INPUT, f"the new deadline must be after the current one ({self._deadline()})")
+            raise _reject(
+                Rejection.INVALID_INPUT, f"the new deadline must be after the current one ({self._deadline()})"
+            )
         if task.status is TaskStatus.SUMMONED:
             raise _reject(Rejection.INVALID_STATE, "accept the task before asking for more time")
 
@@ -230,9 +257,15 @@ class DepartmentTaskWorkflow:
             task.work_due = request.until
             task.overdue = False
             self._next_reminder = None
-        self._change(EventKind.TASK_EXTENDED, cmd.actor.org, {
-            "approved": cmd.approve, "until": request.until if cmd.approve else None, "reason": cmd.reason,
-        })
+        self._change(
+            EventKind.TASK_EXTENDED,
+            cmd.actor.org,
+            {
+                "approved": cmd.approve,
+                "until": request.until if cmd.approve else None,
+                "reason": cmd.reason,
+            },
+        )
         return task
 
     @decide_extension.validator

@@ -27,12 +27,16 @@ class Harness:
     def client(self) -> Client:
         return self.env.client
 
-    async def report(self, compound: str = "HP-DF-QH-1", category: str = "CORRIDOR_CLUTTER", *,
-                     policy: str = "default", **fields) -> tuple[WorkflowHandle, str]:
-        report = CaseReport(compound=compound, category=category,
-                            description=fields.pop("description", "stuff piled in the corridor"), **fields)
-        reported = await cases.report_case(self.client, self.pool, report, task_queue=self.task_queue,
-                                           policy=policy)
+    async def report(
+        self, compound: str = "HP-DF-QH-1", category: str = "CORRIDOR_CLUTTER", *, policy: str = "default", **fields
+    ) -> tuple[WorkflowHandle, str]:
+        report = CaseReport(
+            compound=compound,
+            category=category,
+            description=fields.pop("description", "stuff piled in the corridor"),
+            **fields,
+        )
+        reported = await cases.report_case(self.client, self.pool, report, task_queue=self.task_queue, policy=policy)
         self.started.append(cases.workflow_id(reported.case_id))
         await cases.wait_until_open(self.client, reported.case_id)
         return cases.case_handle(self.client, reported.case_id), reported.token
@@ -70,4 +74,3 @@ async def harness(request, time_env, pool, task_queue) -> AsyncIterator[Harness]
     async with build_worker(time_env.client, pool, task_queue, **options):
         yield harness
         assert await harness.replay_and_stop() >= len(harness.started)
-

@@ -39,8 +39,11 @@ def events(view, kind: EventKind):
 async def durable_events(handle) -> list[int]:
     """History event types other than workflow tasks: the test server persists the (speculative)
     workflow task that ran a rejected update's validator, a real server drops it; neither records more."""
-    workflow_task = {EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED,
-                     EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED}
+    workflow_task = {
+        EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED,
+        EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED,
+        EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED,
+    }
     return [e.event_type for e in (await handle.fetch_history()).events if e.event_type not in workflow_task]
 
 
@@ -77,9 +80,15 @@ async def test_ordinary_left_alone_climbs_every_level_on_its_budget(harness, poo
     escalations = events(view, EventKind.ESCALATED)
     assert offset(view, warnings[0]) == timedelta(minutes=24)
     assert [(e.details["from"], e.details["to"]) for e in escalations] == [
-        ("COUNCIL", "COMMUNITY"), ("COMMUNITY", "STREET"), ("STREET", "DISTRICT")]
+        ("COUNCIL", "COMMUNITY"),
+        ("COMMUNITY", "STREET"),
+        ("STREET", "DISTRICT"),
+    ]
     assert [offset(view, e) for e in escalations] == [
-        timedelta(minutes=30), timedelta(minutes=30, hours=4), timedelta(minutes=30, hours=4, days=1)]
+        timedelta(minutes=30),
+        timedelta(minutes=30, hours=4),
+        timedelta(minutes=30, hours=4, days=1),
+    ]
     assert all(e.details["automatic"] for e in escalations)
     assert [b.org for b in view.breaches][:3] == ["PM-LVYUAN", "HP-DF-QH", "HP-DF"]
     assert view.level is Level.DISTRICT and view.auto_escalations == 3
@@ -144,8 +153,10 @@ async def test_manual_whistle_at_each_level(harness):
     assert view.level is Level.COMMUNITY and view.owner == "HP-DF-QH"
     view = await handle.execute_update(CaseWorkflow.whistle, Whistle(actor=COMMUNITY, reason="needs the street"))
     assert view.level is Level.STREET
-    view = await handle.execute_update(CaseWorkflow.whistle, Whistle(
-        actor=STREET, reason="needs enforcement", departments=DepartmentSummons(lead="PSB", assist=["HB"])))
+    view = await handle.execute_update(
+        CaseWorkflow.whistle,
+        Whistle(actor=STREET, reason="needs enforcement", departments=DepartmentSummons(lead="PSB", assist=["HB"])),
+    )
     assert view.level is Level.DISTRICT and view.whistles == 3 and view.auto_escalations == 0
     assert [e.details["department"] for e in events(view, EventKind.TASK_SUMMONED)] == ["PSB", "HB"]
     assert all(not e.details["automatic"] for e in events(view, EventKind.ESCALATED))
@@ -190,10 +201,12 @@ async def test_extension_approved_moves_the_deadline(harness):
     handle, _ = await harness.report()
     view = await handle.execute_update(CaseWorkflow.accept, Accept(actor=PROPERTY))
     until = view.reported_at + timedelta(hours=2)
-    await handle.execute_update(CaseWorkflow.request_extension, RequestExtension(
-        actor=PROPERTY, until=until, reason="waiting for the owner"))
-    view = await handle.execute_update(CaseWorkflow.decide_extension, DecideExtension(
-        actor=COMMUNITY, approve=True, reason="reasonable"))
+    await handle.execute_update(
+        CaseWorkflow.request_extension, RequestExtension(actor=PROPERTY, until=until, reason="waiting for the owner")
+    )
+    view = await handle.execute_update(
+        CaseWorkflow.decide_extension, DecideExtension(actor=COMMUNITY, approve=True, reason="reasonable")
+    )
     assert view.deadline == until and view.extension is None
     await harness.env.sleep(timedelta(hours=1))
     assert (await harness.view(handle)).level is Level.COUNCIL
@@ -206,10 +219,13 @@ async def test_extension_denied_keeps_the_deadline(harness):
     handle, _ = await harness.report()
     view = await handle.execute_update(CaseWorkflow.accept, Accept(actor=PROPERTY))
     original = view.deadline
-    await handle.execute_update(CaseWorkflow.request_extension, RequestExtension(
-        actor=PROPERTY, until=original + timedelta(hours=1), reason="busy"))
-    view = await handle.execute_update(CaseWorkflow.decide_extension, DecideExtension(
-        actor=CENTRE, approve=False, reason="no"))
+    await handle.execute_update(
+        CaseWorkflow.request_extension,
+        RequestExtension(actor=PROPERTY, until=original + timedelta(hours=1), reason="busy"),
+    )
+    view = await handle.execute_update(
+        CaseWorkflow.decide_extension, DecideExtension(actor=CENTRE, approve=False, reason="no")
+    )
     assert view.deadline == original and events(view, EventKind.EXTENSION_DENIED)
     await harness.env.sleep(timedelta(minutes=31))
     assert (await harness.view(handle)).level is Level.COMMUNITY
@@ -217,11 +233,13 @@ async def test_extension_denied_keeps_the_deadline(harness):
 
 async def test_supervisor_urges_and_forces_escalation(harness):
     handle, _ = await harness.report()
-    view = await handle.execute_update(CaseWorkflow.supervise, Supervise(
-        actor=CENTRE, action=SuperviseAction.URGE, reason="residents complain"))
+    view = await handle.execute_update(
+        CaseWorkflow.supervise, Supervise(actor=CENTRE, action=SuperviseAction.URGE, reason="residents complain")
+    )
     assert view.supervision and events(view, EventKind.SUPERVISED)[0].details["against"] == ["PM-LVYUAN"]
-    view = await handle.execute_update(CaseWorkflow.supervise, Supervise(
-        actor=CENTRE, action=SuperviseAction.ESCALATE, reason="stuck"))
+    view = await handle.execute_update(
+        CaseWorkflow.supervise, Supervise(actor=CENTRE, action=SuperviseAction.ESCALATE, reason="stuck")
+    )
     assert view.level is Level.COMMUNITY
 
 
@@ -231,14 +249,23 @@ async def test_supervisor_urges_and_forces_escalation(harness):
         (lambda: (CaseWorkflow.accept, Accept(actor=STREET)), "cannot accept at COUNCIL"),
         (lambda: (CaseWorkflow.resolve, Resolve(actor=PROPERTY, summary="x")), "before the case is accepted"),
         (lambda: (CaseWorkflow.signoff, Signoff(actor=OWNERS, agree=True)), "no proposed resolution"),
-        (lambda: (CaseWorkflow.plan, PresentPlan(actor=PROPERTY, summary="x", due_at="2030-01-01T00:00:00Z")),
-         "plans are for COMPLEX"),
-        (lambda: (CaseWorkflow.decide_extension, DecideExtension(actor=COMMUNITY, approve=True, reason="x")),
-         "no extension request"),
+        (
+            lambda: (CaseWorkflow.plan, PresentPlan(actor=PROPERTY, summary="x", due_at="2030-01-01T00:00:00Z")),
+            "plans are for COMPLEX",
+        ),
+        (
+            lambda: (CaseWorkflow.decide_extension, DecideExtension(actor=COMMUNITY, approve=True, reason="x")),
+            "no extension request",
+        ),
         (lambda: (CaseWorkflow.supervise, Supervise(actor=STREET, reason="x")), "not a supervisor"),
         (lambda: (CaseWorkflow.note, AddNote(actor=Actor(org="PM-JINDI"), text="hi")), "not a participant"),
-        (lambda: (CaseWorkflow.whistle, Whistle(actor=PROPERTY, reason="x", departments=DepartmentSummons(
-            lead="PSB"))), "only the street names departments"),
+        (
+            lambda: (
+                CaseWorkflow.whistle,
+                Whistle(actor=PROPERTY, reason="x", departments=DepartmentSummons(lead="PSB")),
+            ),
+            "only the street names departments",
+        ),
     ],
 )
 async def test_invalid_action_is_rejected_and_changes_nothing(harness, make_update, message):
