@@ -87,6 +87,20 @@ class CaseStart(BaseModel):
     policy: Code = "default"
 
 
+class LinkReport(BaseModel):
+    """A later report of the same issue: its reporter follows this case instead of a parallel one."""
+
+    token_hash: str
+    channel: Channel
+    external_id: ExternalId | None = None
+    reporter: Reporter = Reporter()
+
+
+class ResidentRole(StrEnum):
+    REPORTER = "REPORTER"  # may view, give feedback and withdraw
+    FOLLOWER = "FOLLOWER"  # reported the same issue later: may view
+
+
 class Actor(BaseModel):
     """Who acts: an organisation (already authenticated by the API or CLI) and optionally a person."""
 

@@ -26,10 +26,12 @@ with workflow.unsafe.imports_passed_through():
         CaseView,
         DecideExtension,
         Feedback,
+        LinkReport,
         PresentPlan,
         Rejection,
         RequestExtension,
         Reroute,
+        ResidentRole,
         Resolve,
         Signoff,
         Supervise,
@@ -308,6 +310,20 @@ class CaseWorkflow:
     @volunteer.validator
     def _validate_volunteer(self, cmd: VolunteerAction) -> None:
         self._check(lambda case: case.check_volunteer(cmd.volunteer, cmd.event_kind))
+
+    @workflow.update
+    def link_report(self, cmd: LinkReport) -> CaseView:
+        self._require_case().apply_link(cmd, workflow.now())
+        return self.view()
+
+    @link_report.validator
+    def _validate_link_report(self, cmd: LinkReport) -> None:
+        self._check(lambda case: case.check_link(cmd))
+
+    @workflow.query
+    def resident_access(self, token: str) -> ResidentRole | None:
+        """Whether an access token belongs to this case's reporter or to a follower (linked duplicate)."""
+        return self._require_case().resident_role(token)
 
     # ---- signals from department tasks --------------------------------------------------------------------
 

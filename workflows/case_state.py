@@ -23,10 +23,12 @@ from schemas.case import (
     EventKind,
     ExtensionRequest,
     Feedback,
+    LinkReport,
     PresentPlan,
     Proposal,
     Rejection,
     RequestExtension,
+    ResidentRole,
     Resolve,
     Signoff,
     Stage,
@@ -89,6 +91,7 @@ class CaseState:
         self.reroute_due: datetime | None = None
         self.volunteer: str | None = None
         self.linked_reports: list[str] = []
+        self.follower_hashes: list[str] = []
         self._record(
             now,
             EventKind.REPORTED,
@@ -409,6 +412,33 @@ class CaseState:
             },
         )
         self._enter(target, now, status=Status.REOPENED)
+
+    def resident_role(self, token: str) -> ResidentRole | None:
+        digest = token_hash(token)
+        if digest == self.token_hash:
+            return ResidentRole.REPORTER
+        return ResidentRole.FOLLOWER if digest in self.follower_hashes else None
+
+    def check_link(self, cmd: LinkReport) -> None:
+        if self.status is Status.CLOSED:
+            raise Rejected(Rejection.CLOSED, f"case {self.case_id} is closed ({self.close_reason})")
+
+    def apply_link(self, cmd: LinkReport, now: datetime) -> None:
+        masked = cmd.reporter.masked()
+        label = " ".join(str(part) for part in (cmd.channel, cmd.external_id, masked.phone) if part)
+        self.follower_hashes.append(cmd.token_hash)
+        self.linked_reports.append(label)
+        self._record(
+            now,
+            EventKind.DUPLICATE_LINKED,
+            None,
+            {
+                "channel": cmd.channel,
+                "external_id": cmd.external_id,
+                "reporter": masked.model_dump(exclude_none=True),
+                "reporters": 1 + len(self.linked_reports),
+            },
+        )
 
     def check_withdraw(self, cmd: Withdraw) -> None:
         self._require_resident(cmd.token)
