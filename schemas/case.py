@@ -227,6 +227,9 @@ class Rejection(StrEnum):
     INVALID_INPUT = "InvalidInput"
 
 
+CASE_OPENING = "the case is still opening; try again in a moment"
+
+
 class EventKind(StrEnum):
     REPORTED = "REPORTED"
     ACCEPTED = "ACCEPTED"

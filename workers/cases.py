@@ -8,9 +8,10 @@ from enum import StrEnum
 
 import asyncpg
 from temporalio.client import Client, WorkflowHandle, WorkflowQueryFailedError, WorkflowUpdateFailedError
+from temporalio.service import RPCError
 
 from activities import registry
-from schemas.case import CaseReport, CaseStart, CaseView, LinkReport, Rejection
+from schemas.case import CASE_OPENING, CaseReport, CaseStart, CaseView, LinkReport
 from workflows.case import CaseWorkflow
 from workflows.case_state import token_hash
 
@@ -122,8 +123,8 @@ async def _link_to_open_case(
                 reporter=report.reporter,
             ),
         )
-    except WorkflowUpdateFailedError:
-        return None  # closed in the meantime: open a new case instead
+    except (WorkflowUpdateFailedError, RPCError):
+        return None  # closed (or ended by an operator) in the meantime: open a new case instead
     return original
 
 
@@ -142,6 +143,6 @@ async def wait_until_open(client: Client, case_id: str, within: float = 30.0) ->
         try:
             return await view_case(client, case_id)
         except WorkflowQueryFailedError as err:
-            if Rejection.NOT_READY not in str(err) or asyncio.get_running_loop().time() > deadline:
+            if CASE_OPENING not in str(err) or asyncio.get_running_loop().time() > deadline:
                 raise
         await asyncio.sleep(0.02)

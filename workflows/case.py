@@ -17,6 +17,7 @@ from temporalio.workflow import ParentClosePolicy
 with workflow.unsafe.imports_passed_through():
     from activities.cases import CaseActivities
     from schemas.case import (
+        CASE_OPENING,
         Accept,
         AddNote,
         Arrive,
@@ -155,9 +156,7 @@ class CaseWorkflow:
 
     def _require_case(self) -> CaseState:
         if self._case is None:
-            raise ApplicationError(
-                "the case is still opening; try again in a moment", type=Rejection.NOT_READY, non_retryable=True
-            )
+            raise ApplicationError(CASE_OPENING, type=Rejection.NOT_READY, non_retryable=True)
         return self._case
 
     def _check(self, check: Callable[[CaseState], None]) -> None:
