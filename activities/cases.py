@@ -7,7 +7,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities import registry
 from schemas.case import CaseProjection
-from schemas.registry import CaseContext, ContextRequest
+from schemas.registry import CaseContext, ContextRequest, VolunteerCredit
 
 log = structlog.get_logger(__name__)
 
@@ -70,6 +70,23 @@ class CaseActivities:
                 return await registry.case_context(connection, request.compound, request.category, request.policy)
             except registry.UnknownReference as err:
                 raise ApplicationError(str(err), type="UnknownReference", non_retryable=True) from err
+
+    @activity.defn
+    async def credit_volunteer(self, credit: VolunteerCredit) -> None:
+        """Pay a volunteer for a satisfied case, once per case whatever the retries."""
+        async with self._pool.acquire() as connection, connection.transaction():
+            paid = await connection.fetchval(
+                """INSERT INTO volunteer_credits (case_id, volunteer, points) VALUES ($1, $2, $3)
+                   ON CONFLICT (case_id) DO NOTHING RETURNING points""",
+                credit.case_id,
+                credit.volunteer,
+                credit.points,
+            )
+            if paid is not None:
+                await connection.execute(
+                    "UPDATE volunteers SET points = points + $2 WHERE code = $1", credit.volunteer, paid
+                )
+        log.info("volunteer credited", case_id=credit.case_id, volunteer=credit.volunteer, points=credit.points)
 
     @activity.defn
     async def project(self, projection: CaseProjection) -> None:

@@ -9,7 +9,7 @@ from pydantic import TypeAdapter
 
 from schemas.domain import Code, JurisdictionKind, OrgKind, PartyRole
 from schemas.policy import SlaPolicy
-from schemas.registry import CaseContext, Category
+from schemas.registry import CaseContext, Category, Volunteer
 
 _policies = TypeAdapter(list[SlaPolicy])
 
@@ -48,6 +48,7 @@ async def load_demo(connection: asyncpg.Connection) -> None:
         (demo["district_centre"]["code"], OrgKind.DISTRICT_CENTRE, demo["district_centre"]["name"], district, None)
     ]
     parties: list[tuple[str, str, str, str]] = []
+    volunteers: list[tuple[str, str, str, str]] = []
     for company in demo["property_companies"]:
         organisations.append((company["code"], OrgKind.PROPERTY_COMPANY, company["name"], district, None))
     for dept in demo["departments"]:
@@ -62,6 +63,7 @@ async def load_demo(connection: asyncpg.Connection) -> None:
             organisations.append(
                 (community["code"], OrgKind.COMMUNITY_COMMITTEE, community["name"] + " 居委会", community["code"], None)
             )
+            volunteers += [(v["code"], community["code"], v["name"], v["employer"]) for v in community["volunteers"]]
             for compound in community["compounds"]:
                 owners = f"OC-{compound['code']}"
                 jurisdictions.append((compound["code"], JurisdictionKind.COMPOUND, compound["name"], community["code"]))
@@ -90,6 +92,12 @@ async def load_demo(connection: asyncpg.Connection) -> None:
             parties,
         )
         await connection.executemany(
+            """INSERT INTO volunteers (code, community, name, employer) VALUES ($1, $2, $3, $4)
+               ON CONFLICT (code) DO UPDATE SET community = EXCLUDED.community, name = EXCLUDED.name,
+                   employer = EXCLUDED.employer""",
+            volunteers,
+        )
+        await connection.executemany(
             """INSERT INTO categories (code, definition) VALUES ($1, $2)
                ON CONFLICT (code) DO UPDATE SET definition = EXCLUDED.definition""",
             [(c["code"], Category.model_validate(c).model_dump(mode="json")) for c in demo["categories"]],
@@ -102,6 +110,24 @@ async def next_case_id(connection: asyncpg.Connection, day: date) -> str:
     """WH-<yyyymmdd>-<nnnnnn>: readable over the phone, unique across days."""
     number = await connection.fetchval("SELECT nextval('case_number')")
     return f"WH-{day:%Y%m%d}-{number % 1_000_000:06d}"
+
+
+async def volunteer(connection: asyncpg.Connection, code: Code) -> Volunteer:
+    row = await connection.fetchrow(
+        "SELECT code, community, name, employer, points FROM volunteers WHERE code = $1", code
+    )
+    if row is None:
+        raise UnknownReference(f"unknown volunteer {code!r}")
+    return Volunteer(**dict(row))
+
+
+async def volunteers(connection: asyncpg.Connection, community: Code) -> list[Volunteer]:
+    rows = await connection.fetch(
+        """SELECT code, community, name, employer, points FROM volunteers
+            WHERE community = $1 ORDER BY points DESC, code""",
+        community,
+    )
+    return [Volunteer(**dict(row)) for row in rows]
 
 
 async def category(connection: asyncpg.Connection, code: Code) -> Category:

@@ -33,6 +33,7 @@ class SlaPolicy(BaseModel):
     department_work: dict[Severity, timedelta]
     reminders: ReminderBackoff = ReminderBackoff()
     duplicate_window: timedelta = timedelta(hours=24)
+    volunteer_points: int = Field(default=10, ge=0, le=1000)  # credited when a volunteer's case closes satisfied
 
     @field_validator("budgets")
     @classmethod

@@ -21,6 +21,16 @@ class Organisation(BaseModel):
     duties: str | None = None
 
 
+class Volunteer(BaseModel):
+    """An in-service party member registered with a community (双报到) who takes residents' orders."""
+
+    code: Code
+    community: Code
+    name: Name
+    employer: str | None = None
+    points: int = 0
+
+
 class CompoundParties(BaseModel):
     """Who sits on a compound's three-party council."""
 
@@ -75,3 +85,9 @@ class ContextRequest(BaseModel):
     compound: Code
     category: Code
     policy: Code = "default"
+
+
+class VolunteerCredit(BaseModel):
+    case_id: str
+    volunteer: Code
+    points: int

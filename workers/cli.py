@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from workers import case_cli, database, logs
+from workers import case_cli, database, logs, task_cli
 from workers.services import ApiServer, run_services, until_signalled
 from workers.settings import Settings
 from workers.startup import StartupError, connect_temporal, create_pool, listen
@@ -16,6 +16,8 @@ from workers.worker import build_worker
 app = typer.Typer(help="Whistle: durable whistle-and-report escalation of neighbourhood issues.",
                   no_args_is_help=True)
 app.add_typer(case_cli.app, name="case")
+app.add_typer(task_cli.tasks_app, name="task")
+app.add_typer(task_cli.volunteers_app, name="volunteers")
 
 # Flags override the environment variables named in their help.
 TemporalAddress = Annotated[str | None, typer.Option(help="Temporal frontend host:port (env TEMPORAL_ADDRESS)")]

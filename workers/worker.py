@@ -15,7 +15,7 @@ WORKFLOWS = [CaseWorkflow, DepartmentTaskWorkflow]
 
 def activities(pool: asyncpg.Pool) -> list:
     cases, tasks = CaseActivities(pool), TaskActivities(pool)
-    return [cases.resolve_context, cases.project, tasks.project_task]
+    return [cases.resolve_context, cases.project, cases.credit_volunteer, tasks.project_task]
 
 
 def build_worker(client: Client, pool: asyncpg.Pool, task_queue: str, **options) -> Worker:

@@ -100,6 +100,11 @@ class CaseWorkflow:
             handle = self._tasks.get(department)
             if handle is not None:
                 await handle.signal(DepartmentTaskWorkflow.cancel, TaskCancel(reason=f"case {case.close_reason}"))
+        if case.credit is not None:
+            await workflow.execute_activity_method(
+                CaseActivities.credit_volunteer, case.credit, start_to_close_timeout=ACTIVITY_TIMEOUT
+            )
+            case.credit = None
         self._upsert_search_attributes()
         while self._projected < len(case.timeline):
             upto = len(case.timeline)

@@ -40,7 +40,7 @@ from schemas.case import (
     Withdraw,
 )
 from schemas.domain import CloseReason, Level, PartyRole, Severity, Status
-from schemas.registry import CaseContext
+from schemas.registry import CaseContext, VolunteerCredit
 from schemas.task import TaskChange, TaskRole, TaskStatus, TaskView
 
 
@@ -92,6 +92,7 @@ class CaseState:
         self.volunteer: str | None = None
         self.linked_reports: list[str] = []
         self.follower_hashes: list[str] = []
+        self.credit: VolunteerCredit | None = None  # points owed to a volunteer (drained by workflow)
         self._record(
             now,
             EventKind.REPORTED,
@@ -711,6 +712,11 @@ class CaseState:
         self.reroute_due = None
         self.overdue = False
         self.cancellations = [code for code, task in self.tasks.items() if task.status.is_open]
+        completed_by = {e.actor for e in self.timeline if e.kind is EventKind.VOLUNTEER_COMPLETED}
+        if reason is CloseReason.SATISFIED and self.volunteer in completed_by:
+            self.credit = VolunteerCredit(
+                case_id=self.case_id, volunteer=self.volunteer, points=self.policy.volunteer_points
+            )
         self._record(now, EventKind.CLOSED, None, {"reason": reason})
 
     # ---- views ----------------------------------------------------------------------------------------
