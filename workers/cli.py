@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
+from bench import command as bench_command
 from workers import case_cli, database, logs, task_cli
 from workers.services import ApiServer, run_services, until_signalled
 from workers.settings import Settings
@@ -16,6 +17,7 @@ from workers.worker import build_worker
 app = typer.Typer(help="Whistle: durable whistle-and-report escalation of neighbourhood issues.",
                   no_args_is_help=True)
 app.add_typer(case_cli.app, name="case")
+app.command(name="bench")(bench_command.bench)
 app.add_typer(task_cli.tasks_app, name="task")
 app.add_typer(task_cli.volunteers_app, name="volunteers")
 

