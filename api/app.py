@@ -7,7 +7,7 @@ import structlog
 from fastapi import FastAPI
 
 from activities.db import create_pool
-from api import health
+from api import departments, errors, handlers, health, open311, residents, supervisors
 from workers import temporal
 from workers.settings import Settings
 
@@ -39,4 +39,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.settings = settings
     app.include_router(health.router)
+    for router in (residents.router, handlers.router, departments.router, supervisors.router, open311.router):
+        app.include_router(router)
+    errors.install(app)
     return app

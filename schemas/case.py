@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, HttpUrl, StringConstraints
 
 from schemas.domain import (
+    NO_NUL,
     Channel,
     CloseReason,
     Code,
@@ -23,7 +24,7 @@ from schemas.task import TaskView
 CaseId = Annotated[str, StringConstraints(pattern=r"^WH-\d{8}-\d{6}$")]
 Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9][0-9 -]{5,18}[0-9]$")]
 Token = Annotated[str, StringConstraints(min_length=16, max_length=128)]
-ExternalId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+ExternalId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=NO_NUL)]
 
 
 def mask_phone(phone: str) -> str:

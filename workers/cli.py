@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from bench import command as bench_command
-from workers import case_cli, database, logs, task_cli
+from workers import case_cli, database, keys_cli, logs, task_cli
 from workers.services import ApiServer, run_services, until_signalled
 from workers.settings import Settings
 from workers.startup import StartupError, connect_temporal, create_pool, listen
@@ -20,6 +20,7 @@ app.add_typer(case_cli.app, name="case")
 app.command(name="bench")(bench_command.bench)
 app.add_typer(task_cli.tasks_app, name="task")
 app.add_typer(task_cli.volunteers_app, name="volunteers")
+app.add_typer(keys_cli.app, name="keys")
 
 # Flags override the environment variables named in their help.
 TemporalAddress = Annotated[str | None, typer.Option(help="Temporal frontend host:port (env TEMPORAL_ADDRESS)")]

@@ -1,0 +1,115 @@
+"""Read-model queries for case lists: the one place that turns a `CaseFilter` into SQL.
+
+Pages are keyset-paginated (no OFFSET): each page continues strictly after the sort key of the previous
+page's last row, so a page costs the same however deep it is and rows moving between pages are not
+repeated.
+"""
+
+from typing import Any
+
+import asyncpg
+
+from schemas.case import CaseSummary
+from schemas.domain import Code
+from schemas.search import CaseFilter, CasePage, CaseSort, TaskFilter, TaskSummary, cursor_after
+
+_ORDER = {
+    CaseSort.DEADLINE: ("(NOT overdue, coalesce(deadline, 'infinity'), case_id)", "ASC", ">"),
+    CaseSort.OLDEST: ("(reported_at, case_id)", "ASC", ">"),
+    CaseSort.NEWEST: ("(reported_at, case_id)", "DESC", "<"),
+}
+_CURSOR_TYPES = {CaseSort.DEADLINE: ("boolean", "timestamptz", "text"), CaseSort.OLDEST: ("timestamptz", "text")}
+_CURSOR_TYPES[CaseSort.NEWEST] = _CURSOR_TYPES[CaseSort.OLDEST]
+
+
+class _Where:
+    def __init__(self) -> None:
+        self.clauses: list[str] = []
+        self.args: list[Any] = []
+
+    def arg(self, value: Any) -> str:
+        self.args.append(value)
+        return f"${len(self.args)}"
+
+    def add(self, clause: str) -> None:
+        self.clauses.append(clause)
+
+    def sql(self) -> str:
+        return " AND ".join(self.clauses) or "true"
+
+
+def _where(query: CaseFilter, district: Code | None, actionable_by: Code | None) -> _Where:
+    where = _Where()
+    for column in ("status", "level", "severity", "category"):
+        values = getattr(query, column)
+        if values:
+            where.add(f"{column} = ANY({where.arg([str(v) for v in values])}::text[])")
+    for column, value in (
+        ("district", district),
+        ("street", query.street),
+        ("community", query.community),
+        ("compound", query.compound),
+        ("owner", query.owner),
+        ("overdue", query.overdue),
+    ):
+        if value is not None:
+            where.add(f"{column} = {where.arg(value)}")
+    if query.reported_from is not None:
+        where.add(f"reported_at >= {where.arg(query.reported_from)}")
+    if query.reported_to is not None:
+        where.add(f"reported_at < {where.arg(query.reported_to)}")
+    if actionable_by is not None:
+        org = where.arg(actionable_by)
+        where.add(
+            f"""(owner = {org} OR (level = 'COUNCIL' AND compound IN (
+                   SELECT compound FROM compound_parties
+                    WHERE {org} IN (community_committee, owners_committee, property_company))))"""
+        )
+    cursor = query.cursor()
+    if cursor is not None:
+        key, _, compare = _ORDER[query.sort]
+        values = ", ".join(
+            f"{where.arg(value)}::{kind}" if kind != "timestamptz" else f"{where.arg(value)}::text::timestamptz"
+            for value, kind in zip(cursor, _CURSOR_TYPES[query.sort], strict=True)
+        )
+        where.add(f"{key} {compare} ({values})")
+    return where
+
+
+async def search_cases(
+    pool: asyncpg.Pool, query: CaseFilter, *, district: Code | None = None, actionable_by: Code | None = None
+) -> CasePage:
+    """One page of cases matching `query`, optionally scoped to a district or to what an organisation can act on
+    now (the cases it owns, and at COUNCIL the cases of the compounds where it sits on the council)."""
+    where = _where(query, district, actionable_by)
+    key, direction, _ = _ORDER[query.sort]
+    limit = where.arg(query.limit + 1)
+    rows = await pool.fetch(
+        f"SELECT * FROM cases WHERE {where.sql()} ORDER BY {key} {direction} LIMIT {limit}", *where.args
+    )
+    items = [_summary(row) for row in rows[: query.limit]]
+    more = len(rows) > query.limit
+    return CasePage(items=items, next_cursor=cursor_after(query.sort, items[-1]) if more else None)
+
+
+async def cases_by_id(pool: asyncpg.Pool, case_ids: list[str]) -> list[CaseSummary]:
+    rows = await pool.fetch("SELECT * FROM cases WHERE case_id = ANY($1::text[]) ORDER BY reported_at DESC", case_ids)
+    return [_summary(row) for row in rows]
+
+
+async def department_tasks(pool: asyncpg.Pool, department: Code, query: TaskFilter) -> list[TaskSummary]:
+    """A department's inbox: overdue first, then by the due time of the task's current phase."""
+    rows = await pool.fetch(
+        """SELECT * FROM department_tasks
+            WHERE department = $1 AND status = ANY($2::text[])
+            ORDER BY overdue DESC, coalesce(work_due, accept_due), task_id
+            LIMIT $3""",
+        department,
+        [str(status) for status in query.status],
+        query.limit,
+    )
+    return [TaskSummary.model_validate(dict(row)) for row in rows]
+
+
+def _summary(row: asyncpg.Record) -> CaseSummary:
+    return CaseSummary.model_validate(dict(row))

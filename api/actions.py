@@ -1,0 +1,60 @@
+"""Routes that turn one POST into one workflow update, built from a table instead of written out one by one.
+
+Each route takes the command's body (without `actor`), fills the actor in from the caller's key, runs the
+update and answers with the case (or task) after it.
+"""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path
+
+from api import calls
+from api.bodies import body_of, command_from
+from api.dependencies import TemporalClient
+from api.errors import responses
+from schemas.case import CaseId, CaseView
+from schemas.domain import Code
+from schemas.task import TaskView
+
+CasePath = Annotated[CaseId, Path(description="case id, e.g. WH-20261122-000001")]
+DepartmentPath = Annotated[Code, Path(description="department code, e.g. XF")]
+
+_ERRORS = responses(401, 403, 404, 409, 503)
+
+
+def case_action(router: APIRouter, path: str, update: Any, command: type, caller: Any, summary: str) -> None:
+    """POST `/cases/{case_id}/<path>`: run `update` with `command` acted by the caller's organisation."""
+    body_type = body_of(command, supplied="actor")
+
+    async def act(case_id: CasePath, body: body_type, principal: caller, client: TemporalClient) -> CaseView:
+        cmd = command_from(command, body, actor=principal.actor(body.person))
+        return await calls.case_update(client, case_id, update, cmd)
+
+    router.add_api_route(
+        f"/cases/{{case_id}}/{path}",
+        act,
+        methods=["POST"],
+        response_model=CaseView,
+        responses=_ERRORS,
+        summary=summary,
+        name=f"{router.tags[0]}_{path.replace('/', '_').replace('{', '').replace('}', '')}",
+    )
+
+
+def task_action(router: APIRouter, path: str, update: Any, command: type, caller: Any, summary: str) -> None:
+    """POST `/tasks/{case_id}/<path>`: run `update` on the calling department's task of the case."""
+    body_type = body_of(command, supplied="actor")
+
+    async def act(case_id: CasePath, body: body_type, principal: caller, client: TemporalClient) -> TaskView:
+        cmd = command_from(command, body, actor=principal.task_actor(body.person))
+        return await calls.task_update(client, case_id, principal.org, update, cmd)
+
+    router.add_api_route(
+        f"/tasks/{{case_id}}/{path}",
+        act,
+        methods=["POST"],
+        response_model=TaskView,
+        responses=_ERRORS,
+        summary=summary,
+        name=f"{router.tags[0]}_task_{path}",
+    )

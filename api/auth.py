@@ -1,0 +1,131 @@
+"""Authentication and authorization, in one place.
+
+Organisations present a bearer API key bound to (organisation, role); the role grants rights
+(`schemas.keys.RIGHTS`), and the acting organisation always comes from the key, never from a body.
+Whether that organisation may do a thing *to this case* (its level, its jurisdiction, its own task) is
+decided by the workflow's validators, whose rejections come back as 403 with their message. Residents
+present their case access token in `X-Case-Token`.
+"""
+
+from typing import Annotated
+
+import asyncpg
+from fastapi import Depends
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel
+from temporalio.client import Client
+
+from api import calls, keys
+from api.dependencies import DbPool
+from api.errors import ApiError, unauthorized
+from schemas.case import Actor, CaseView, ResidentRole
+from schemas.domain import Channel
+from schemas.keys import RIGHTS, Right, Role
+from schemas.task import TaskActor
+
+# Property companies are registered at the district but only answer for their own compounds.
+_AREA_ROLES = frozenset({Role.COMMUNITY, Role.STREET, Role.SUPERVISOR})
+
+_bearer = HTTPBearer(auto_error=False, description="an organisation's API key (`whistle keys create`)")
+_case_token = APIKeyHeader(
+    name="X-Case-Token", auto_error=False, description="the access token a resident received when reporting"
+)
+
+
+class Principal(BaseModel):
+    """Who is calling: the organisation a key speaks for, in its role."""
+
+    key_id: str
+    org: str
+    role: Role
+    channel: Channel | None = None  # intake keys
+    jurisdiction: str | None = None  # the organisation's jurisdiction in the registry
+
+    def actor(self, person: str | None = None) -> Actor:
+        return Actor(org=self.org, person=person)
+
+    def task_actor(self, person: str | None = None) -> TaskActor:
+        return TaskActor(department=self.org, person=person)
+
+    def may_view(self, case: CaseView) -> bool:
+        """A participant of the case, or a community, street or district centre whose area contains it."""
+        participants = {
+            *case.council.values(),
+            *(stage.owner for stage in case.stages),
+            *(task.department for task in case.tasks),
+        }
+        over_area = self.role in _AREA_ROLES and self.jurisdiction in (case.community, case.street, case.district)
+        return self.org in participants or over_area
+
+
+async def authenticate(pool: asyncpg.Pool, key: str) -> Principal | None:
+    found = await keys.find(pool, key)
+    if found is None:
+        return None
+    info, jurisdiction = found
+    return Principal(key_id=info.key_id, org=info.org, role=info.role, channel=info.channel, jurisdiction=jurisdiction)
+
+
+async def _optional_principal(
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)], pool: DbPool
+) -> Principal | None:
+    if credentials is None:
+        return None
+    principal = await authenticate(pool, credentials.credentials)
+    if principal is None:
+        raise unauthorized("unknown or revoked API key")
+    return principal
+
+
+async def _principal(principal: Annotated[Principal | None, Depends(_optional_principal)]) -> Principal:
+    if principal is None:
+        raise unauthorized("missing API key: send `Authorization: Bearer <key>`")
+    return principal
+
+
+def check_right(principal: Principal, right: Right) -> None:
+    if right not in RIGHTS[principal.role]:
+        holders = ", ".join(role for role, rights in RIGHTS.items() if right in rights)
+        raise ApiError(
+            403,
+            f"the {principal.role} key of {principal.org} lacks the {right} right (held by {holders} keys)",
+        )
+
+
+def _require(right: Right):
+    async def dependency(principal: Annotated[Principal, Depends(_principal)]) -> Principal:
+        check_right(principal, right)
+        return principal
+
+    return dependency
+
+
+OptionalCaller = Annotated[Principal | None, Depends(_optional_principal)]
+Handler = Annotated[Principal, Depends(_require(Right.HANDLE))]
+CouncilParty = Annotated[Principal, Depends(_require(Right.SIGNOFF))]
+Dispatcher = Annotated[Principal, Depends(_require(Right.DISPATCH))]
+Rerouter = Annotated[Principal, Depends(_require(Right.REROUTE))]
+Department = Annotated[Principal, Depends(_require(Right.TASKS))]
+Supervisor = Annotated[Principal, Depends(_require(Right.SUPERVISE))]
+
+
+async def _token(token: Annotated[str | None, Depends(_case_token)]) -> str:
+    if not token:
+        raise unauthorized("missing case token: send the token you received when reporting in `X-Case-Token`")
+    return token
+
+
+CaseToken = Annotated[str, Depends(_token)]
+
+
+async def resident_access(client: Client, case_id: str, token: str) -> ResidentRole:
+    """The resident's role on the case (REPORTER or FOLLOWER); 403 for a token of another case."""
+    role = await calls.resident_role(client, case_id, token)
+    if role is None:
+        raise ApiError(403, f"the case token does not belong to case {case_id}")
+    return role
+
+
+def check_view(principal: Principal, case: CaseView) -> None:
+    if not principal.may_view(case):
+        raise ApiError(403, f"{principal.org} is neither a participant of case {case.case_id} nor over its area")

@@ -1,0 +1,36 @@
+"""Request bodies derived from the workflow's command models, so the two never drift apart.
+
+A command's `actor` (or a resident's `token`) is not part of the body: the API fills it in from the
+caller's key (or `X-Case-Token`); bodies forbid unknown fields, so an `actor` sent anyway is a 422.
+"""
+
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from schemas.domain import Name
+
+Command = TypeVar("Command", bound=BaseModel)
+
+_PERSON = (Name | None, Field(default=None, description="the person acting for the organisation, for the timeline"))
+
+
+def body_of(command: type[BaseModel], *, supplied: str) -> type[BaseModel]:
+    """`command` without the field the API supplies (`actor` or `token`); an acting organisation's body
+    may name the person acting."""
+    fields: dict[str, Any] = {
+        name: (info.annotation, info) for name, info in command.model_fields.items() if name != supplied
+    }
+    if supplied == "actor":
+        fields["person"] = _PERSON
+    return create_model(
+        f"{command.__name__}Body",
+        __config__=ConfigDict(extra="forbid"),
+        __doc__=command.__doc__,
+        **fields,
+    )
+
+
+def command_from(command: type[Command], body: BaseModel, **supplied: Any) -> Command:
+    values = {name: getattr(body, name) for name in type(body).model_fields if name != "person"}
+    return command(**values, **supplied)

@@ -1,0 +1,134 @@
+"""Temporal calls the API makes on cases and department tasks, with their failures turned into `ApiError`s.
+
+An update's validator rejection becomes 403/409/422 with the validator's message; an unknown workflow 404;
+a finished case workflow 409; an unreachable server or a worker that does not answer in time 503. A case
+or task that is still opening (its first activity running) is retried for a few seconds.
+"""
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import TypeVar
+
+from pydantic import BaseModel
+from temporalio.client import (
+    Client,
+    WorkflowQueryFailedError,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
+
+from api.errors import ApiError
+from schemas.case import CaseView, Rejection, ResidentRole
+from schemas.task import TaskView
+from workers.cases import case_handle
+from workflows.case import CaseWorkflow, task_workflow_id
+from workflows.department_task import DepartmentTaskWorkflow
+
+T = TypeVar("T")
+
+RPC_TIMEOUT = timedelta(seconds=10)
+_OPENING_WAIT = 5.0  # seconds a just-reported case or just-summoned task may take to open
+_OPENING_POLL = 0.05
+
+_REJECTION_STATUS = {
+    Rejection.FORBIDDEN: 403,
+    Rejection.INVALID_STATE: 409,
+    Rejection.CLOSED: 409,
+    Rejection.NOT_READY: 409,
+    Rejection.INVALID_INPUT: 422,
+}
+
+
+async def _call(call: Callable[[], Awaitable[T]], *, what: str, missing: str) -> T:
+    loop = asyncio.get_running_loop()
+    give_up = loop.time() + _OPENING_WAIT
+    while True:
+        try:
+            return await call()
+        except WorkflowUpdateFailedError as error:
+            cause = error.cause
+            if not isinstance(cause, ApplicationError):
+                raise ApiError(409, f"{what} failed: {cause}") from error
+            if cause.type == Rejection.NOT_READY and loop.time() < give_up:
+                await asyncio.sleep(_OPENING_POLL)
+                continue
+            raise ApiError(_REJECTION_STATUS.get(cause.type, 409), cause.message) from error
+        except WorkflowQueryFailedError as error:
+            if "still opening" in str(error) and loop.time() < give_up:
+                await asyncio.sleep(_OPENING_POLL)
+                continue
+            raise ApiError(409, str(error)) from error
+        except RPCError as error:
+            if error.status == RPCStatusCode.NOT_FOUND:
+                if "already completed" in error.message:
+                    raise ApiError(409, f"{what}: it is closed and takes no more actions") from error
+                raise ApiError(404, missing) from error
+            if error.status in (RPCStatusCode.INVALID_ARGUMENT, RPCStatusCode.FAILED_PRECONDITION):
+                raise ApiError(409, f"{what}: {error.message}") from error
+            raise ApiError(503, f"Temporal is unreachable or not answering: {error.message}") from error
+        except WorkflowUpdateRPCTimeoutOrCancelledError as error:
+            raise ApiError(503, f"{what}: no worker answered in time; try again shortly") from error
+        except RuntimeError as error:  # the lazy client's first connection failed
+            raise ApiError(503, f"Temporal is unreachable: {str(error).splitlines()[0]}") from error
+
+
+def _unknown_case(case_id: str) -> str:
+    return f"unknown case {case_id}"
+
+
+async def case_view(client: Client, case_id: str) -> CaseView:
+    handle = case_handle(client, case_id)
+    return await _call(
+        lambda: handle.query(CaseWorkflow.view, rpc_timeout=RPC_TIMEOUT),
+        what=f"case {case_id}",
+        missing=_unknown_case(case_id),
+    )
+
+
+async def resident_role(client: Client, case_id: str, token: str) -> ResidentRole | None:
+    handle = case_handle(client, case_id)
+    return await _call(
+        lambda: handle.query(CaseWorkflow.resident_access, token, rpc_timeout=RPC_TIMEOUT),
+        what=f"case {case_id}",
+        missing=_unknown_case(case_id),
+    )
+
+
+async def case_update(client: Client, case_id: str, update, command: BaseModel) -> CaseView:
+    """Run one of `CaseWorkflow`'s updates; the answer is the case after it."""
+    handle = case_handle(client, case_id)
+    return await _call(
+        lambda: handle.execute_update(update, command, rpc_timeout=RPC_TIMEOUT),
+        what=f"case {case_id}",
+        missing=_unknown_case(case_id),
+    )
+
+
+def _task_handle(client: Client, case_id: str, department: str):
+    return client.get_workflow_handle_for(DepartmentTaskWorkflow.run, task_workflow_id(case_id, department))
+
+
+def _unknown_task(case_id: str, department: str) -> str:
+    return f"{department} has no task on case {case_id}"
+
+
+async def task_view(client: Client, case_id: str, department: str) -> TaskView:
+    handle = _task_handle(client, case_id, department)
+    return await _call(
+        lambda: handle.query(DepartmentTaskWorkflow.view, rpc_timeout=RPC_TIMEOUT),
+        what=f"task of {department} on case {case_id}",
+        missing=_unknown_task(case_id, department),
+    )
+
+
+async def task_update(client: Client, case_id: str, department: str, update, command: BaseModel) -> TaskView:
+    """Run one of `DepartmentTaskWorkflow`'s updates on the department's task of the case."""
+    handle = _task_handle(client, case_id, department)
+    return await _call(
+        lambda: handle.execute_update(update, command, rpc_timeout=RPC_TIMEOUT),
+        what=f"task of {department} on case {case_id}",
+        missing=_unknown_task(case_id, department),
+    )

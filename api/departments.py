@@ -1,0 +1,65 @@
+"""Departments (成员单位) summoned to a case at DISTRICT: their task inbox and their task actions.
+
+The department is the key's organisation; it only ever reaches its own task, workflow
+`case-<case_id>-dept-<its code>`.
+"""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel
+
+from activities import search
+from api import calls
+from api.actions import CasePath, task_action
+from api.auth import Department
+from api.dependencies import DbPool, TemporalClient
+from api.errors import responses
+from schemas.case import CaseView
+from schemas.search import TaskFilter, TaskSummary
+from schemas.task import TaskAccept, TaskComplete, TaskExtension, TaskNote, TaskReturn, TaskView
+from workflows.department_task import DepartmentTaskWorkflow
+
+router = APIRouter(prefix="/v1/department", tags=["departments"])
+
+
+class DepartmentTask(BaseModel):
+    task: TaskView
+    case: CaseView
+
+
+@router.get(
+    "/tasks",
+    response_model=list[TaskSummary],
+    responses=responses(401, 403, 503),
+    summary="My department's tasks (open ones unless `status` says otherwise), overdue first, then by due time",
+)
+async def inbox(caller: Department, pool: DbPool, query: Annotated[TaskFilter, Query()]) -> list[TaskSummary]:
+    return await search.department_tasks(pool, caller.org, query)
+
+
+@router.get(
+    "/tasks/{case_id}",
+    response_model=DepartmentTask,
+    responses=responses(401, 403, 404, 503),
+    summary="My task on a case, with the case it belongs to",
+)
+async def task(case_id: CasePath, caller: Department, client: TemporalClient) -> DepartmentTask:
+    view = await calls.task_view(client, case_id, caller.org)
+    return DepartmentTask(task=view, case=await calls.case_view(client, case_id))
+
+
+task_action(
+    router, "accept", DepartmentTaskWorkflow.accept, TaskAccept, Department, "Report for duty (报到) on the task"
+)
+task_action(router, "notes", DepartmentTaskWorkflow.note, TaskNote, Department, "Add a progress note to the task")
+task_action(router, "complete", DepartmentTaskWorkflow.complete, TaskComplete, Department, "Complete with the result")
+task_action(router, "return", DepartmentTaskWorkflow.return_task, TaskReturn, Department, "Return the task (退单)")
+task_action(
+    router,
+    "extension-request",
+    DepartmentTaskWorkflow.request_extension,
+    TaskExtension,
+    Department,
+    "Ask the district centre for a later work deadline",
+)

@@ -1,0 +1,87 @@
+"""The API key store: issue, revoke, list, and find the key a request presents. Keys are kept as sha256."""
+
+import hashlib
+import secrets
+
+import asyncpg
+
+from schemas.domain import Channel, Code
+from schemas.keys import ORG_KINDS, ApiKeyInfo, IssuedKey, Role
+
+PREFIX = "whk"
+
+
+class KeyRefused(ValueError):
+    """A key cannot be issued or revoked as asked; the message says why."""
+
+
+def key_hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+async def issue(
+    connection: asyncpg.Connection, org: Code, role: Role, *, channel: Channel | None = None, label: str | None = None
+) -> IssuedKey:
+    if role is Role.INTAKE:
+        if channel is None or channel is Channel.APP:
+            raise KeyRefused("an intake key needs the channel it reports through: HOTLINE, GRID, WINDOW or OPEN311")
+    else:
+        if channel is not None:
+            raise KeyRefused(f"only intake keys have a channel; a {role} key does not")
+        kind = await connection.fetchval("SELECT kind FROM organisations WHERE code = $1", org)
+        if kind is None:
+            raise KeyRefused(f"unknown organisation {org!r}")
+        if kind not in ORG_KINDS[role]:
+            allowed = ", ".join(sorted(ORG_KINDS[role]))
+            raise KeyRefused(f"{org} is a {kind}; a {role} key is for {allowed}")
+    key_id = secrets.token_hex(4)
+    key = f"{PREFIX}_{key_id}_{secrets.token_urlsafe(32)}"
+    row = await connection.fetchrow(
+        """INSERT INTO api_keys (key_id, key_hash, org, role, channel, label) VALUES ($1, $2, $3, $4, $5, $6)
+           RETURNING *""",
+        key_id,
+        key_hash(key),
+        org,
+        role,
+        channel,
+        label,
+    )
+    return IssuedKey(key=key, info=_info(row))
+
+
+async def revoke(connection: asyncpg.Connection, key_id: str) -> ApiKeyInfo:
+    row = await connection.fetchrow(
+        """UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) WHERE key_id = $1 RETURNING *""", key_id
+    )
+    if row is None:
+        raise KeyRefused(f"no key with id {key_id!r}")
+    return _info(row)
+
+
+async def listed(connection: asyncpg.Connection, org: Code | None = None) -> list[ApiKeyInfo]:
+    rows = await connection.fetch(
+        "SELECT * FROM api_keys WHERE $1::text IS NULL OR org = $1 ORDER BY org, created_at", org
+    )
+    return [_info(row) for row in rows]
+
+
+async def find(pool: asyncpg.Pool, key: str) -> tuple[ApiKeyInfo, str | None] | None:
+    """The live key presented, with its organisation's jurisdiction (None for an intake desk)."""
+    row = await pool.fetchrow(
+        """SELECT k.*, o.jurisdiction FROM api_keys k LEFT JOIN organisations o ON o.code = k.org
+            WHERE k.key_hash = $1 AND k.revoked_at IS NULL""",
+        key_hash(key),
+    )
+    return None if row is None else (_info(row), row["jurisdiction"])
+
+
+def _info(row: asyncpg.Record) -> ApiKeyInfo:
+    return ApiKeyInfo(
+        key_id=row["key_id"],
+        org=row["org"],
+        role=row["role"],
+        channel=row["channel"],
+        label=row["label"],
+        created_at=row["created_at"],
+        revoked_at=row["revoked_at"],
+    )

@@ -1,0 +1,429 @@
+"""Open311 GeoReport v2 (JSON) under `/open311/v2/`, so existing civic-reporting clients work unchanged.
+
+Our categories are the services. Without a geocoder, a request is placed in its compound by the required
+`attribute[compound]` (a singlevaluelist in every service definition); `attribute[severity]` is optional
+and defaults to the category's. Requests are public to read (as the spec says); creating one needs an
+intake API key (`whistle keys create --role intake --channel OPEN311`) as `api_key`. Service request ids
+are our case ids. Errors are the spec's array of `{code, description}`: 403 for a missing or bad api_key,
+404 for an unknown service, request or jurisdiction, 400 for everything else.
+"""
+
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Literal
+
+import asyncpg
+from fastapi import APIRouter, Form, Header, Query
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
+
+from activities import registry, search
+from api import calls
+from api.auth import authenticate
+from api.dependencies import AppSettings, DbPool, TemporalClient
+from api.errors import ApiError, Open311Error
+from api.residents import IdempotencyKey, report_for
+from schemas.case import CaseReport, CaseSummary, CaseView
+from schemas.domain import Code, Severity, Status
+from schemas.registry import Category
+from schemas.search import CaseFilter, CaseSort
+from workers.cases import IntakeOutcome
+
+router = APIRouter(prefix="/open311/v2", tags=["open311"])
+
+SPAN = timedelta(days=90)
+_CASE_ID = re.compile(r"WH-\d{8}-\d{6}")
+_CODE = TypeAdapter(Code)
+MAX_REQUESTS = 1000
+OPEN = [Status.REPORTED, Status.IN_PROGRESS, Status.REOPENED]
+CLOSED = [Status.RESOLVED, Status.CLOSED]  # "closed: it has been resolved"
+_ERRORS = {
+    400: {"model": list[Open311Error], "description": "invalid request"},
+    403: {"model": list[Open311Error], "description": "missing or invalid api_key"},
+    404: {"model": list[Open311Error], "description": "unknown service, request or jurisdiction"},
+}
+
+
+class Service(BaseModel):
+    service_code: str
+    service_name: str
+    description: str
+    metadata: bool
+    type: Literal["realtime", "batch", "blackbox"]
+    keywords: str
+    group: str
+
+
+class AttributeValue(BaseModel):
+    key: str
+    name: str
+
+
+class Attribute(BaseModel):
+    variable: bool
+    code: str
+    datatype: Literal["string", "number", "datetime", "text", "singlevaluelist", "multivaluelist"]
+    required: bool
+    datatype_description: str | None
+    order: int
+    description: str
+    values: list[AttributeValue]
+
+
+class ServiceDefinition(BaseModel):
+    service_code: str
+    attributes: list[Attribute]
+
+
+class RequestReceipt(BaseModel):
+    service_request_id: str
+    service_notice: str | None
+    account_id: str | None
+
+
+class ServiceRequest(BaseModel):
+    service_request_id: str
+    status: Literal["open", "closed"]
+    status_notes: str | None
+    service_name: str
+    service_code: str
+    description: str
+    agency_responsible: str | None
+    service_notice: str | None
+    requested_datetime: str
+    updated_datetime: str
+    expected_datetime: str | None
+    address: str | None
+    address_id: str | None
+    zipcode: str | None
+    lat: float | None
+    long: float | None
+    media_url: str | None
+
+
+class RequestForm(BaseModel):
+    """POST requests.json, form-encoded. An empty parameter counts as not sent (spec, "Optional Arguments")."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    api_key: str | None = None
+    jurisdiction_id: str | None = None
+    service_code: str | None = None
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    long: float | None = Field(default=None, ge=-180, le=180)
+    address_string: str | None = None
+    address_id: str | None = None
+    email: str | None = None
+    device_id: str | None = None
+    account_id: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    phone: str | None = None
+    description: str | None = None
+    media_url: str | None = None
+    compound: str | None = Field(default=None, alias="attribute[compound]")
+    severity: str | None = Field(default=None, alias="attribute[severity]")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_is_absent(cls, values):
+        if isinstance(values, dict):
+            return {key: value for key, value in values.items() if value not in ("", None)}
+        return values
+
+
+def _w3(at: datetime | None) -> str | None:
+    return None if at is None else at.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _commas(values: list[str]) -> list[str]:
+    return [part.strip() for value in values for part in value.split(",") if part.strip()]
+
+
+async def _check_jurisdiction(connection: asyncpg.Connection, jurisdiction_id: str | None) -> None:
+    if jurisdiction_id is None:
+        return
+    known = _is_code(jurisdiction_id) and await connection.fetchval(
+        "SELECT 1 FROM jurisdictions WHERE code = $1 AND kind = 'DISTRICT'", jurisdiction_id
+    )
+    if not known:
+        raise ApiError(404, f"jurisdiction_id {jurisdiction_id!r} not found")
+
+
+async def _category(connection: asyncpg.Connection, service_code: str) -> Category:
+    try:
+        if _is_code(service_code):
+            return await registry.category(connection, service_code)
+    except registry.UnknownReference:
+        pass
+    raise ApiError(404, f"service_code {service_code!r} not found")
+
+
+def _is_code(value: str) -> bool:
+    try:
+        _CODE.validate_python(value)
+    except ValidationError:
+        return False
+    return True
+
+
+def _service_name(category: Category) -> str:
+    return f"{category.name_en} {category.name}"
+
+
+JurisdictionId = Annotated[str | None, Query(description="optional: this endpoint serves one district")]
+
+
+@router.get("/services.json", response_model=list[Service], responses=_ERRORS, summary="GET Service List")
+async def services(pool: DbPool, jurisdiction_id: JurisdictionId = None) -> list[Service]:
+    async with pool.acquire() as connection:
+        await _check_jurisdiction(connection, jurisdiction_id)
+        categories = await registry.categories(connection)
+        names = dict(await connection.fetch("SELECT code, name FROM organisations WHERE kind = 'DEPARTMENT'"))
+    return [
+        Service(
+            service_code=category.code,
+            service_name=_service_name(category),
+            description=f"{category.name_en} ({category.name}); default severity {category.default_severity}; "
+            "handled first by the compound's three-party council, escalating to community, street and district",
+            metadata=True,
+            type="realtime",
+            keywords=", ".join(category.keywords),
+            group=names.get(category.routing.lead, category.routing.lead),
+        )
+        for category in categories
+    ]
+
+
+@router.get(
+    "/services/{service_code}.json",
+    response_model=ServiceDefinition,
+    responses=_ERRORS,
+    summary="GET Service Definition",
+)
+async def service_definition(
+    service_code: str, pool: DbPool, jurisdiction_id: JurisdictionId = None
+) -> ServiceDefinition:
+    async with pool.acquire() as connection:
+        await _check_jurisdiction(connection, jurisdiction_id)
+        category = await _category(connection, service_code)
+        compounds = await connection.fetch(
+            """SELECT cp.code, cp.name, cm.name AS community FROM jurisdictions cp
+                 JOIN jurisdictions cm ON cm.code = cp.parent
+                WHERE cp.kind = 'COMPOUND' ORDER BY cp.code"""
+        )
+    return ServiceDefinition(
+        service_code=category.code,
+        attributes=[
+            Attribute(
+                variable=True,
+                code="compound",
+                datatype="singlevaluelist",
+                required=True,
+                datatype_description="the compound (小区) where the issue is",
+                order=1,
+                description="Which compound (小区) is it in?",
+                values=[AttributeValue(key=r["code"], name=f"{r['name']}, {r['community']}") for r in compounds],
+            ),
+            Attribute(
+                variable=True,
+                code="severity",
+                datatype="singlevaluelist",
+                required=False,
+                datatype_description=f"default {category.default_severity}",
+                order=2,
+                description="How serious is it?",
+                values=[
+                    AttributeValue(key=Severity.ORDINARY, name="Ordinary 一般"),
+                    AttributeValue(key=Severity.MAJOR, name="Major 重大"),
+                    AttributeValue(key=Severity.COMPLEX, name="Complex 特殊复杂 (needs a solution plan)"),
+                ],
+            ),
+        ],
+    )
+
+
+def _report(form: RequestForm, category: Category) -> CaseReport:
+    location_text = form.address_string or (f"address id {form.address_id}" if form.address_id else None)
+    if form.lat is None or form.long is None:
+        if (form.lat is None) != (form.long is None):
+            raise ApiError(400, "lat and long must be sent together")
+        if location_text is None:
+            raise ApiError(400, "a location is required: lat & long, address_string or address_id")
+    if form.compound is None:
+        raise ApiError(400, f"attribute[compound] was not provided (see services/{category.code}.json)")
+    description = form.description or _service_name(category)
+    if form.lat is None and location_text:
+        description = f"{description}\n\nLocation: {location_text}"
+    name = " ".join(part for part in (form.first_name, form.last_name) if part) or None
+    fields = {
+        "compound": form.compound,
+        "category": category.code,
+        "severity": form.severity,
+        "description": description,
+        "reporter": {"name": name, "phone": form.phone, "anonymous": name is None and form.phone is None},
+        "location": {"lat": form.lat, "lon": form.long, "address": location_text} if form.lat is not None else None,
+        "photo_urls": [form.media_url] if form.media_url else [],
+    }
+    try:
+        return CaseReport.model_validate({key: value for key, value in fields.items() if value is not None})
+    except ValidationError as error:
+        spec_names = {"severity": "attribute[severity]", "photo_urls": "media_url", "compound": "attribute[compound]"}
+        problems = "; ".join(
+            f"{spec_names.get(str(e['loc'][0]), e['loc'][-1] if e['loc'][0] == 'reporter' else e['loc'][0])}: "
+            f"{e['msg']}"
+            for e in error.errors()
+        )
+        raise ApiError(400, problems) from None
+
+
+@router.post(
+    "/requests.json",
+    response_model=list[RequestReceipt],
+    responses=_ERRORS,
+    summary="POST Service Request (form-encoded; needs an intake api_key)",
+)
+async def create_request(
+    form: Annotated[RequestForm, Form()],
+    client: TemporalClient,
+    pool: DbPool,
+    settings: AppSettings,
+    idempotency_key: Annotated[IdempotencyKey | None, Header()] = None,
+) -> list[RequestReceipt]:
+    caller = await authenticate(pool, form.api_key) if form.api_key else None
+    if caller is None:
+        raise ApiError(403, "missing or invalid api_key")
+    async with pool.acquire() as connection:
+        await _check_jurisdiction(connection, form.jurisdiction_id)
+        if form.service_code is None:
+            raise ApiError(400, "service_code was not provided")
+        category = await _category(connection, form.service_code)
+    report = _report(form, category)
+    receipt = await report_for(client, pool, settings.task_queue, report, caller, idempotency_key)
+    notice = {
+        IntakeOutcome.CREATED: "received: the compound's three-party council responds first, under the 5341 standard",
+        IntakeOutcome.LINKED: "the same issue is already reported and open in this compound; this request follows it",
+        IntakeOutcome.EXISTING: "this request was received before",
+    }[receipt.outcome]
+    return [RequestReceipt(service_request_id=receipt.case_id, service_notice=notice, account_id=None)]
+
+
+def _status_notes(case: CaseSummary) -> str:
+    if case.status is Status.CLOSED:
+        return f"closed ({case.close_reason}) at {case.resolved_level or case.level}"
+    if case.status is Status.RESOLVED:
+        return f"resolved at {case.resolved_level}, waiting for the resident's feedback"
+    overdue = ", overdue" if case.overdue else ""
+    return f"{case.status} at {case.level}, owner {case.owner}{overdue}"
+
+
+async def _render(pool: asyncpg.Pool, cases: list[CaseSummary]) -> list[ServiceRequest]:
+    async with pool.acquire() as connection:
+        categories = {category.code: category for category in await registry.categories(connection)}
+        owners = dict(
+            await connection.fetch(
+                "SELECT code, name FROM organisations WHERE code = ANY($1::text[])", list({c.owner for c in cases})
+            )
+        )
+    return [
+        ServiceRequest(
+            service_request_id=case.case_id,
+            status="open" if case.status in OPEN else "closed",
+            status_notes=_status_notes(case),
+            service_name=_service_name(categories[case.category]) if case.category in categories else case.category,
+            service_code=case.category,
+            description=case.description,
+            agency_responsible=owners.get(case.owner, case.owner),
+            service_notice=None,
+            requested_datetime=_w3(case.reported_at),
+            updated_datetime=_w3(case.closed_at or case.updated_at),
+            expected_datetime=_w3(case.deadline),
+            address_id=None,
+            zipcode=None,
+            **_place(case),
+        )
+        for case in cases
+    ]
+
+
+def _place(case: CaseSummary) -> dict:
+    """Where and what it looks like: only the workflow's view has it (the read model keeps no location)."""
+    location = case.location if isinstance(case, CaseView) else None
+    return {
+        "address": location.address if location else None,
+        "lat": location.lat if location else None,
+        "long": location.lon if location else None,
+        "media_url": case.photo_urls[0] if isinstance(case, CaseView) and case.photo_urls else None,
+    }
+
+
+@router.get(
+    "/requests.json",
+    response_model=list[ServiceRequest],
+    responses=_ERRORS,
+    summary="GET Service Requests (default: the last 90 days, at most 1000, newest first)",
+)
+async def requests(
+    pool: DbPool,
+    jurisdiction_id: JurisdictionId = None,
+    service_request_id: Annotated[list[str], Query(description="comma-delimited ids; overrides the rest")] = [],  # noqa: B006
+    service_code: Annotated[list[str], Query(description="comma-delimited service codes")] = [],  # noqa: B006
+    start_date: Annotated[datetime | None, Query(description="W3C datetime with time zone")] = None,
+    end_date: Annotated[datetime | None, Query(description="W3C datetime with time zone")] = None,
+    status: Annotated[list[str], Query(description="comma-delimited: open, closed")] = [],  # noqa: B006
+) -> list[ServiceRequest]:
+    async with pool.acquire() as connection:
+        await _check_jurisdiction(connection, jurisdiction_id)
+    ids = _commas(service_request_id)
+    if ids:
+        return await _render(pool, (await search.cases_by_id(pool, ids))[:MAX_REQUESTS])
+    for name, at in (("start_date", start_date), ("end_date", end_date)):
+        if at is not None and at.tzinfo is None:
+            raise ApiError(400, f"{name} needs a time zone (e.g. 2026-01-01T00:00:00Z)")
+    if start_date is None and end_date is None:
+        end_date = datetime.now(UTC)
+    start_date = start_date or end_date - SPAN
+    end_date = end_date or start_date + SPAN
+    if end_date < start_date:
+        raise ApiError(400, "end_date is before start_date")
+    if end_date - start_date > SPAN:
+        raise ApiError(400, "start_date and end_date may not span more than 90 days")
+    statuses = _commas(status)
+    unknown = [value for value in statuses if value not in ("open", "closed")]
+    if unknown:
+        raise ApiError(400, f"status must be open or closed, not {', '.join(unknown)}")
+    codes = _commas(service_code)
+    invalid = [code for code in codes if not _is_code(code)]
+    if invalid:
+        raise ApiError(400, f"service_code {', '.join(map(repr, invalid))} is not a service code")
+    query = CaseFilter(
+        status=[s for value in set(statuses) for s in (OPEN if value == "open" else CLOSED)],
+        category=codes,
+        reported_from=start_date,
+        reported_to=end_date + timedelta(microseconds=1),  # end_date is inclusive
+        sort=CaseSort.NEWEST,
+        limit=MAX_REQUESTS,
+    )
+    return await _render(pool, (await search.search_cases(pool, query)).items)
+
+
+@router.get(
+    "/requests/{service_request_id}.json",
+    response_model=list[ServiceRequest],
+    responses=_ERRORS,
+    summary="GET Service Request",
+)
+async def request(
+    service_request_id: str, client: TemporalClient, pool: DbPool, jurisdiction_id: JurisdictionId = None
+) -> list[ServiceRequest]:
+    async with pool.acquire() as connection:
+        await _check_jurisdiction(connection, jurisdiction_id)
+    not_found = ApiError(404, f"service_request_id {service_request_id!r} not found")
+    if not _CASE_ID.fullmatch(service_request_id):
+        raise not_found
+    try:  # the workflow knows the place and photos too, and answers before the first projection lands
+        found: list[CaseSummary] = [await calls.case_view(client, service_request_id)]
+    except ApiError as error:
+        found = await search.cases_by_id(pool, [service_request_id])  # a finished, archived case
+        if not found:
+            raise (not_found if error.status_code == 404 else error) from None
+    return await _render(pool, found)

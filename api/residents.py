@@ -1,0 +1,132 @@
+"""Residents (and intake channels reporting for them): report a case, view it, give feedback, withdraw."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Response, status
+from pydantic import BaseModel, Field, StringConstraints
+
+from activities import registry
+from api import calls
+from api.actions import CasePath
+from api.auth import CaseToken, OptionalCaller, check_right, resident_access
+from api.bodies import body_of, command_from
+from api.dependencies import AppSettings, DbPool, TemporalClient
+from api.errors import ApiError, FieldError, responses
+from schemas.case import CaseReport, CaseView, Feedback, ResidentRole, Withdraw
+from schemas.domain import Channel
+from schemas.keys import Right
+from workers.cases import IntakeOutcome, report_case
+from workflows.case import CaseWorkflow
+
+router = APIRouter(prefix="/v1/cases", tags=["residents"])
+
+IdempotencyKey = Annotated[
+    str,
+    StringConstraints(pattern=r"^[\x21-\x7e]{1,128}$"),
+    Field(description="repeat a report safely: the same key always answers with the same case"),
+]
+FeedbackBody = body_of(Feedback, supplied="token")
+WithdrawBody = body_of(Withdraw, supplied="token")
+
+
+class ReportReceipt(BaseModel):
+    case_id: str
+    outcome: IntakeOutcome = Field(
+        description="CREATED: a new case; LINKED: the same issue is already open nearby, you follow that case; "
+        "EXISTING: this ticket or Idempotency-Key was reported before"
+    )
+    token: str | None = Field(
+        description="your access token for this case (X-Case-Token), shown this once; null for a repeat"
+    )
+
+
+async def report_for(
+    client, pool, task_queue: str, report: CaseReport, caller, idempotency_key: str | None
+) -> ReportReceipt:
+    """Shared by `/v1/cases` and Open311: the caller's channel, the registry check, then `report_case`."""
+    channel = Channel.APP
+    if caller is not None:
+        check_right(caller, Right.REPORT)
+        channel = caller.channel
+    if "channel" not in report.model_fields_set:
+        report = report.model_copy(update={"channel": channel})
+    elif report.channel != channel:
+        raise ApiError(403, f"reports through {report.channel} need an intake key of that channel; this is {channel}")
+    if report.external_id and caller is None:
+        raise ApiError(403, "external ticket ids come from intake channels; report with an intake key")
+    try:
+        reported = await report_case(client, pool, report, task_queue=task_queue, idempotency_key=idempotency_key)
+    except registry.UnknownReference as error:
+        async with pool.acquire() as connection:
+            field = "compound"
+            try:
+                await registry.category(connection, report.category)
+            except registry.UnknownReference:
+                field = "category"
+        raise FieldError(("body", field), str(error)) from error
+    except ValueError as error:  # anonymous report in a category that needs a name
+        raise FieldError(("body", "reporter", "anonymous"), str(error), "not_allowed") from error
+    return ReportReceipt(case_id=reported.case_id, outcome=reported.outcome, token=reported.token)
+
+
+@router.post(
+    "",
+    response_model=ReportReceipt,
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        200: {"model": ReportReceipt, "description": "a repeat of an earlier report"},
+        **responses(401, 403, 503),
+    },
+    summary="Report an issue (residents without a key; intake channels with their key)",
+)
+async def report(
+    body: CaseReport,
+    response: Response,
+    client: TemporalClient,
+    pool: DbPool,
+    settings: AppSettings,
+    caller: OptionalCaller,
+    idempotency_key: Annotated[IdempotencyKey | None, Header()] = None,
+) -> ReportReceipt:
+    receipt = await report_for(client, pool, settings.task_queue, body, caller, idempotency_key)
+    if receipt.outcome is IntakeOutcome.EXISTING:
+        response.status_code = status.HTTP_200_OK
+    return receipt
+
+
+@router.get(
+    "/{case_id}",
+    response_model=CaseView,
+    responses=responses(401, 403, 404, 503),
+    summary="View your case (reporter or a follower who reported the same issue)",
+)
+async def view(case_id: CasePath, token: CaseToken, client: TemporalClient) -> CaseView:
+    await resident_access(client, case_id, token)
+    return await calls.case_view(client, case_id)
+
+
+@router.post(
+    "/{case_id}/feedback",
+    response_model=CaseView,
+    responses=responses(401, 403, 404, 409, 503),
+    summary="Rate a resolved case: satisfied closes it, unsatisfied reopens it (reporter only)",
+)
+async def feedback(case_id: CasePath, body: FeedbackBody, token: CaseToken, client: TemporalClient) -> CaseView:
+    await _reporter(client, case_id, token)
+    return await calls.case_update(client, case_id, CaseWorkflow.feedback, command_from(Feedback, body, token=token))
+
+
+@router.post(
+    "/{case_id}/withdraw",
+    response_model=CaseView,
+    responses=responses(401, 403, 404, 409, 503),
+    summary="Withdraw a case before it is resolved (reporter only)",
+)
+async def withdraw(case_id: CasePath, body: WithdrawBody, token: CaseToken, client: TemporalClient) -> CaseView:
+    await _reporter(client, case_id, token)
+    return await calls.case_update(client, case_id, CaseWorkflow.withdraw, command_from(Withdraw, body, token=token))
+
+
+async def _reporter(client, case_id: str, token: str) -> None:
+    if await resident_access(client, case_id, token) is not ResidentRole.REPORTER:
+        raise ApiError(403, f"only the resident who reported case {case_id} may do this; you follow it")
