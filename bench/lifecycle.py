@@ -6,11 +6,18 @@ summoned department accepts and completes, the resident is satisfied.
 """
 
 import asyncio
+import uuid
 from collections.abc import Awaitable
 from typing import TypeVar
 
 import asyncpg
-from temporalio.client import Client, WorkflowUpdateFailedError
+from pydantic import BaseModel
+from temporalio.client import (
+    Client,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -27,7 +34,9 @@ from workflows.department_task import DepartmentTaskWorkflow
 T = TypeVar("T")
 
 _CASE_TIMEOUT_SECONDS = 600
-_RETRY_SECONDS = 0.1
+# A rejected NotReady update still costs the worker a workflow task: back off instead of hammering.
+_RETRY_FIRST_SECONDS = 0.1
+_RETRY_MAX_SECONDS = 2.0
 
 
 def bench_departments() -> list[str]:
@@ -56,10 +65,23 @@ class LifecycleDriver:
         self.in_flight = 0
         self.peak_in_flight = 0
         self.case_ids: dict[str, list[str]] = {"resolved": [], "climbed": []}
+        self.update_timeouts = 0
 
     async def _call(self, call: Awaitable[T]) -> T:
         async with self.gate:
             return await call
+
+    async def _update(self, handle: WorkflowHandle, update, argument: BaseModel):
+        """Execute an update; when an overloaded server times the call out, ask again under the same update
+        id, which attaches to the update if the server already has it, so nothing is applied twice."""
+        update_id = str(uuid.uuid4())
+        while True:
+            try:
+                return await self._call(handle.execute_update(update, argument, id=update_id))
+            except WorkflowUpdateRPCTimeoutOrCancelledError:
+                if asyncio.current_task().cancelling():
+                    raise
+                self.update_timeouts += 1
 
     async def _report(self, number: int, path: str, policy: str) -> ReportedCase:
         reported = await self._call(
@@ -73,9 +95,7 @@ class LifecycleDriver:
     async def _finish(self, reported: ReportedCase) -> None:
         handle = case_handle(self.client, reported.case_id)
         assert reported.token is not None
-        await self._call(
-            handle.execute_update(CaseWorkflow.feedback, Feedback(token=reported.token, satisfied=True, score=5))
-        )
+        await self._update(handle, CaseWorkflow.feedback, Feedback(token=reported.token, satisfied=True, score=5))
         await handle.result()
         self.in_flight -= 1
 
@@ -102,11 +122,9 @@ class LifecycleDriver:
         handle = case_handle(self.client, reported.case_id)
         parties = council(number)
         owner = Actor(org=parties.property_company)
-        await self._call(handle.execute_update(CaseWorkflow.accept, Accept(actor=owner)))
-        await self._call(handle.execute_update(CaseWorkflow.resolve, Resolve(actor=owner, summary="corridor cleared")))
-        await self._call(
-            handle.execute_update(CaseWorkflow.signoff, Signoff(actor=Actor(org=parties.owners_committee), agree=True))
-        )
+        await self._update(handle, CaseWorkflow.accept, Accept(actor=owner))
+        await self._update(handle, CaseWorkflow.resolve, Resolve(actor=owner, summary="corridor cleared"))
+        await self._update(handle, CaseWorkflow.signoff, Signoff(actor=Actor(org=parties.owners_committee), agree=True))
         await self._finish(reported)
 
     async def _climbed(self, number: int) -> None:
@@ -119,14 +137,14 @@ class LifecycleDriver:
     async def _department(self, case_id: str, department: str) -> None:
         task = self.client.get_workflow_handle_for(DepartmentTaskWorkflow.run, task_workflow_id(case_id, department))
         actor = TaskActor(department=department)
+        pause = _RETRY_FIRST_SECONDS
         while True:
             try:
-                await self._call(task.execute_update(DepartmentTaskWorkflow.accept, TaskAccept(actor=actor)))
+                await self._update(task, DepartmentTaskWorkflow.accept, TaskAccept(actor=actor))
                 break
             except (RPCError, WorkflowUpdateFailedError) as error:
                 if not _not_ready(error):
                     raise
-            await asyncio.sleep(_RETRY_SECONDS)
-        await self._call(
-            task.execute_update(DepartmentTaskWorkflow.complete, TaskComplete(actor=actor, result="done on site"))
-        )
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, _RETRY_MAX_SECONDS)
+        await self._update(task, DepartmentTaskWorkflow.complete, TaskComplete(actor=actor, result="done on site"))

@@ -53,7 +53,10 @@ def table(run: BenchRun) -> Table:
         f">= {LIFECYCLE_TARGET}x " + _verdict(life.ratio_to_floor, LIFECYCLE_TARGET, at_least=True),
     )
     result.add_row(
-        "", f"resolved path ({life.resolved.completed}/{life.resolved.cases})", _latency(life.resolved.latency), ""
+        "",
+        f"resolved path ({life.resolved.completed}/{life.resolved.cases}; {life.update_timeouts} update timeouts)",
+        _latency(life.resolved.latency),
+        "",
     )
     result.add_row(
         "", f"climbed path ({life.climbed.completed}/{life.climbed.cases})", _latency(life.climbed.latency), ""

@@ -74,6 +74,7 @@ class Lifecycle(BaseModel):
     per_second: float  # completed / (seconds - sla_wait_seconds)
     ratio_to_floor: float
     peak_in_flight: int
+    update_timeouts: int  # update calls the overloaded server timed out and the driver asked again
     worker: WorkerUsage
 
 

@@ -110,6 +110,7 @@ async def run(options: BenchOptions) -> BenchRun:
                 per_second=rate,
                 ratio_to_floor=_ratio(rate, floor.per_second),
                 peak_in_flight=driver.peak_in_flight,
+                update_timeouts=driver.update_timeouts,
                 worker=worker.end_phase(),
             )
         # 4. escalation precision
