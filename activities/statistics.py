@@ -1,0 +1,288 @@
+"""Supervisors' figures, read from `cases`, `case_events` and `department_tasks`.
+
+The definitions are those of `docs/statistics.md`; the API, the CLI, the dashboard and the rankings all
+call `statistics()` so that each figure has exactly one implementation.
+"""
+
+from collections import defaultdict
+from datetime import date, datetime
+
+import asyncpg
+
+from activities.registry import UnknownReference
+from schemas.domain import JurisdictionKind, Level
+from schemas.statistics import (
+    DepartmentFigures,
+    LevelFigures,
+    OrganisationFigures,
+    Ratio,
+    Statistics,
+    StatisticsQuery,
+    TrendPoint,
+)
+
+OPEN = "('REPORTED', 'IN_PROGRESS', 'REOPENED')"
+_COLUMN = {
+    JurisdictionKind.DISTRICT: "district",
+    JurisdictionKind.STREET: "street",
+    JurisdictionKind.COMMUNITY: "community",
+    JurisdictionKind.COMPOUND: "compound",
+}
+
+
+class Cohort:
+    """The WHERE clause over `cases c` for a query, with its arguments ($1, $2, … in order)."""
+
+    def __init__(self, query: StatisticsQuery, kind: JurisdictionKind | None) -> None:
+        self.conditions: list[str] = []
+        self.args: list[object] = []
+        if query.since is not None:
+            self._add("c.reported_at >= ${}", query.since)
+        if query.until is not None:
+            self._add("c.reported_at < ${}", query.until)
+        if kind is not None:
+            self._add(f"c.{_COLUMN[kind]} = ${{}}", query.jurisdiction)
+
+    def _add(self, condition: str, value: object) -> None:
+        self.args.append(value)
+        self.conditions.append(condition.format(len(self.args)))
+
+    @property
+    def where(self) -> str:
+        return " AND ".join(self.conditions) or "true"
+
+    def next_arg(self, value: object) -> str:
+        """Append a further argument and return its placeholder."""
+        self.args.append(value)
+        return f"${len(self.args)}"
+
+
+async def jurisdiction_kind(connection: asyncpg.Connection, code: str | None) -> JurisdictionKind | None:
+    if code is None:
+        return None
+    kind = await connection.fetchval("SELECT kind FROM jurisdictions WHERE code = $1", code)
+    if kind is None:
+        raise UnknownReference(f"unknown jurisdiction {code!r}")
+    return JurisdictionKind(kind)
+
+
+_CASES = """
+SELECT count(*) AS reported,
+       count(*) FILTER (WHERE status IN {open}) AS open,
+       count(resolved_level) AS resolved,
+       count(*) FILTER (WHERE status = 'CLOSED') AS closed,
+       count(*) FILTER (WHERE close_reason = 'WITHDRAWN') AS withdrawn,
+       coalesce(sum(whistles), 0) AS whistles,
+       coalesce(sum(auto_escalations), 0) AS auto_escalations,
+       count(*) FILTER (WHERE level <> 'COUNCIL') AS escalated,
+       count(first_time_satisfied) AS feedback,
+       count(*) FILTER (WHERE first_time_satisfied) AS first_time_satisfied,
+       avg(score)::float AS mean_score,
+       coalesce(sum(reopen_count), 0) AS reopened,
+       count(*) FILTER (WHERE supervision) AS supervised_cases
+  FROM cases c WHERE {where}
+"""
+
+_LEVELS = """
+SELECT level, resolved_level, status IN {open} AS is_open, count(*) AS n
+  FROM cases c WHERE {where}
+ GROUP BY 1, 2, 3
+"""
+
+_OVERDUE_NOW = "SELECT count(*) FROM cases c WHERE {where} AND c.status IN {open} AND c.deadline < {as_of}"
+
+# One pass over the cohort's events. Every row of `facts` is one countable thing: a stint entered at a
+# level (with the level's owner), a deadline breach (against the late owner), an arrival due at the
+# council (on time or not), a supervision naming a party, a department return or overdue flag.
+_FACTS = """
+WITH cohort AS MATERIALIZED (
+    SELECT c.case_id, c.reported_at, c.community, c.street, p.property_company, centre.code AS centre
+      FROM cases c
+      LEFT JOIN compound_parties p ON p.compound = c.compound
+      LEFT JOIN organisations centre ON centre.jurisdiction = c.district AND centre.kind = 'DISTRICT_CENTRE'
+     WHERE {where}
+),
+events AS (
+    SELECT e.case_id, e.kind, e.level, e.details, c.reported_at, c.community, c.street, c.property_company, c.centre
+      FROM case_events e JOIN cohort c USING (case_id)
+     WHERE e.kind IN ('REPORTED', 'ESCALATED', 'REOPENED', 'SLA_BREACHED', 'ARRIVED', 'ARRIVAL_BREACHED',
+                      'SUPERVISED', 'TASK_RETURNED', 'TASK_OVERDUE')
+),
+stints AS (
+    SELECT reported_at,
+           CASE kind WHEN 'ESCALATED' THEN details->>'to' WHEN 'REOPENED' THEN details->>'level' ELSE level END
+               AS level,
+           community, street, property_company, centre
+      FROM events WHERE kind IN ('REPORTED', 'ESCALATED', 'REOPENED')
+),
+arrivals AS (
+    SELECT min(reported_at) AS reported_at, min(property_company) AS org,
+           bool_or(kind = 'ARRIVED' AND (details->>'on_time')::boolean) AND NOT bool_or(kind = 'ARRIVAL_BREACHED')
+               AS on_time
+      FROM events WHERE level = 'COUNCIL' AND kind IN ('ARRIVED', 'ARRIVAL_BREACHED')
+     GROUP BY case_id
+),
+facts AS (
+    SELECT 'stint' AS figure, level,
+           CASE level WHEN 'COUNCIL' THEN property_company WHEN 'COMMUNITY' THEN community
+                      WHEN 'STREET' THEN street ELSE centre END AS org,
+           reported_at
+      FROM stints
+    UNION ALL
+    SELECT 'breach', level, details->>'against', reported_at
+      FROM events WHERE kind = 'SLA_BREACHED' AND details->>'what' IS NULL
+    UNION ALL
+    SELECT 'arrival_due', 'COUNCIL', org, reported_at FROM arrivals
+    UNION ALL
+    SELECT 'arrival_on_time', 'COUNCIL', org, reported_at FROM arrivals WHERE on_time
+    UNION ALL
+    SELECT 'supervised', level, against.org, reported_at
+      FROM events CROSS JOIN LATERAL jsonb_array_elements_text(details->'against') AS against(org)
+     WHERE kind = 'SUPERVISED'
+    UNION ALL
+    SELECT 'supervision', level, NULL, reported_at FROM events WHERE kind = 'SUPERVISED'
+    UNION ALL
+    SELECT 'return', level, details->>'department', reported_at FROM events WHERE kind = 'TASK_RETURNED'
+    UNION ALL
+    SELECT 'task_overdue', level, details->>'department', reported_at
+      FROM events WHERE kind = 'TASK_OVERDUE' AND details->>'reminder' = '0'
+)
+SELECT figure, level, org, NULL::date AS day, count(*) AS n FROM facts GROUP BY figure, level, org
+UNION ALL
+SELECT figure, NULL, NULL, (reported_at AT TIME ZONE 'UTC')::date, count(*) FROM facts
+ WHERE figure IN ('stint', 'breach') GROUP BY figure, 4
+"""
+
+_TASKS = """
+SELECT t.department,
+       count(*) AS tasks,
+       count(*) FILTER (WHERE t.accepted_at <= t.accept_due) AS accepted_on_time,
+       count(t.accepted_at) AS accepted,
+       count(*) FILTER (WHERE t.completed_at <= t.work_due) AS completed_on_time,
+       (avg(extract(epoch FROM t.accepted_at - t.summoned_at)) / 60)::float AS mean_accept_minutes,
+       (avg(extract(epoch FROM t.completed_at - t.accepted_at)) / 3600)::float AS mean_completion_hours
+  FROM department_tasks t JOIN cases c USING (case_id)
+ WHERE {where}
+ GROUP BY t.department
+"""
+
+_DAYS = """
+SELECT (c.reported_at AT TIME ZONE 'UTC')::date AS day, count(*) AS n FROM cases c WHERE {where} GROUP BY 1
+"""
+
+
+async def statistics(connection: asyncpg.Connection, query: StatisticsQuery) -> Statistics:
+    """Every figure for the cases reported in the query's period and jurisdiction (a snapshot in one transaction)."""
+    async with connection.transaction(isolation="repeatable_read", readonly=True):
+        kind = await jurisdiction_kind(connection, query.jurisdiction)
+        cohort = Cohort(query, kind)
+        where, args = cohort.where, cohort.args
+        as_of: datetime = query.as_of or await connection.fetchval("SELECT now()")
+        cases = await connection.fetchrow(_CASES.format(open=OPEN, where=where), *args)
+        levels = await connection.fetch(_LEVELS.format(open=OPEN, where=where), *args)
+        facts = await connection.fetch(_FACTS.format(where=where), *args)
+        tasks = await connection.fetch(_TASKS.format(where=where), *args)
+        days = await connection.fetch(_DAYS.format(where=where), *args)
+        overdue_cohort = Cohort(query.model_copy(update={"since": None, "until": None}), kind)
+        overdue_sql = _OVERDUE_NOW.format(where=overdue_cohort.where, open=OPEN, as_of=overdue_cohort.next_arg(as_of))
+        overdue_now = await connection.fetchval(overdue_sql, *overdue_cohort.args)
+        names = dict(await connection.fetch("SELECT code, name FROM organisations"))
+        org_kinds = dict(await connection.fetch("SELECT code, kind FROM organisations"))
+    return _assemble(query, kind, as_of, cases, levels, facts, tasks, days, overdue_now, names, org_kinds)
+
+
+def _assemble(query, kind, as_of, cases, levels, facts, tasks, days, overdue_now, names, org_kinds) -> Statistics:
+    per_level: dict[tuple[str, str | None], int] = defaultdict(int)  # (figure, level) -> n
+    per_org: dict[tuple[str, str], int] = defaultdict(int)  # (figure, org) -> n
+    per_day: dict[tuple[str, date], int] = defaultdict(int)  # (figure, day) -> n
+    totals: dict[str, int] = defaultdict(int)
+    for row in facts:
+        if row["day"] is not None:
+            per_day[row["figure"], row["day"]] += row["n"]
+            continue
+        totals[row["figure"]] += row["n"]
+        per_level[row["figure"], row["level"]] += row["n"]
+        if row["org"] is not None:
+            per_org[row["figure"], row["org"]] += row["n"]
+
+    resolved = cases["resolved"]
+    level_figures = []
+    for level in Level:
+        stints = per_level["stint", level.value]
+        level_figures.append(
+            LevelFigures(
+                level=level,
+                open_now=sum(r["n"] for r in levels if r["level"] == level.value and r["is_open"]),
+                resolved=Ratio(count=sum(r["n"] for r in levels if r["resolved_level"] == level.value), of=resolved),
+                sla=_compliance(stints, per_level["breach", level.value]),
+            )
+        )
+
+    owners = {org for figure, org in per_org if figure in ("stint", "breach", "arrival_due", "supervised")}
+    owners -= {org for org in owners if org_kinds.get(org) == "DEPARTMENT"}
+    organisations = [
+        OrganisationFigures(
+            org=org,
+            name=names.get(org),
+            kind=org_kinds.get(org),
+            sla=_compliance(per_org["stint", org], per_org["breach", org]),
+            arrival=Ratio(count=per_org["arrival_on_time", org], of=per_org["arrival_due", org]),
+            supervised=per_org["supervised", org],
+        )
+        for org in sorted(owners)
+    ]
+    departments = [
+        DepartmentFigures(
+            department=row["department"],
+            name=names.get(row["department"]),
+            tasks=row["tasks"],
+            accepted_on_time=Ratio(count=row["accepted_on_time"], of=row["tasks"]),
+            completed_on_time=Ratio(count=row["completed_on_time"], of=row["accepted"]),
+            mean_accept_minutes=row["mean_accept_minutes"],
+            mean_completion_hours=row["mean_completion_hours"],
+            returns=per_org["return", row["department"]],
+            overdue=per_org["task_overdue", row["department"]],
+            supervised=per_org["supervised", row["department"]],
+        )
+        for row in sorted(tasks, key=lambda row: row["department"])
+    ]
+    trend = [
+        TrendPoint(
+            day=row["day"],
+            reported=row["n"],
+            sla=_compliance(per_day["stint", row["day"]], per_day["breach", row["day"]]),
+        )
+        for row in sorted(days, key=lambda row: row["day"])
+    ]
+    return Statistics(
+        query=query,
+        jurisdiction_kind=kind,
+        as_of=as_of,
+        reported=cases["reported"],
+        open=cases["open"],
+        resolved=resolved,
+        closed=cases["closed"],
+        withdrawn=cases["withdrawn"],
+        levels=level_figures,
+        whistles=cases["whistles"],
+        auto_escalations=cases["auto_escalations"],
+        escalated_cases=Ratio(count=cases["escalated"], of=cases["reported"]),
+        sla=_compliance(totals["stint"], totals["breach"]),
+        arrival=Ratio(count=totals["arrival_on_time"], of=totals["arrival_due"]),
+        first_time_satisfaction=Ratio(count=cases["first_time_satisfied"], of=cases["feedback"]),
+        mean_score=cases["mean_score"],
+        reopened=cases["reopened"],
+        overdue_now=overdue_now,
+        supervisions=totals["supervision"],
+        supervised_cases=cases["supervised_cases"],
+        returns=totals["return"],
+        task_overdue=totals["task_overdue"],
+        departments=departments,
+        organisations=organisations,
+        trend=trend,
+    )
+
+
+def _compliance(stints: int, breaches: int) -> Ratio:
+    """Stints without a breach; an extension can let one stint breach twice, so never below zero."""
+    return Ratio(count=max(stints - breaches, 0), of=stints)

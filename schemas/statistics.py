@@ -1,0 +1,104 @@
+"""Supervisors' figures over the read model. Every figure is defined once, in `docs/statistics.md`."""
+
+from datetime import date, datetime
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, computed_field, model_validator
+
+from schemas.domain import Code, JurisdictionKind, Level
+
+
+class StatisticsQuery(BaseModel):
+    """Which cases: those reported in [since, until) in a jurisdiction (district, street, community or compound)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    jurisdiction: Code | None = None  # None: every case
+    since: AwareDatetime | None = None
+    until: AwareDatetime | None = None
+    as_of: AwareDatetime | None = None  # the "now" of overdue-now; None: the database clock
+
+    @model_validator(mode="after")
+    def period_in_order(self):
+        if self.since and self.until and self.since >= self.until:
+            raise ValueError("since must be before until")
+        return self
+
+
+class Ratio(BaseModel):
+    """`count` of `of`; `rate` is None when there is nothing to measure (never a made-up 100 %)."""
+
+    count: int = 0
+    of: int = 0
+
+    @computed_field
+    @property
+    def rate(self) -> float | None:
+        return self.count / self.of if self.of else None
+
+
+class LevelFigures(BaseModel):
+    level: Level
+    open_now: int  # cases of the period currently open at this level
+    resolved: Ratio  # resolved at this level, of all resolved cases
+    sla: Ratio  # stints at this level without a deadline breach, of stints entered
+
+
+class OrganisationFigures(BaseModel):
+    """A level owner's record: property companies (COUNCIL), communities, streets, the district centre."""
+
+    org: str
+    name: str | None = None
+    kind: str | None = None
+    sla: Ratio  # its stints without a deadline breach, of its stints
+    arrival: Ratio  # on-time arrivals, of cases where an arrival was due from it
+    supervised: int  # SUPERVISED events naming it as the late party
+
+
+class DepartmentFigures(BaseModel):
+    department: str
+    name: str | None = None
+    tasks: int
+    accepted_on_time: Ratio  # accepted by the accept deadline, of tasks summoned
+    completed_on_time: Ratio  # completed by the work deadline, of tasks accepted
+    mean_accept_minutes: float | None
+    mean_completion_hours: float | None
+    returns: int  # TASK_RETURNED events
+    overdue: int  # tasks flagged overdue (first TASK_OVERDUE of a summons)
+    supervised: int  # SUPERVISED events naming it
+
+
+class TrendPoint(BaseModel):
+    day: date  # UTC day the cases were reported
+    reported: int
+    sla: Ratio
+
+
+class Statistics(BaseModel):
+    query: StatisticsQuery
+    jurisdiction_kind: JurisdictionKind | None = None
+    as_of: datetime
+    reported: int
+    open: int
+    resolved: int  # ever resolved (RESOLVED or CLOSED after a resolution)
+    closed: int
+    withdrawn: int
+    levels: list[LevelFigures]
+    whistles: int  # manual escalations
+    auto_escalations: int  # deadline expiries that escalated
+    escalated_cases: Ratio  # cases that left the compound (any escalation), of cases reported
+    sla: Ratio  # all stints, all levels
+    arrival: Ratio
+    first_time_satisfaction: Ratio  # satisfied at the first feedback, of cases with feedback
+    mean_score: float | None  # mean of the cases' latest feedback score (1-5)
+    reopened: int  # unsatisfied feedback that reopened a case
+    overdue_now: int  # open cases past their deadline at `as_of`, whatever their report date
+    supervisions: int  # SUPERVISED (督办) events
+    supervised_cases: int  # cases flagged for supervision
+    returns: int
+    task_overdue: int
+    departments: list[DepartmentFigures] = Field(default_factory=list)
+    organisations: list[OrganisationFigures] = Field(default_factory=list)
+    trend: list[TrendPoint] = Field(default_factory=list)
+
+    def level(self, level: Level) -> LevelFigures:
+        return next(figures for figures in self.levels if figures.level is level)
