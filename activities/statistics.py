@@ -160,10 +160,25 @@ SELECT t.department,
        count(t.accepted_at) AS accepted,
        count(*) FILTER (WHERE t.completed_at <= t.work_due) AS completed_on_time,
        (avg(extract(epoch FROM t.accepted_at - t.summoned_at)) / 60)::float AS mean_accept_minutes,
-       (avg(extract(epoch FROM t.completed_at - t.accepted_at)) / 3600)::float AS mean_completion_hours
+       (avg(extract(epoch FROM t.completed_at - t.accepted_at)) / 3600)::float AS mean_completion_hours,
+       avg(c.score)::float AS mean_score
   FROM department_tasks t JOIN cases c USING (case_id)
  WHERE {where}
  GROUP BY t.department
+"""
+
+_COMPANIES = """
+SELECT p.property_company AS org,
+       count(*) AS cases,
+       count(*) FILTER (WHERE c.level = 'DISTRICT') AS reached_district,
+       count(c.resolved_level) AS resolved,
+       count(*) FILTER (WHERE c.resolved_level = 'COUNCIL') AS kept,
+       count(c.first_time_satisfied) AS feedback,
+       count(*) FILTER (WHERE c.first_time_satisfied) AS first_time_satisfied,
+       avg(c.score)::float AS mean_score
+  FROM cases c JOIN compound_parties p ON p.compound = c.compound
+ WHERE {where}
+ GROUP BY 1
 """
 
 _DAYS = """
@@ -182,16 +197,19 @@ async def statistics(connection: asyncpg.Connection, query: StatisticsQuery) -> 
         levels = await connection.fetch(_LEVELS.format(open=OPEN, where=where), *args)
         facts = await connection.fetch(_FACTS.format(where=where), *args)
         tasks = await connection.fetch(_TASKS.format(where=where), *args)
+        companies = {row["org"]: row for row in await connection.fetch(_COMPANIES.format(where=where), *args)}
         days = await connection.fetch(_DAYS.format(where=where), *args)
         overdue_cohort = Cohort(query.model_copy(update={"since": None, "until": None}), kind)
         overdue_sql = _OVERDUE_NOW.format(where=overdue_cohort.where, open=OPEN, as_of=overdue_cohort.next_arg(as_of))
         overdue_now = await connection.fetchval(overdue_sql, *overdue_cohort.args)
         names = dict(await connection.fetch("SELECT code, name FROM organisations"))
         org_kinds = dict(await connection.fetch("SELECT code, kind FROM organisations"))
-    return _assemble(query, kind, as_of, cases, levels, facts, tasks, days, overdue_now, names, org_kinds)
+    return _assemble(query, kind, as_of, cases, levels, facts, tasks, companies, days, overdue_now, names, org_kinds)
 
 
-def _assemble(query, kind, as_of, cases, levels, facts, tasks, days, overdue_now, names, org_kinds) -> Statistics:
+def _assemble(
+    query, kind, as_of, cases, levels, facts, tasks, companies, days, overdue_now, names, org_kinds
+) -> Statistics:
     per_level: dict[tuple[str, str | None], int] = defaultdict(int)  # (figure, level) -> n
     per_org: dict[tuple[str, str], int] = defaultdict(int)  # (figure, org) -> n
     per_day: dict[tuple[str, date], int] = defaultdict(int)  # (figure, day) -> n
@@ -219,7 +237,7 @@ def _assemble(query, kind, as_of, cases, levels, facts, tasks, days, overdue_now
         )
 
     owners = {org for figure, org in per_org if figure in ("stint", "breach", "arrival_due", "supervised")}
-    owners -= {org for org in owners if org_kinds.get(org) == "DEPARTMENT"}
+    owners = (owners | set(companies)) - {org for org in owners if org_kinds.get(org) == "DEPARTMENT"}
     organisations = [
         OrganisationFigures(
             org=org,
@@ -228,6 +246,7 @@ def _assemble(query, kind, as_of, cases, levels, facts, tasks, days, overdue_now
             sla=_compliance(per_org["stint", org], per_org["breach", org]),
             arrival=Ratio(count=per_org["arrival_on_time", org], of=per_org["arrival_due", org]),
             supervised=per_org["supervised", org],
+            **_company_figures(companies.get(org)),
         )
         for org in sorted(owners)
     ]
@@ -243,6 +262,7 @@ def _assemble(query, kind, as_of, cases, levels, facts, tasks, days, overdue_now
             returns=per_org["return", row["department"]],
             overdue=per_org["task_overdue", row["department"]],
             supervised=per_org["supervised", row["department"]],
+            mean_score=row["mean_score"],
         )
         for row in sorted(tasks, key=lambda row: row["department"])
     ]
@@ -281,6 +301,18 @@ def _assemble(query, kind, as_of, cases, levels, facts, tasks, days, overdue_now
         organisations=organisations,
         trend=trend,
     )
+
+
+def _company_figures(row) -> dict:
+    if row is None:
+        return {}
+    return {
+        "cases": row["cases"],
+        "reached_district": row["reached_district"],
+        "kept_in_compound": Ratio(count=row["kept"], of=row["resolved"]),
+        "first_time_satisfaction": Ratio(count=row["first_time_satisfied"], of=row["feedback"]),
+        "mean_score": row["mean_score"],
+    }
 
 
 def _compliance(stints: int, breaches: int) -> Ratio:

@@ -52,6 +52,12 @@ class OrganisationFigures(BaseModel):
     sla: Ratio  # its stints without a deadline breach, of its stints
     arrival: Ratio  # on-time arrivals, of cases where an arrival was due from it
     supervised: int  # SUPERVISED events naming it as the late party
+    # property companies only: the cases of the compounds it manages
+    cases: int = 0
+    reached_district: int = 0  # of those, now at DISTRICT
+    kept_in_compound: Ratio | None = None  # resolved at COUNCIL, of those resolved
+    first_time_satisfaction: Ratio | None = None
+    mean_score: float | None = None
 
 
 class DepartmentFigures(BaseModel):
@@ -65,6 +71,7 @@ class DepartmentFigures(BaseModel):
     returns: int  # TASK_RETURNED events
     overdue: int  # tasks flagged overdue (first TASK_OVERDUE of a summons)
     supervised: int  # SUPERVISED events naming it
+    mean_score: float | None = None  # latest feedback score of the cases it had a task on
 
 
 class TrendPoint(BaseModel):

@@ -12,6 +12,7 @@ import uvicorn
 from temporalio.worker import Worker
 
 from api.app import create_app
+from workers.ranking_schedule import ensure_ranking_schedule
 from workers.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -33,6 +34,7 @@ async def run_services(*, worker: Worker | None = None, api: ApiServer | None = 
     """Run until cancelled, then stop gracefully; a service that ends on its own is a failure."""
     running: dict[asyncio.Task, str] = {}
     if worker is not None:
+        await ensure_ranking_schedule(worker.client, worker.task_queue)
         running[asyncio.create_task(worker.run())] = "worker"
     if api is not None:
         running[asyncio.create_task(api.serve(sockets=[api.listener]))] = "api"

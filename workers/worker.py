@@ -6,16 +6,25 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.cases import CaseActivities
+from activities.rankings import RankingActivities
 from activities.tasks import TaskActivities
 from workflows.case import CaseWorkflow
 from workflows.department_task import DepartmentTaskWorkflow
+from workflows.ranking import RankingWorkflow
 
-WORKFLOWS = [CaseWorkflow, DepartmentTaskWorkflow]
+WORKFLOWS = [CaseWorkflow, DepartmentTaskWorkflow, RankingWorkflow]
 
 
 def activities(pool: asyncpg.Pool) -> list:
-    cases, tasks = CaseActivities(pool), TaskActivities(pool)
-    return [cases.resolve_context, cases.project, cases.credit_volunteer, tasks.project_task]
+    cases, tasks, rankings = CaseActivities(pool), TaskActivities(pool), RankingActivities(pool)
+    return [
+        cases.resolve_context,
+        cases.project,
+        cases.credit_volunteer,
+        tasks.project_task,
+        rankings.score_period,
+        rankings.store_rankings,
+    ]
 
 
 def build_worker(client: Client, pool: asyncpg.Pool, task_queue: str, **options) -> Worker:

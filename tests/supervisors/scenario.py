@@ -24,6 +24,7 @@ CENTRE = Actor(org="HP-CENTRE")
 
 @dataclass
 class Scenario:
+    task_queue: str  # where the scenario's worker keeps running for the module's tests
     started: datetime  # before the first report
     as_of: datetime  # after the last step
     sewer: str  # A: resolved at the council on time, satisfied first time (score 5)
@@ -72,6 +73,7 @@ async def run(harness: Harness) -> Scenario:
     # DISTRICT's 3-day deadline passes.
     await harness.env.sleep(timedelta(days=4))
     return Scenario(
+        task_queue=harness.task_queue,
         started=started,
         as_of=await harness.env.get_current_time(),
         sewer=sewer.id.removeprefix("case-"),

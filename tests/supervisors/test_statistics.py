@@ -89,3 +89,17 @@ async def test_unknown_jurisdiction_and_reversed_period_are_rejected(pool, scrip
         await figures(pool, scripted, jurisdiction="NOWHERE")
     with pytest.raises(ValueError, match="since must be before until"):
         StatisticsQuery(since=scripted.as_of, until=scripted.started)
+
+
+async def test_property_company_and_department_satisfaction(pool, scripted):
+    stats = await figures(pool, scripted)
+    orgs = {figures.org: figures for figures in stats.organisations}
+    lvyuan, jindi, huaxia = orgs["PM-LVYUAN"], orgs["PM-JINDI"], orgs["PM-HUAXIA"]
+    assert (lvyuan.cases, lvyuan.kept_in_compound, lvyuan.first_time_satisfaction) == (1, ratio(1, 1), ratio(1, 1))
+    assert lvyuan.mean_score == 5
+    # PM-JINDI manages the clutter case's compound and the fumes case's
+    assert (jindi.cases, jindi.reached_district, jindi.kept_in_compound) == (2, 1, ratio(0, 1))
+    assert (jindi.first_time_satisfaction, jindi.mean_score) == (ratio(0, 1), 4)
+    assert (huaxia.cases, huaxia.kept_in_compound, huaxia.mean_score) == (1, ratio(0, 0), None)
+    assert orgs["HP-CENTRE"].cases == 0 and orgs["HP-CENTRE"].mean_score is None
+    assert {d.department: d.mean_score for d in stats.departments} == {"CGZF": None, "HB": None}

@@ -1,0 +1,158 @@
+"""The red/black list: the ranking workflow on the time-skipping server over the scripted scenario, the list
+rules, periods, and the schedule the worker creates at start-up (on the real dev server: the time-skipping
+server does not implement Schedules)."""
+
+import asyncio
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+from temporalio.client import ScheduleActionStartWorkflow
+from temporalio.worker import Replayer
+
+from activities import rankings
+from schemas.ranking import (
+    Cadence,
+    EntityKind,
+    ListKind,
+    RankingPeriod,
+    RankingRun,
+    RankingScore,
+    RankingTable,
+    ScoredPeriod,
+)
+from workers.ranking_schedule import SCHEDULE_ID, RankingSchedule
+from workers.services import run_services
+from workers.worker import WORKFLOWS, build_worker
+from workflows.ranking import RankingWorkflow, choose_lists
+
+
+async def rank(time_env, scripted, period: str) -> tuple[RankingTable, object]:
+    handle = await time_env.client.start_workflow(
+        RankingWorkflow.run, RankingRun(period=period), id=f"rankings-{uuid.uuid4()}", task_queue=scripted.task_queue
+    )
+    return await handle.result(), handle
+
+
+def by_org(table: RankingTable):
+    return {entry.org: entry for entry in table.entries}
+
+
+async def test_ranking_workflow_scores_and_lists_the_scenario_month(time_env, pool, scripted):
+    period = RankingPeriod.containing(scripted.started, Cadence.MONTH)
+    table, handle = await rank(time_env, scripted, period.label)
+    entries = by_org(table)
+    assert set(entries) == {"PM-LVYUAN", "PM-JINDI", "PM-HUAXIA", "CGZF", "HB"}
+    lvyuan, jindi, huaxia = entries["PM-LVYUAN"], entries["PM-JINDI"], entries["PM-HUAXIA"]
+    assert (lvyuan.score, lvyuan.street_evaluation, lvyuan.district_evaluation) == (100, 100, 100)
+    # JINDI: Dongfeng sees (30x100 + 20x0 + 35x80)/85 = 68.2 (no arrival due), Xinhua sees 0 (a breached
+    # council stint, nothing else); street evaluation 34.1; district: 1 of its 2 cases reached DISTRICT -> 50
+    assert (jindi.street_evaluation, jindi.district_evaluation, jindi.score) == (34.1, 50, 42.1)
+    assert jindi.satisfaction == 80 and jindi.red_eligible  # 80 is not below 80
+    # HUAXIA: (30x100 + 15x0)/45 = 66.7 on the street; supervised on its only case -> district 0
+    assert (huaxia.street_evaluation, huaxia.district_evaluation, huaxia.score) == (66.7, 0, 33.3)
+    assert huaxia.satisfaction is None and not huaxia.red_eligible  # no feedback: cannot show >= 80
+    assert (entries["CGZF"].score, entries["HB"].score) == (26.5, 50)
+
+    companies = EntityKind.PROPERTY_COMPANY
+    assert [e.org for e in table.listed(companies, ListKind.RED)] == ["PM-LVYUAN", "PM-JINDI"]
+    assert [e.org for e in table.listed(companies, ListKind.BLACK)] == ["PM-HUAXIA"]
+    assert [e.org for e in table.listed(EntityKind.DEPARTMENT, ListKind.RED)] == ["HB", "CGZF"]
+
+    async with pool.acquire() as connection:
+        stored = await rankings.stored(connection, period.label)
+        assert (stored.period, stored.computed_at, by_org(stored)) == (table.period, table.computed_at, entries)
+        again, _ = await rank(time_env, scripted, period.label)  # a rerun replaces, never duplicates
+        assert await connection.fetchval("SELECT count(*) FROM rankings WHERE period = $1", period.label) == 5
+        assert (await rankings.stored(connection)).computed_at == again.computed_at
+    replayer = Replayer(workflows=WORKFLOWS, data_converter=time_env.client.data_converter)
+    await replayer.replay_workflow(await handle.fetch_history(), raise_on_replay_failure=True)
+
+
+async def test_a_period_without_cases_stores_an_empty_table(time_env, pool, scripted):
+    table, _ = await rank(time_env, scripted, "2001-02")
+    assert table.entries == [] and table.period.start == datetime(2001, 2, 1, tzinfo=UTC)
+    async with pool.acquire() as connection:
+        assert await rankings.stored(connection, "2001-02") is None
+
+
+def score(org: str, value: float, satisfaction: float | None, kind=EntityKind.PROPERTY_COMPANY) -> RankingScore:
+    eligible = kind is EntityKind.DEPARTMENT or (satisfaction is not None and satisfaction >= 80)
+    return RankingScore(
+        org=org,
+        kind=kind,
+        items=1,
+        score=value,
+        street_evaluation=value,
+        district_evaluation=value,
+        satisfaction=satisfaction,
+        red_eligible=eligible,
+    )
+
+
+def test_satisfaction_below_80_keeps_a_company_off_the_red_list():
+    period = RankingPeriod.parse("2026-03")
+    scores = [score("A", 95, 79.9), score("B", 90, 85), score("C", 60, 80), score("D", 40, 100), score("E", 10, 90)]
+    table = RankingTable(
+        period=period,
+        computed_at=period.end,
+        entries=choose_lists(ScoredPeriod(period=period, list_size=2, scores=scores)),
+    )
+    assert [e.org for e in table.listed(EntityKind.PROPERTY_COMPANY, ListKind.RED)] == ["B", "C"]
+    assert [e.org for e in table.listed(EntityKind.PROPERTY_COMPANY, ListKind.BLACK)] == ["E", "D"]
+    assert by_org(table)["A"].board is None  # the best score, but satisfaction 79.9
+
+
+@pytest.mark.parametrize(
+    ("label", "start", "end"),
+    [
+        ("2026-12", datetime(2026, 12, 1, tzinfo=UTC), datetime(2027, 1, 1, tzinfo=UTC)),
+        ("2026-W01", datetime(2025, 12, 29, tzinfo=UTC), datetime(2026, 1, 5, tzinfo=UTC)),
+    ],
+)
+def test_period_labels(label, start, end):
+    period = RankingPeriod.parse(label)
+    assert (period.start, period.end) == (start, end)
+
+
+def test_bad_period_labels_are_rejected():
+    for label in ("2026-13", "2026-W54", "2026-1", "last month", "2025-W53"):
+        with pytest.raises(ValueError, match="period"):
+            RankingRun(period=label)
+
+
+def test_a_scheduled_run_ranks_the_period_just_ended():
+    first_of_march = datetime(2026, 3, 1, 1, 0, tzinfo=UTC)
+    assert RankingPeriod.before(first_of_march, Cadence.MONTH).label == "2026-02"
+    assert RankingPeriod.before(datetime(2026, 1, 1, 1, tzinfo=UTC), Cadence.MONTH).label == "2025-12"
+    assert RankingPeriod.before(datetime(2026, 3, 2, 1, tzinfo=UTC), Cadence.WEEK).label == "2026-W09"
+
+
+async def test_worker_start_up_creates_one_schedule_however_often_it_starts(dev_env, pool, monkeypatch):
+    """Started twice (the second with another cron), the worker leaves one schedule, as last configured."""
+    client = dev_env.client
+    for hour, cron in ((1, "0 1 1 * *"), (2, "0 2 * * 1")):
+        monkeypatch.setenv("WHISTLE_RANKING_CRON", cron)
+        task_queue = f"whistle-test-{uuid.uuid4()}"
+        services = asyncio.create_task(run_services(worker=build_worker(client, pool, task_queue)))
+        handle = client.get_schedule_handle(SCHEDULE_ID)
+        for _ in range(200):
+            try:
+                description = await handle.describe()
+            except Exception:  # not created yet
+                await asyncio.sleep(0.05)
+                continue
+            if description.schedule.spec.calendars[0].hour[0].start == hour:
+                break
+            await asyncio.sleep(0.05)
+        services.cancel()
+        await asyncio.gather(services, return_exceptions=True)
+    schedules = [entry.id async for entry in await client.list_schedules()]
+    assert schedules.count(SCHEDULE_ID) == 1
+    description = await client.get_schedule_handle(SCHEDULE_ID).describe()
+    action = description.schedule.action
+    assert isinstance(action, ScheduleActionStartWorkflow)
+    assert (action.workflow, action.task_queue) == ("RankingWorkflow", task_queue)
+    calendar = description.schedule.spec.calendars[0]  # the server keeps a cron as its calendar
+    assert (calendar.hour[0].start, calendar.day_of_week[0].start, calendar.day_of_month[0].end) == (2, 1, 31)
+    assert RankingSchedule().cron == "0 1 1 * *"  # monthly unless configured
