@@ -66,6 +66,21 @@ async def jurisdiction_kind(connection: asyncpg.Connection, code: str | None) ->
     return JurisdictionKind(kind)
 
 
+async def within(connection: asyncpg.Connection, code: str, area: str | None) -> bool:
+    """Whether jurisdiction `code` is `area` or lies inside it (raises UnknownReference for an unknown code)."""
+    rows = await connection.fetch(
+        """WITH RECURSIVE up AS (
+               SELECT code, parent FROM jurisdictions WHERE code = $1
+               UNION ALL
+               SELECT j.code, j.parent FROM jurisdictions j JOIN up ON j.code = up.parent)
+           SELECT code FROM up""",
+        code,
+    )
+    if not rows:
+        raise UnknownReference(f"unknown jurisdiction {code!r}")
+    return area in {row["code"] for row in rows}
+
+
 _CASES = """
 SELECT count(*) AS reported,
        count(*) FILTER (WHERE status IN {open}) AS open,

@@ -7,7 +7,7 @@ import structlog
 from fastapi import FastAPI
 
 from activities.db import create_pool
-from api import departments, errors, handlers, health, open311, residents, supervisors
+from api import dashboard, departments, errors, handlers, health, open311, residents, statistics, supervisors
 from workers import temporal
 from workers.settings import Settings
 
@@ -41,5 +41,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(health.router)
     for router in (residents.router, handlers.router, departments.router, supervisors.router, open311.router):
         app.include_router(router)
+    app.include_router(statistics.router)
+    app.include_router(dashboard.router)
     errors.install(app)
     return app

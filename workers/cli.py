@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from bench import command as bench_command
-from workers import case_cli, database, keys_cli, logs, task_cli
+from workers import case_cli, database, keys_cli, logs, stats_cli, task_cli
 from workers.services import ApiServer, run_services, until_signalled
 from workers.settings import Settings
 from workers.startup import StartupError, connect_temporal, create_pool, listen
@@ -21,6 +21,9 @@ app.command(name="bench")(bench_command.bench)
 app.add_typer(task_cli.tasks_app, name="task")
 app.add_typer(task_cli.volunteers_app, name="volunteers")
 app.add_typer(keys_cli.app, name="keys")
+app.command(name="stats")(stats_cli.stats)
+app.command(name="rankings")(stats_cli.rankings_command)
+app.command(name="demo")(stats_cli.demo)
 
 # Flags override the environment variables named in their help.
 TemporalAddress = Annotated[str | None, typer.Option(help="Temporal frontend host:port (env TEMPORAL_ADDRESS)")]

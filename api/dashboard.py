@@ -1,0 +1,211 @@
+"""The supervisors' web dashboard: server-rendered pages over the same statistics, search and case calls as
+the JSON API. A supervisor signs in with their API key, kept in an HttpOnly, SameSite=Strict cookie (so
+another site cannot post a form with it); supervision (督办) and extension decisions are plain form posts.
+"""
+
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from activities import rankings, search
+from api import calls
+from api.auth import Principal, authenticate, check_right, check_view
+from api.dependencies import DbPool, TemporalClient
+from api.errors import ApiError
+from api.statistics import district_statistics
+from schemas.case import CaseId, DecideExtension, Supervise, SuperviseAction
+from schemas.domain import Code, Level, Status
+from schemas.keys import Right
+from schemas.ranking import EntityKind, ListKind
+from schemas.search import CaseFilter, CaseSort
+from schemas.statistics import Ratio, StatisticsQuery, TrendPoint
+from workflows.case import CaseWorkflow
+
+COOKIE = "whistle_key"
+PREFIX = "/dashboard"
+_STATIC = {"dashboard.css": "text/css", "dashboard.js": "text/javascript"}
+_OPEN = [Status.REPORTED, Status.IN_PROGRESS, Status.REOPENED]
+
+_HERE = Path(__file__).parent
+templates = Jinja2Templates(directory=_HERE / "templates")
+router = APIRouter(prefix=PREFIX, include_in_schema=False)
+
+
+def _percent(ratio: Ratio | None) -> str:
+    return "–" if ratio is None or ratio.rate is None else f"{100 * ratio.rate:.1f}%"
+
+
+def _span(delta: timedelta) -> str:
+    minutes = int(abs(delta).total_seconds() // 60)
+    days, minutes = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(minutes, 60)
+    return " ".join(f"{n}{unit}" for n, unit in ((days, "d"), (hours, "h"), (minutes, "m")) if n) or "<1m"
+
+
+def _trend_points(trend: list[TrendPoint], width: int = 600, height: int = 160) -> list[tuple[float, float, str]]:
+    """SVG coordinates of the SLA compliance line: x by day, y = compliance (top = 100 %)."""
+    measured = [point for point in trend if point.sla.rate is not None]
+    step = width / max(len(measured) - 1, 1)
+    return [
+        (round(i * step, 1), round(height - height * point.sla.rate, 1), f"{point.day}: {_percent(point.sla)}")
+        for i, point in enumerate(measured)
+    ]
+
+
+templates.env.filters.update(percent=_percent, span=_span)
+templates.env.globals.update(trend_points=_trend_points)
+
+
+async def _supervisor(request: Request, pool: DbPool) -> Principal:
+    key = request.cookies.get(COOKIE)
+    principal = await authenticate(pool, key) if key else None
+    if principal is None:
+        raise HTTPException(303, "sign in with a supervisor's API key", headers={"Location": f"{PREFIX}/login"})
+    check_right(principal, Right.SUPERVISE)
+    return principal
+
+
+Caller = Annotated[Principal, Depends(_supervisor)]
+
+
+def _page(request: Request, name: str, caller: Principal | None, status_code: int = 200, **context) -> HTMLResponse:
+    return templates.TemplateResponse(
+        request, name, {"caller": caller, "now": datetime.now(UTC), **context}, status_code=status_code
+    )
+
+
+@router.get("/login")
+async def login_form(request: Request) -> HTMLResponse:
+    return _page(request, "login.html", None)
+
+
+@router.post("/login")
+async def login(request: Request, pool: DbPool, key: Annotated[str, Form()]) -> Response:
+    principal = await authenticate(pool, key.strip())
+    if principal is None:
+        return _page(request, "login.html", None, 401, error="unknown or revoked API key")
+    try:
+        check_right(principal, Right.SUPERVISE)
+    except ApiError as error:
+        return _page(request, "login.html", None, 403, error=error.message)
+    response = RedirectResponse(f"{PREFIX}/", status_code=303)
+    response.set_cookie(COOKIE, key.strip(), httponly=True, samesite="strict", path=PREFIX)
+    return response
+
+
+@router.post("/logout")
+async def logout() -> RedirectResponse:
+    response = RedirectResponse(f"{PREFIX}/login", status_code=303)
+    response.delete_cookie(COOKIE, path=PREFIX)
+    return response
+
+
+@router.get("/")
+async def overview(
+    request: Request,
+    caller: Caller,
+    pool: DbPool,
+    street: Annotated[Code | None, Query()] = None,
+    since: Annotated[date | None, Query()] = None,
+) -> HTMLResponse:
+    query = StatisticsQuery(jurisdiction=street, since=datetime.combine(since, time(), UTC) if since else None)
+    stats = await district_statistics(pool, caller, query)
+    async with pool.acquire() as connection:
+        streets = await connection.fetch(
+            "SELECT code, name FROM jurisdictions WHERE kind = 'STREET' AND parent = $1 ORDER BY code",
+            caller.jurisdiction,
+        )
+    return _page(
+        request, "overview.html", caller, stats=stats, streets=streets, street=street, since=since, levels=list(Level)
+    )
+
+
+@router.get("/overdue")
+async def overdue(request: Request, caller: Caller, pool: DbPool) -> HTMLResponse:
+    """Open cases by deadline: the late first (time late), then the soonest due (time left)."""
+    page = await search.search_cases(
+        pool, CaseFilter(status=_OPEN, sort=CaseSort.DEADLINE, limit=100), district=caller.jurisdiction
+    )
+    return _page(request, "overdue.html", caller, cases=page.items)
+
+
+@router.get("/cases/{case_id}")
+async def case_page(
+    request: Request,
+    case_id: CaseId,
+    caller: Caller,
+    client: TemporalClient,
+    done: Annotated[str | None, Query(max_length=200)] = None,
+) -> HTMLResponse:
+    try:
+        view = await calls.case_view(client, case_id)
+        check_view(caller, view)
+    except ApiError as error:
+        return _page(request, "error.html", caller, error.status_code, error=error.message)
+    return _page(request, "case.html", caller, case=view, done=done, actions=list(SuperviseAction))
+
+
+async def _act(request: Request, caller: Principal, client, case_id: str, update, command, done: str) -> Response:
+    try:
+        await calls.case_update(client, case_id, update, command)
+    except ApiError as error:
+        view = await calls.case_view(client, case_id)
+        return _page(
+            request,
+            "case.html",
+            caller,
+            error.status_code,
+            case=view,
+            error=error.message,
+            actions=list(SuperviseAction),
+        )
+    return RedirectResponse(f"{PREFIX}/cases/{case_id}?done={done}", status_code=303)
+
+
+@router.post("/cases/{case_id}/supervise")
+async def supervise(
+    request: Request,
+    case_id: CaseId,
+    caller: Caller,
+    client: TemporalClient,
+    reason: Annotated[str, Form(min_length=1, max_length=500)],
+    action: Annotated[SuperviseAction, Form()] = SuperviseAction.URGE,
+) -> Response:
+    command = Supervise(actor=caller.actor(), action=action, reason=reason)
+    return await _act(request, caller, client, case_id, CaseWorkflow.supervise, command, "supervised")
+
+
+@router.post("/cases/{case_id}/extension")
+async def decide_extension(
+    request: Request,
+    case_id: CaseId,
+    caller: Caller,
+    client: TemporalClient,
+    approve: Annotated[bool, Form()],
+    reason: Annotated[str, Form(min_length=1, max_length=500)],
+) -> Response:
+    command = DecideExtension(actor=caller.actor(), approve=approve, reason=reason)
+    return await _act(request, caller, client, case_id, CaseWorkflow.decide_extension, command, "decided")
+
+
+@router.get("/rankings")
+async def rankings_page(
+    request: Request, caller: Caller, pool: DbPool, period: Annotated[str | None, Query(max_length=10)] = None
+) -> HTMLResponse:
+    async with pool.acquire() as connection:
+        table = await rankings.stored(connection, period)
+    return _page(
+        request, "rankings.html", caller, table=table, period=period, kinds=list(EntityKind), boards=list(ListKind)
+    )
+
+
+@router.get("/static/{name}")
+async def static(name: str) -> Response:
+    if name not in _STATIC:
+        return Response(status_code=404)
+    content = (_HERE / "static" / name).read_bytes()
+    return Response(content, media_type=_STATIC[name], headers={"Cache-Control": "max-age=300"})

@@ -1,0 +1,201 @@
+"""Supervisors' surfaces over the scripted scenario: the JSON API, `whistle stats` / `whistle rankings`, and
+the web dashboard in real headless Chromium (Debian's chromium, driven by Playwright; no browser download)."""
+
+import asyncio
+import os
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+import pytest_asyncio
+
+from activities.db import connect
+from activities.statistics import statistics
+from api import keys
+from schemas.case import EventKind
+from schemas.keys import Role
+from schemas.ranking import Cadence, RankingPeriod, RankingRun
+from schemas.statistics import Statistics, StatisticsQuery
+from workers.services import ApiServer
+from workers.settings import Settings
+from workers.startup import listen
+from workflows.case import CaseWorkflow
+from workflows.ranking import RankingWorkflow
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+WHISTLE = Path(sys.executable).parent / "whistle"
+
+
+@dataclass
+class Served:
+    url: str
+    settings: Settings
+    supervisor_key: str
+    street_key: str
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def served(time_env, database_url, scripted) -> AsyncIterator[Served]:
+    """The real API app served over HTTP by uvicorn on a free port, against the scenario's servers."""
+    connection = await connect(database_url)
+    try:
+        supervisor = (await keys.issue(connection, "HP-CENTRE", Role.SUPERVISOR)).key
+        street = (await keys.issue(connection, "HP-DF", Role.STREET)).key
+    finally:
+        await connection.close()
+    settings = Settings(
+        temporal_address=time_env.client.service_client.config.target_host,
+        database_url=database_url,
+        task_queue=scripted.task_queue,
+    )
+    listener = listen("127.0.0.1", 0, "dashboard test")
+    server = ApiServer(settings, listener)
+    serving = asyncio.create_task(server.serve(sockets=[listener]))
+    while not server.started:
+        await asyncio.sleep(0.02)
+    port = listener.getsockname()[1]
+    yield Served(url=f"http://127.0.0.1:{port}", settings=settings, supervisor_key=supervisor, street_key=street)
+    server.should_exit = True
+    await serving
+    listener.close()
+
+
+def bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+async def test_statistics_api_answers_the_same_figures_as_the_read_model(served, pool, scripted):
+    params = {"as_of": scripted.as_of.isoformat()}
+    async with httpx.AsyncClient(base_url=served.url) as http:
+        answer = await http.get("/v1/supervisor/statistics", params=params, headers=bearer(served.supervisor_key))
+        assert answer.status_code == 200, answer.text
+        street = await http.get(
+            "/v1/supervisor/statistics",
+            params=params | {"jurisdiction": "HP-XH"},
+            headers=bearer(served.supervisor_key),
+        )
+        unknown = await http.get(
+            "/v1/supervisor/statistics", params={"jurisdiction": "NOWHERE"}, headers=bearer(served.supervisor_key)
+        )
+        reversed_period = await http.get(
+            "/v1/supervisor/statistics",
+            params={"since": scripted.as_of.isoformat(), "until": scripted.started.isoformat()},
+            headers=bearer(served.supervisor_key),
+        )
+        street_key = await http.get("/v1/supervisor/statistics", headers=bearer(served.street_key))
+        anonymous = await http.get("/v1/supervisor/statistics")
+    async with pool.acquire() as connection:
+        expected = await statistics(connection, StatisticsQuery(jurisdiction="HP", as_of=scripted.as_of))
+    assert Statistics.model_validate(answer.json()) == expected  # the district of the caller's key
+    assert (street.json()["reported"], street.json()["overdue_now"]) == (1, 1)
+    assert (unknown.status_code, unknown.json()["detail"]) == (404, "unknown jurisdiction 'NOWHERE'")
+    assert reversed_period.status_code == 422 and "since must be before until" in reversed_period.text
+    assert street_key.status_code == 403 and "SUPERVISE" in street_key.json()["detail"]
+    assert anonymous.status_code == 401
+
+
+async def test_rankings_api_and_cli(served, time_env, scripted):
+    label = RankingPeriod.containing(scripted.started, Cadence.MONTH).label
+    async with httpx.AsyncClient(base_url=served.url) as http:
+        before = await http.get(
+            "/v1/supervisor/rankings", params={"period": label}, headers=bearer(served.supervisor_key)
+        )
+        await time_env.client.execute_workflow(
+            RankingWorkflow.run, RankingRun(period=label), id=f"rankings-{label}-api", task_queue=scripted.task_queue
+        )
+        after = await http.get("/v1/supervisor/rankings", headers=bearer(served.supervisor_key))
+        bad = await http.get(
+            "/v1/supervisor/rankings", params={"period": "2026-13"}, headers=bearer(served.supervisor_key)
+        )
+    assert before.status_code == 404
+    assert after.status_code == 200 and after.json()["period"]["label"] == label
+    red = [e["org"] for e in after.json()["entries"] if e["kind"] == "PROPERTY_COMPANY" and e["board"] == "RED"]
+    assert red == ["PM-LVYUAN", "PM-JINDI"]
+    assert bad.status_code == 422 and "2026-13" in bad.json()["detail"]
+
+    printed = whistle(served, "rankings", "--period", label)
+    assert printed.returncode == 0, printed.stderr
+    assert "红黑榜 " + label in printed.stdout and "PM-HUAXIA" not in printed.stdout  # names are shown
+    assert "Huaxia" in printed.stdout and "BLACK" in printed.stdout
+
+
+def whistle(served: Served, *args: str) -> subprocess.CompletedProcess:
+    environment = {key: value for key, value in os.environ.items() if not key.startswith(("TEMPORAL_", "WHISTLE_"))}
+    environment |= {
+        "TEMPORAL_ADDRESS": served.settings.temporal_address,
+        "DATABASE_URL": served.settings.database_url,
+        "WHISTLE_TASK_QUEUE": served.settings.task_queue,
+        "COLUMNS": "200",
+    }
+    return subprocess.run([str(WHISTLE), *args], env=environment, capture_output=True, text=True, timeout=60)
+
+
+async def test_whistle_stats_prints_the_figures(served, scripted):
+    printed = await asyncio.to_thread(whistle, served, "stats", "--street", "HP-XH")
+    assert printed.returncode == 0, printed.stderr
+    lines = {
+        line.split("│")[1].strip(): line.split("│")[2].strip()
+        for line in printed.stdout.splitlines()
+        if line.count("│") == 3
+    }
+    assert lines["cases reported"] == "1"
+    assert lines["whistles: manual / automatic"] == "0 / 3"
+    assert lines["SLA compliance, all levels"] == "0.0% (0/4)"
+    unknown = await asyncio.to_thread(whistle, served, "stats", "--street", "NOWHERE")
+    assert unknown.returncode == 1 and "unknown jurisdiction 'NOWHERE'" in unknown.stderr
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Path:
+    if not CHROMIUM.exists():
+        # `make test` installs it (apt-get); only a machine that cannot install packages gets here
+        pytest.skip(f"{CHROMIUM} is missing and could not be installed (`apt-get install chromium`)")
+    return CHROMIUM
+
+
+async def test_supervisor_signs_in_sees_an_overdue_case_and_supervises_it(served, scripted, time_env, chromium):
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
+        page = await browser.new_page()
+        await page.goto(f"{served.url}/dashboard/")
+        assert page.url.endswith("/dashboard/login")
+        await page.fill("input[name=key]", "whk_not_a_key")
+        await page.click("button[type=submit]")
+        assert "unknown or revoked API key" in await page.text_content("[role=alert]")
+        await page.fill("input[name=key]", served.supervisor_key)
+        await page.click("button[type=submit]")
+        assert page.url.endswith("/dashboard/")
+        assert await page.text_content("#reported") == "4"
+
+        await page.click("text=Deadlines & overdue")
+        row = page.locator("#deadlines tr.late", has_text=scripted.fumes)
+        assert "overdue" in await row.locator(".countdown").text_content()
+        await row.locator("a").click()
+        assert page.url.endswith(f"/dashboard/cases/{scripted.fumes}")
+        assert "overdue" in await page.text_content("#case-status")
+
+        await page.fill("#supervise input[name=reason]", "restaurant fumes for a week: act today")
+        await page.click("#supervise button")
+        assert "Done: supervised" in await page.text_content("[role=status]")
+        assert "restaurant fumes for a week: act today" in await page.text_content("#timeline")
+        await browser.close()
+
+    view = await time_env.client.get_workflow_handle(f"case-{scripted.fumes}").query(CaseWorkflow.view)
+    supervised = [event for event in view.timeline if event.kind is EventKind.SUPERVISED]
+    assert [(e.actor, e.details["reason"]) for e in supervised] == [
+        ("HP-CENTRE", "restaurant fumes for a week: act today")
+    ]
