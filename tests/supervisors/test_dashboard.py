@@ -63,7 +63,9 @@ async def served(time_env, database_url, scripted) -> AsyncIterator[Served]:
     listener = listen("127.0.0.1", 0, "dashboard test")
     server = ApiServer(settings, listener)
     serving = asyncio.create_task(server.serve(sockets=[listener]))
-    while not server.started:
+    for _ in range(500):  # uvicorn sets `started` once it serves
+        if server.started:
+            break
         await asyncio.sleep(0.02)
     port = listener.getsockname()[1]
     yield Served(url=f"http://127.0.0.1:{port}", settings=settings, supervisor_key=supervisor, street_key=street)
