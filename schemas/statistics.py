@@ -1,8 +1,8 @@
 """Supervisors' figures over the read model. Every figure is defined once, in `docs/statistics.md`."""
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, computed_field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, computed_field, field_validator, model_validator
 
 from schemas.domain import Code, JurisdictionKind, Level
 
@@ -16,6 +16,14 @@ class StatisticsQuery(BaseModel):
     since: AwareDatetime | None = None
     until: AwareDatetime | None = None
     as_of: AwareDatetime | None = None  # the "now" of overdue-now; None: the database clock
+
+    @field_validator("since", "until", "as_of")
+    @classmethod
+    def representable(cls, value: datetime | None) -> datetime | None:
+        try:
+            return None if value is None else value.astimezone(UTC)
+        except OverflowError:
+            raise ValueError("out of range once converted to UTC") from None
 
     @model_validator(mode="after")
     def period_in_order(self):

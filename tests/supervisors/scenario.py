@@ -1,5 +1,6 @@
 """A scripted month of four cases driven through real workflows, with every figure it must produce known."""
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -14,10 +15,12 @@ from schemas.case import (
     Whistle,
     Withdraw,
 )
+from schemas.ranking import RankingRun, RankingTable
 from schemas.task import TaskAccept, TaskActor, TaskReturn
 from tests.workflows.conftest import Harness
 from workflows.case import CaseWorkflow, task_workflow_id
 from workflows.department_task import DepartmentTaskWorkflow
+from workflows.ranking import RankingWorkflow
 
 CENTRE = Actor(org="HP-CENTRE")
 
@@ -81,3 +84,13 @@ async def run(harness: Harness) -> Scenario:
         noise=noise.id.removeprefix("case-"),
         fumes=case_id,
     )
+
+
+async def rank(time_env, scripted, period: str) -> tuple[RankingTable, object]:
+    """Run the ranking workflow; without skipping time while waiting, which would time out the scenario's
+    open cases (their next deadline is the ten-year workflow timeout)."""
+    handle = await time_env.client.start_workflow(
+        RankingWorkflow.run, RankingRun(period=period), id=f"rankings-{uuid.uuid4()}", task_queue=scripted.task_queue
+    )
+    with time_env.auto_time_skipping_disabled():
+        return await handle.result(), handle

@@ -18,13 +18,13 @@ from activities.statistics import statistics
 from api import keys
 from schemas.case import EventKind
 from schemas.keys import Role
-from schemas.ranking import Cadence, RankingPeriod, RankingRun
+from schemas.ranking import Cadence, RankingPeriod
 from schemas.statistics import Statistics, StatisticsQuery
+from tests.supervisors.scenario import rank
 from workers.services import ApiServer
 from workers.settings import Settings
 from workers.startup import listen
 from workflows.case import CaseWorkflow
-from workflows.ranking import RankingWorkflow
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -114,9 +114,7 @@ async def test_rankings_api_and_cli(served, time_env, scripted):
         before = await http.get(
             "/v1/supervisor/rankings", params={"period": label}, headers=bearer(served.supervisor_key)
         )
-        await time_env.client.execute_workflow(
-            RankingWorkflow.run, RankingRun(period=label), id=f"rankings-{label}-api", task_queue=scripted.task_queue
-        )
+        await rank(time_env, scripted, label)
         after = await http.get("/v1/supervisor/rankings", headers=bearer(served.supervisor_key))
         bad = await http.get(
             "/v1/supervisor/rankings", params={"period": "2026-13"}, headers=bearer(served.supervisor_key)

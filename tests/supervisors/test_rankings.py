@@ -21,17 +21,11 @@ from schemas.ranking import (
     RankingTable,
     ScoredPeriod,
 )
+from tests.supervisors.scenario import rank
 from workers.ranking_schedule import SCHEDULE_ID, RankingSchedule
 from workers.services import run_services
 from workers.worker import WORKFLOWS, build_worker
-from workflows.ranking import RankingWorkflow, choose_lists
-
-
-async def rank(time_env, scripted, period: str) -> tuple[RankingTable, object]:
-    handle = await time_env.client.start_workflow(
-        RankingWorkflow.run, RankingRun(period=period), id=f"rankings-{uuid.uuid4()}", task_queue=scripted.task_queue
-    )
-    return await handle.result(), handle
+from workflows.ranking import choose_lists
 
 
 def by_org(table: RankingTable):
