@@ -8,11 +8,13 @@ from collections import Counter
 from datetime import UTC, datetime
 from typing import Annotated
 
+import structlog
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from temporalio.client import WorkflowUpdateFailedError
+from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
+from temporalio.service import RPCError
 
 from activities import rankings, registry
 from activities.statistics import statistics
@@ -42,6 +44,8 @@ from workflows.department_task import DepartmentTaskWorkflow
 from workflows.ranking import RankingWorkflow
 
 console = Console()
+log = structlog.get_logger(__name__)
+DRIVE_SECONDS = 30  # a step that does not answer by then is reported, not waited for
 
 
 def _percent(ratio: Ratio | None) -> str:
@@ -259,7 +263,22 @@ def demo(
                     WHERE j.kind = 'COMPOUND' ORDER BY j.code"""
             )
             categories = await registry.categories(connection)
+            # a report of an issue already open in the compound is linked to that case: spread the demo
+            # over what is not open yet, so that it opens cases
+            taken = {
+                (row["compound"], row["category"])
+                for row in await connection.fetch(
+                    "SELECT compound, category FROM cases WHERE status IN ('REPORTED', 'IN_PROGRESS', 'REOPENED')"
+                )
+            }
         compounds = [_Compound(row) for row in rows]
+
+        def pick() -> tuple[_Compound, Category]:
+            free = [(c, k) for c in compounds for k in categories if (c.code, k.code) not in taken]
+            compound, category = random.choice(free or [(c, k) for c in compounds for k in categories])
+            taken.add((compound.code, category.code))
+            return compound, category
+
         outcomes: Counter[str] = Counter()
         with Progress(
             TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
@@ -270,7 +289,7 @@ def demo(
 
             async def one() -> None:
                 async with semaphore:
-                    compound, category = random.choice(compounds), random.choice(categories)
+                    compound, category = pick()
                     policy = "demo-fast" if random.random() < fast_share else "default"
                     report = CaseReport(
                         compound=compound.code,
@@ -288,10 +307,14 @@ def demo(
                         plan = random.choices(list(_PLANS), weights=list(_PLANS.values()))[0]
                         await cases.wait_until_open(stack.client, reported.case_id)
                         try:
-                            await _drive(stack, plan, reported.case_id, reported.token, compound, category)
+                            async with asyncio.timeout(DRIVE_SECONDS):
+                                await _drive(stack, plan, reported.case_id, reported.token, compound, category)
                             outcomes[f"plan: {plan}"] += 1
-                        except WorkflowUpdateFailedError:
-                            outcomes[f"plan: {plan} (case moved on first)"] += 1
+                        except (WorkflowUpdateFailedError, RPCError):
+                            outcomes[f"plan: {plan} (the case moved on first)"] += 1
+                        except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
+                            log.warning("demo step timed out", case_id=reported.case_id, plan=plan)
+                            outcomes[f"plan: {plan} (timed out)"] += 1
                     progress.advance(driving)
 
             await asyncio.gather(*(one() for _ in range(count)))
