@@ -16,9 +16,10 @@ install: $(STAMP)
 run: install
 	$(BIN)/whistle dev
 
-# The dashboard's browser test drives Debian's chromium; installed once, only where it is missing.
+# The dashboard's browser test drives Debian's chromium (with a CJK font for the Chinese labels); installed
+# once, only where it is missing.
 browser:
-	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) \
+	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-zenhei) \
 		|| echo "chromium could not be installed here: the dashboard browser test will be skipped"
 
 test: install browser

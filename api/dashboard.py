@@ -52,7 +52,11 @@ def _trend_points(trend: list[TrendPoint], width: int = 600, height: int = 160) 
     measured = [point for point in trend if point.sla.rate is not None]
     step = width / max(len(measured) - 1, 1)
     return [
-        (round(i * step, 1), round(height - height * point.sla.rate, 1), f"{point.day}: {_percent(point.sla)}")
+        (
+            round(i * step if len(measured) > 1 else width / 2, 1),
+            round(height - height * point.sla.rate, 1),
+            f"{point.day}: {_percent(point.sla)}",
+        )
         for i, point in enumerate(measured)
     ]
 

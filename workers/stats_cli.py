@@ -140,9 +140,12 @@ def rankings_command(
     run(command)
 
 
+_KIND_TITLES = {EntityKind.PROPERTY_COMPANY: "property companies 物业", EntityKind.DEPARTMENT: "departments 成员单位"}
+
+
 def show_rankings(table: RankingTable) -> None:
     for kind in EntityKind:
-        listing = Table(title=f"红黑榜 {table.period.label}: {kind.value.replace('_', ' ').lower()}s")
+        listing = Table(title=f"红黑榜 {table.period.label}: {_KIND_TITLES[kind]}")
         for column in ("list", "#", "organisation", "score", "street", "district", "satisfaction", "items"):
             listing.add_column(column)
         for board in ListKind:
