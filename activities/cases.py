@@ -5,7 +5,7 @@ import structlog
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities import registry
+from activities import notifications, registry
 from schemas.case import CaseProjection
 from schemas.registry import CaseContext, ContextRequest, VolunteerCredit
 
@@ -90,7 +90,7 @@ class CaseActivities:
 
     @activity.defn
     async def project(self, projection: CaseProjection) -> None:
-        """Write the case row and its new events in one transaction; replays change nothing."""
+        """Write the case row, its new events and their notifications in one transaction; replays change nothing."""
         summary = projection.summary
         row = summary.model_dump()
         async with self._pool.acquire() as connection, connection.transaction():
@@ -102,6 +102,7 @@ class CaseActivities:
                 ],
             )
             await connection.execute(_UPSERT_CASE, *(row[c] for c in _CASE_COLUMNS))
+            await notifications.enqueue(connection, projection)
         log.info(
             "case projected",
             case_id=summary.case_id,

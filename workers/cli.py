@@ -7,8 +7,9 @@ from typing import Annotated, Any
 
 import typer
 
+from activities.notification_delivery import DeliveryLoop
 from bench import command as bench_command
-from workers import case_cli, database, keys_cli, logs, stats_cli, task_cli
+from workers import case_cli, database, keys_cli, logs, notifications_cli, stats_cli, task_cli
 from workers.services import ApiServer, run_services, until_signalled
 from workers.settings import Settings
 from workers.startup import StartupError, connect_temporal, create_pool, listen
@@ -20,6 +21,7 @@ app.add_typer(case_cli.app, name="case")
 app.command(name="bench")(bench_command.bench)
 app.add_typer(task_cli.tasks_app, name="task")
 app.add_typer(task_cli.volunteers_app, name="volunteers")
+app.add_typer(notifications_cli.app, name="notifications")
 app.add_typer(keys_cli.app, name="keys")
 app.command(name="stats")(stats_cli.stats)
 app.command(name="rankings")(stats_cli.rankings_command)
@@ -82,7 +84,7 @@ async def _worker(settings: Settings) -> None:
     client = await connect_temporal(settings)
     pool = await create_pool(settings.require_database_url())
     try:
-        await run_services(worker=build_worker(client, pool, settings.task_queue))
+        await run_services(worker=build_worker(client, pool, settings.task_queue), delivery=DeliveryLoop(pool))
     finally:
         await pool.close()
 

@@ -22,6 +22,7 @@ from rich.console import Console
 from rich.table import Table
 from temporalio.common import SearchAttributeKey
 
+from activities.notification_delivery import DeliveryLoop
 from workers import database
 from workers.binaries import temporal_cli
 from workers.services import ApiServer, run_services
@@ -187,7 +188,11 @@ async def run(settings: Settings) -> None:
         stack.callback(manifest_file.unlink, missing_ok=True)
         _show(manifest, data_dir)
 
-        await run_services(worker=build_worker(client, pool, settings.task_queue), api=ApiServer(live, api_listener))
+        await run_services(
+            worker=build_worker(client, pool, settings.task_queue),
+            api=ApiServer(live, api_listener),
+            delivery=DeliveryLoop(pool),
+        )
 
 
 def _show(manifest: DevManifest, data_dir: Path) -> None:

@@ -11,6 +11,7 @@ import structlog
 import uvicorn
 from temporalio.worker import Worker
 
+from activities.notification_delivery import DeliveryLoop
 from api.app import create_app
 from workers.ranking_schedule import ensure_ranking_schedule
 from workers.settings import Settings
@@ -30,12 +31,17 @@ class ApiServer(uvicorn.Server):
         yield
 
 
-async def run_services(*, worker: Worker | None = None, api: ApiServer | None = None) -> None:
+async def run_services(
+    *, worker: Worker | None = None, api: ApiServer | None = None, delivery: DeliveryLoop | None = None
+) -> None:
     """Run until cancelled, then stop gracefully; a service that ends on its own is a failure."""
     running: dict[asyncio.Task, str] = {}
     if worker is not None:
         await ensure_ranking_schedule(worker.client, worker.task_queue)
         running[asyncio.create_task(worker.run())] = "worker"
+    delivering = asyncio.create_task(delivery.run()) if delivery is not None else None
+    if delivering is not None:
+        running[delivering] = "notification delivery"
     if api is not None:
         running[asyncio.create_task(api.serve(sockets=[api.listener]))] = "api"
     try:
@@ -45,6 +51,8 @@ async def run_services(*, worker: Worker | None = None, api: ApiServer | None = 
             api.should_exit = True
         if worker is not None:
             await worker.shutdown()
+        if delivering is not None:
+            delivering.cancel()
         await asyncio.gather(*running, return_exceptions=True)
     for task in done:
         task.result()
