@@ -2,12 +2,15 @@
 
 import asyncio
 import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 import asyncpg
 from temporalio.client import Client, WorkflowHandle, WorkflowQueryFailedError, WorkflowUpdateFailedError
+from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
 from activities import registry
@@ -27,6 +30,9 @@ class ReportedCase:
     case_id: str
     outcome: IntakeOutcome
     token: str | None  # the resident's access token, shown once (None when the report was a repeat)
+
+
+_INTAKE_LOCK = 0x494E_544B  # "INTK": the advisory-lock space of intake keys
 
 
 def workflow_id(case_id: str) -> str:
@@ -60,40 +66,67 @@ async def report_case(
         context = await registry.case_context(connection, report.compound, report.category, policy)
         if report.reporter.anonymous and not context.category.anonymous_allowed:
             raise ValueError(f"category {context.category.code} does not accept anonymous reports")
-        if key is not None:
-            existing = await connection.fetchval("SELECT case_id FROM intake_keys WHERE key = $1", key)
-            if existing is not None:
-                return _repeat(existing)
-        token = secrets.token_urlsafe(24)
-        if context.category.deduplicate:
-            linked = await _link_to_open_case(client, connection, report, token, context.policy.duplicate_window)
-            if linked is not None:
-                return await _claim(connection, key, linked, IntakeOutcome.LINKED, token)
-        case_id = await registry.next_case_id(connection, datetime.now(UTC).date())
-        claimed = await _claim(connection, key, case_id, IntakeOutcome.CREATED, token)
-        if claimed.outcome is IntakeOutcome.CREATED:
-            await client.start_workflow(
-                CaseWorkflow.run,
-                CaseStart(case_id=case_id, report=report, token_hash=token_hash(token), policy=policy),
-                id=workflow_id(case_id),
-                task_queue=task_queue,
-            )
-        return claimed
+        async with _intake_lock(connection, key):
+            if key is not None:
+                existing = await connection.fetchval("SELECT case_id FROM intake_keys WHERE key = $1", key)
+                if existing is not None:
+                    return await _resume(client, connection, existing, report, policy, task_queue)
+            token = secrets.token_urlsafe(24)
+            if context.category.deduplicate:
+                linked = await _link_to_open_case(client, connection, report, token, context.policy.duplicate_window)
+                if linked is not None:
+                    await _bind(connection, key, linked)
+                    return ReportedCase(case_id=linked, outcome=IntakeOutcome.LINKED, token=token)
+            case_id = await registry.next_case_id(connection, datetime.now(UTC).date())
+            # Bound before the start: a retry after a crash in between finds the key and starts the case.
+            await _bind(connection, key, case_id)
+            await _start(client, case_id, report, token, policy, task_queue)
+            return ReportedCase(case_id=case_id, outcome=IntakeOutcome.CREATED, token=token)
 
 
-async def _claim(connection, key: str | None, case_id: str, outcome: IntakeOutcome, token: str) -> ReportedCase:
-    """Bind the intake key to the case; under a concurrent race the first binding wins."""
+@asynccontextmanager
+async def _intake_lock(connection, key: str | None) -> AsyncIterator[None]:
+    """Serialise reports of one ticket or idempotency key (concurrent retries), across processes."""
+    if key is None:
+        yield
+        return
+    await connection.execute("SELECT pg_advisory_lock($1, hashtext($2))", _INTAKE_LOCK, key)
+    try:
+        yield
+    finally:
+        await connection.execute("SELECT pg_advisory_unlock($1, hashtext($2))", _INTAKE_LOCK, key)
+
+
+async def _bind(connection, key: str | None, case_id: str) -> None:
     if key is not None:
-        bound = await connection.fetchval(
-            """INSERT INTO intake_keys (key, case_id) VALUES ($1, $2)
-               ON CONFLICT (key) DO NOTHING RETURNING case_id""",
-            key,
-            case_id,
-        )
-        if bound is None:
-            winner = await connection.fetchval("SELECT case_id FROM intake_keys WHERE key = $1", key)
-            return _repeat(winner)
-    return ReportedCase(case_id=case_id, outcome=outcome, token=token)
+        await connection.execute("INSERT INTO intake_keys (key, case_id) VALUES ($1, $2)", key, case_id)
+
+
+async def _start(client: Client, case_id: str, report: CaseReport, token: str, policy: str, task_queue: str) -> None:
+    await client.start_workflow(
+        CaseWorkflow.run,
+        CaseStart(case_id=case_id, report=report, token_hash=token_hash(token), policy=policy),
+        id=workflow_id(case_id),
+        task_queue=task_queue,
+    )
+
+
+async def _resume(
+    client: Client, connection, case_id: str, report: CaseReport, policy: str, task_queue: str
+) -> ReportedCase:
+    """A repeated ticket: its case, started now if the first attempt bound the key but never started it.
+
+    A case that started has a read-model row (written before it can close) or is still running, which
+    Temporal refuses to start twice; so a closed case is never started again.
+    """
+    if await connection.fetchval("SELECT true FROM cases WHERE case_id = $1", case_id):
+        return _repeat(case_id)
+    token = secrets.token_urlsafe(24)
+    try:
+        await _start(client, case_id, report, token, policy, task_queue)
+    except WorkflowAlreadyStartedError:
+        return _repeat(case_id)
+    return ReportedCase(case_id=case_id, outcome=IntakeOutcome.CREATED, token=token)
 
 
 def _repeat(case_id: str) -> ReportedCase:
@@ -103,29 +136,25 @@ def _repeat(case_id: str) -> ReportedCase:
 async def _link_to_open_case(
     client: Client, connection, report: CaseReport, token: str, window: timedelta
 ) -> str | None:
-    original = await connection.fetchval(
+    """Follow the earliest open case of the same issue that still takes reporters."""
+    originals = await connection.fetch(
         """SELECT case_id FROM cases
             WHERE compound = $1 AND category = $2 AND status <> 'CLOSED' AND reported_at > now() - $3::interval
-            ORDER BY reported_at LIMIT 1""",
+            ORDER BY reported_at""",
         report.compound,
         report.category,
         window,
     )
-    if original is None:
-        return None
-    try:
-        await case_handle(client, original).execute_update(
-            CaseWorkflow.link_report,
-            LinkReport(
-                token_hash=token_hash(token),
-                channel=report.channel,
-                external_id=report.external_id,
-                reporter=report.reporter,
-            ),
-        )
-    except (WorkflowUpdateFailedError, RPCError):
-        return None  # closed (or ended by an operator) in the meantime: open a new case instead
-    return original
+    link = LinkReport(
+        token_hash=token_hash(token), channel=report.channel, external_id=report.external_id, reporter=report.reporter
+    )
+    for original in originals:
+        try:
+            await case_handle(client, original["case_id"]).execute_update(CaseWorkflow.link_report, link)
+        except (WorkflowUpdateFailedError, RPCError):
+            continue  # closed (or ended by an operator) in the meantime
+        return original["case_id"]
+    return None
 
 
 def case_handle(client: Client, case_id: str) -> WorkflowHandle:

@@ -1,0 +1,124 @@
+"""Intake: a hotline ticket opens one case however often (and however concurrently) it is reported;
+a later report of the same open issue follows the original case."""
+
+import asyncio
+
+import pytest
+from temporalio.client import WorkflowUpdateFailedError
+
+from activities import notifications
+from schemas.case import Accept, Actor, CaseReport, Feedback, Reporter, ResidentRole, Resolve, Signoff
+from schemas.domain import Channel, Status
+from tests.resident.conftest import PHONE, REPORTER, projected
+from tests.resident.test_feedback import resolve_at_council
+from workers import cases
+from workflows.case import CaseWorkflow
+
+
+def hotline(ticket: str, compound: str, category: str = "NOISE", reporter: Reporter = REPORTER) -> CaseReport:
+    return CaseReport(
+        compound=compound,
+        category=category,
+        description="loud music every night after 23:00",
+        channel=Channel.HOTLINE,
+        external_id=ticket,
+        reporter=reporter,
+    )
+
+
+async def report(resident, case_report: CaseReport) -> cases.ReportedCase:
+    reported = await cases.report_case(resident.client, resident.pool, case_report, task_queue=resident.task_queue)
+    if cases.workflow_id(reported.case_id) not in resident.started:
+        resident.started.append(cases.workflow_id(reported.case_id))
+    return reported
+
+
+async def test_the_same_ticket_twice_is_one_case(resident, pool):
+    first = await report(resident, hotline("12345-0001", "HP-DF-QH-2"))
+    again = await report(resident, hotline("12345-0001", "HP-DF-QH-2"))
+    assert first.outcome is cases.IntakeOutcome.CREATED and first.token
+    assert again.outcome is cases.IntakeOutcome.EXISTING and again.case_id == first.case_id and again.token is None
+    view = await cases.wait_until_open(resident.client, first.case_id)
+    assert view.external_id == "12345-0001" and view.reporters == 1
+    await projected(pool, view)
+    assert await pool.fetchval("SELECT count(*) FROM cases WHERE external_id = '12345-0001'") == 1
+
+
+async def test_the_same_ticket_reported_concurrently_is_one_case(resident, pool):
+    ticket = hotline("12345-0002", "HP-DF-YL-1")
+    reported = await asyncio.gather(*(report(resident, ticket) for _ in range(6)))
+    assert len({r.case_id for r in reported}) == 1
+    outcomes = sorted(r.outcome for r in reported)
+    assert outcomes == [cases.IntakeOutcome.CREATED] + [cases.IntakeOutcome.EXISTING] * 5
+    view = await cases.wait_until_open(resident.client, reported[0].case_id)
+    assert view.reporters == 1
+    await projected(pool, view)
+    assert await pool.fetchval("SELECT count(*) FROM cases WHERE external_id = '12345-0002'") == 1
+
+
+async def test_a_ticket_bound_but_never_started_is_started_by_the_retry(resident, pool):
+    """A crash between binding the ticket and starting the workflow: the retry opens that very case."""
+    orphan = "WH-20260101-999999"
+    await pool.execute("INSERT INTO intake_keys (key, case_id) VALUES ('HOTLINE:12345-0003', $1)", orphan)
+    reported = await report(resident, hotline("12345-0003", "HP-XH-CH-1"))
+    assert reported.case_id == orphan and reported.outcome is cases.IntakeOutcome.CREATED and reported.token
+    view = await cases.wait_until_open(resident.client, orphan)
+    handle = cases.case_handle(resident.client, orphan)
+    assert await handle.query(CaseWorkflow.resident_access, reported.token) is ResidentRole.REPORTER
+    await projected(pool, view)
+    assert (await report(resident, hotline("12345-0003", "HP-XH-CH-1"))).outcome is cases.IntakeOutcome.EXISTING
+
+
+async def test_a_duplicate_report_follows_the_open_case(resident, pool):
+    handle, token = await resident.report(compound="HP-XH-MY-1", category="NOISE", reporter=REPORTER)
+    await projected(pool, await resident.view(handle))
+    follower = await report(
+        resident, hotline("12345-0004", "HP-XH-MY-1", reporter=Reporter(name="李四", phone="13900001111"))
+    )
+    assert follower.outcome is cases.IntakeOutcome.LINKED and follower.case_id == handle.id.removeprefix("case-")
+    assert follower.token and follower.token != token
+    view = await resident.view(handle)
+    assert view.reporters == 2 and view.linked_reports == ["HOTLINE 12345-0004 139****1111"]
+    assert await handle.query(CaseWorkflow.resident_access, follower.token) is ResidentRole.FOLLOWER
+    assert await handle.query(CaseWorkflow.resident_access, token) is ResidentRole.REPORTER
+    await projected(pool, view)
+    assert await pool.fetchval("SELECT reporters FROM cases WHERE case_id = $1", view.case_id) == 2
+    assert await pool.fetchval("SELECT count(*) FROM cases WHERE compound = 'HP-XH-MY-1'") == 1
+    async with pool.acquire() as connection:
+        linked = [
+            n for n in await notifications.outbox(connection, case_id=view.case_id) if n.topic == "DUPLICATE_LINKED"
+        ]
+    assert [n.recipient for n in linked] == ["PM-JINDI"] and "2 reporters" in linked[0].payload["text"]
+    assert "reporter" not in linked[0].payload["details"]
+
+    owner = "PM-JINDI"  # the council of HP-XH-MY-1 resolves it
+    await handle.execute_update(CaseWorkflow.accept, Accept(actor=Actor(org=owner)))
+    await handle.execute_update(CaseWorkflow.resolve, Resolve(actor=Actor(org=owner), summary="talked to them"))
+    view = await handle.execute_update(CaseWorkflow.signoff, Signoff(actor=Actor(org="OC-HP-XH-MY-1"), agree=True))
+    assert view.status is Status.RESOLVED
+    with pytest.raises(WorkflowUpdateFailedError) as rejected:  # a follower may look, not judge
+        await handle.execute_update(CaseWorkflow.feedback, Feedback(token=follower.token, satisfied=True, score=5))
+    assert rejected.value.cause.type == "Forbidden"
+    view = await handle.execute_update(CaseWorkflow.feedback, Feedback(token=token, satisfied=True, score=5))
+    assert view.status is Status.CLOSED
+
+
+async def test_a_closed_case_takes_no_followers(resident, pool):
+    handle, token = await resident.report(compound="HP-DF-QH-1", category="SEWER_BLOCKAGE", reporter=REPORTER)
+    await resolve_at_council(handle)
+    view = await handle.execute_update(CaseWorkflow.feedback, Feedback(token=token, satisfied=True, score=5))
+    await projected(pool, view)
+    later = await report(resident, hotline("12345-0005", "HP-DF-QH-1", category="SEWER_BLOCKAGE"))
+    assert later.outcome is cases.IntakeOutcome.CREATED and later.case_id != view.case_id
+
+
+async def test_anonymous_report_refused_where_the_category_needs_a_name(resident, pool):
+    before = await pool.fetchval("SELECT count(*) FROM intake_keys")
+    anonymous = hotline("12345-0006", "HP-DF-YL-2", category="HOUSE_LEAK", reporter=Reporter(anonymous=True))
+    with pytest.raises(ValueError, match="HOUSE_LEAK does not accept anonymous reports"):
+        await report(resident, anonymous)
+    assert await pool.fetchval("SELECT count(*) FROM intake_keys") == before
+    allowed = await report(resident, anonymous.model_copy(update={"category": "NOISE"}))
+    view = await cases.wait_until_open(resident.client, allowed.case_id)
+    assert view.reporter.anonymous and view.reporter.phone is None
+    assert PHONE not in view.model_dump_json()

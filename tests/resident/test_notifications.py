@@ -1,0 +1,162 @@
+"""The notification outbox and its delivery: idempotent rows, the log channel, signed webhooks, retries."""
+
+import asyncio
+import hashlib
+import hmac
+import json
+import os
+import sys
+from pathlib import Path
+
+from activities import notifications, webhooks
+from activities.cases import CaseActivities
+from schemas.case import CaseProjection, CaseSummary, Feedback
+from tests.resident.conftest import REPORTER, Receiver, eventually, free_port, projected
+from tests.resident.test_feedback import resolve_at_council
+from workflows.case import CaseWorkflow
+
+SECRET = "s3cret-shared-with-the-receiver"
+
+
+async def outbox(pool, case_id: str) -> list[notifications.OutboxEntry]:
+    async with pool.acquire() as connection:
+        return await notifications.outbox(connection, case_id=case_id, limit=1000)
+
+
+async def delivered(pool, case_id: str, recipient: str) -> bool:
+    return all(entry.delivered_at for entry in await outbox(pool, case_id) if entry.recipient == recipient)
+
+
+async def test_a_reopened_case_notifies_owners_and_the_resident_once(resident, pool):
+    handle, token = await resident.report(reporter=REPORTER)
+    await resolve_at_council(handle)
+    await handle.execute_update(CaseWorkflow.feedback, Feedback(token=token, satisfied=False, score=1))
+    await resolve_at_council(handle)
+    view = await handle.execute_update(CaseWorkflow.feedback, Feedback(token=token, satisfied=True, score=4))
+    await projected(pool, view)
+    resident_address = f"resident:{view.case_id}"
+    sent = sorted((n.seq, n.topic, n.recipient) for n in await outbox(pool, view.case_id))
+    council_others = ("HP-DF-QH", "OC-HP-DF-QH-1")  # the parties asked to sign off the property's proposal
+
+    def each(kind: str, topic: str, *recipients: str) -> list[tuple[int, str, str]]:
+        return [(e.seq, topic, to) for e in view.timeline if e.kind == kind for to in recipients]
+
+    assert sent == sorted(
+        each("REPORTED", "REPORTED", *council_others, "PM-LVYUAN", resident_address)
+        + each("RESOLUTION_PROPOSED", "RESOLUTION_PROPOSED", *council_others)
+        + each("RESOLVED", "FEEDBACK_REQUESTED", resident_address)
+        + each("REOPENED", "REOPENED", "PM-LVYUAN", resident_address)
+        + each("CLOSED", "CLOSED", "PM-LVYUAN", resident_address)
+    )
+    reopened = next(n for n in await outbox(pool, view.case_id) if n.topic == "REOPENED")
+    assert "reopened at COUNCIL" in reopened.payload["text"] and "comment" not in reopened.payload["details"]
+
+    # The projection activity retried (after a lost completion, say) writes nothing twice.
+    replayed = CaseProjection(
+        summary=CaseSummary(**view.model_dump(include=set(CaseSummary.model_fields))), events=view.timeline
+    )
+    await CaseActivities(pool).project(replayed)
+    assert sorted((n.seq, n.topic, n.recipient) for n in await outbox(pool, view.case_id)) == sent
+
+
+async def test_the_log_channel_delivers_by_default(resident, pool, delivery, log_lines):
+    handle, _ = await resident.report(compound="HP-DF-QH-2", reporter=REPORTER)
+    case_id = handle.id.removeprefix("case-")
+    delivery()
+    await eventually(lambda: delivered(pool, case_id, "PM-JINDI"), what="the log delivery")
+    entry = next(n for n in await outbox(pool, case_id) if n.recipient == "PM-JINDI")
+    assert entry.channel == "log" and entry.attempts == 1 and entry.last_error is None
+    lines = [json.loads(line) for line in log_lines if f"{case_id}:1:PM-JINDI" in line]
+    assert [(line["event"], line["topic"], line["recipient"]) for line in lines] == [
+        ("notification", "REPORTED", "PM-JINDI")
+    ]
+
+
+async def test_webhook_delivered_once_with_a_valid_signature(resident, pool, delivery):
+    receiver = await Receiver(port=free_port()).start()
+    try:
+        async with pool.acquire() as connection:
+            await webhooks.subscribe(
+                connection, webhooks.Subscription(org="PM-HUAXIA", url=receiver.url, secret=SECRET)
+            )
+        handle, _ = await resident.report(compound="HP-DF-YL-1", reporter=REPORTER)
+        case_id = handle.id.removeprefix("case-")
+        delivery(), delivery()  # two workers claim from the same outbox
+        await eventually(lambda: delivered(pool, case_id, "PM-HUAXIA"), what="the webhook delivery")
+        await asyncio.sleep(0.5)  # time for a duplicate, were there one
+        mine = [r for r in receiver.requests if r.headers["x-whistle-id"].startswith(f"{case_id}:")]
+        assert [r.headers["x-whistle-id"] for r in mine] == [f"{case_id}:1:PM-HUAXIA"]
+        request = mine[0]
+        timestamp = request.headers["x-whistle-timestamp"]
+        expected = hmac.new(SECRET.encode(), f"{timestamp}.".encode() + request.body, hashlib.sha256).hexdigest()
+        assert request.headers["x-whistle-signature"] == f"v1={expected}"
+        assert webhooks.verify(SECRET, timestamp, request.body, request.headers["x-whistle-signature"])
+        assert not webhooks.verify(
+            "another-secret-16ch", timestamp, request.body, request.headers["x-whistle-signature"]
+        )
+        body = json.loads(request.body)
+        assert body["id"] == f"{case_id}:1:PM-HUAXIA" and body["topic"] == "REPORTED" and body["case_id"] == case_id
+        assert body["case"]["owner"] == "PM-HUAXIA" and body["level"] == "COUNCIL"
+        assert REPORTER.phone not in request.body.decode() and REPORTER.name not in request.body.decode()
+
+        delivery()  # a restarted worker sends nothing again
+        await asyncio.sleep(0.5)
+        assert len([r for r in receiver.requests if r.headers["x-whistle-id"].startswith(f"{case_id}:")]) == 1
+        entry = next(n for n in await outbox(pool, case_id) if n.recipient == "PM-HUAXIA")
+        assert entry.channel == "webhook" and entry.attempts == 1
+    finally:
+        await receiver.stop()
+
+
+async def test_receiver_down_then_up_gets_it_exactly_once(resident, pool, delivery, time_env, database_url):
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/hooks/whistle"
+    async with pool.acquire() as connection:
+        await webhooks.subscribe(connection, webhooks.Subscription(org="HP-XH-CH", url=url, secret=SECRET))
+    handle, _ = await resident.report(compound="HP-XH-CH-1", reporter=REPORTER)
+    case_id = handle.id.removeprefix("case-")
+    delivery()
+
+    async def failing() -> bool:
+        entries = [n for n in await outbox(pool, case_id) if n.recipient == "HP-XH-CH"]
+        return bool(entries) and entries[0].attempts >= 3 and entries[0].delivered_at is None
+
+    await eventually(failing, what="retries against the receiver that is down")
+    async with pool.acquire() as connection:
+        failed = await notifications.outbox(connection, case_id=case_id, failed=True)
+    assert [n.recipient for n in failed] == ["HP-XH-CH"] and "connect" in (failed[0].last_error or "").lower()
+    listed = await whistle_cli(time_env, database_url, "notifications", "list", "--failed", "--case", case_id)
+    assert f"{case_id}:" in listed and "HP-XH-CH" in listed and "failing" in listed
+
+    receiver = await Receiver(port=port, failures=1).start()  # up, though its first answer is a 503
+    try:
+        await eventually(lambda: delivered(pool, case_id, "HP-XH-CH"), what="delivery once the receiver is up")
+        await asyncio.sleep(0.5)
+        ids = [r.headers["x-whistle-id"] for r in receiver.requests if r.headers["x-whistle-id"].startswith(case_id)]
+        assert len(ids) == 2 and len(set(ids)) == 1  # the 503 answer, then the delivery: once accepted
+        entry = next(n for n in await outbox(pool, case_id) if n.recipient == "HP-XH-CH")
+        assert entry.attempts >= 5 and entry.last_error == f"HTTP 503 from {url}" and entry.delivered_at
+        listed = await whistle_cli(time_env, database_url, "notifications", "list", "--case", case_id)
+        assert "delivered (webhook)" in listed
+    finally:
+        await receiver.stop()
+
+
+async def whistle_cli(time_env, database_url: str, *args: str) -> str:
+    """Run the real `whistle` command against this test's Temporal and PostgreSQL."""
+    env = {
+        **os.environ,
+        "TEMPORAL_ADDRESS": time_env.client.service_client.config.target_host,
+        "DATABASE_URL": database_url,
+        "COLUMNS": "250",
+    }
+    process = await asyncio.create_subprocess_exec(
+        str(Path(sys.executable).with_name("whistle")),
+        *args,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await process.communicate()
+    assert process.returncode == 0, err.decode()
+    return out.decode()
