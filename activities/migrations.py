@@ -38,9 +38,7 @@ async def migrate(connection: asyncpg.Connection) -> list[str]:
                 continue
             async with connection.transaction():
                 await connection.execute(sql)
-                await connection.execute(
-                    "INSERT INTO schema_migrations (number, name) VALUES ($1, $2)", number, name
-                )
+                await connection.execute("INSERT INTO schema_migrations (number, name) VALUES ($1, $2)", number, name)
             applied_now.append(f"{number:03d}_{name}")
             log.info("migration applied", migration=f"{number:03d}_{name}")
     finally:

@@ -22,9 +22,9 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.errors import ApiError
 from schemas.case import CaseView, Rejection, ResidentRole
-from schemas.task import TaskView
+from schemas.task import TaskView, task_workflow_id
 from workers.cases import case_handle
-from workflows.case import CaseWorkflow, task_workflow_id
+from workflows.case import CaseWorkflow
 from workflows.department_task import DepartmentTaskWorkflow
 
 T = TypeVar("T")

@@ -26,6 +26,10 @@ class TaskStatus(StrEnum):
         return self in (TaskStatus.SUMMONED, TaskStatus.ACCEPTED)
 
 
+def task_workflow_id(case_id: str, department: str) -> str:
+    return f"case-{case_id}-dept-{department}"
+
+
 class TaskView(BaseModel):
     task_id: str  # workflow id: case-<case_id>-dept-<code>
     case_id: str

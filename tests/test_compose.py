@@ -58,7 +58,10 @@ def test_environment_points_at_services_in_the_file(name):
     postgres = SERVICES["postgres"]["environment"]
     assert database.hostname in SERVICES
     assert (database.username, database.password, database.path.lstrip("/")) == (
-        postgres["POSTGRES_USER"], postgres["POSTGRES_PASSWORD"], postgres["POSTGRES_DB"])
+        postgres["POSTGRES_USER"],
+        postgres["POSTGRES_PASSWORD"],
+        postgres["POSTGRES_DB"],
+    )
     if "TEMPORAL_ADDRESS" in environment:
         host, port = environment["TEMPORAL_ADDRESS"].split(":")
         assert host in SERVICES and port == "7233"

@@ -38,8 +38,9 @@ def _free_port() -> int:
 
 def _environment(data_dir: Path) -> dict[str, str]:
     """Everything embedded, configured through the WHISTLE_* variables on free ports."""
-    environment = {key: value for key, value in os.environ.items()
-                   if not key.startswith(("TEMPORAL_", "DATABASE_URL", "WHISTLE_"))}
+    environment = {
+        key: value for key, value in os.environ.items() if not key.startswith(("TEMPORAL_", "DATABASE_URL", "WHISTLE_"))
+    }
     return environment | {
         "WHISTLE_DATA_DIR": str(data_dir),
         "WHISTLE_API_PORT": str(_free_port()),
@@ -53,8 +54,13 @@ def whistle_dev(data_dir: Path, stop: signal.Signals, *, to_group: bool) -> Iter
     """Start `whistle dev` in its own process group, yield once /healthz is 200, then stop it with `stop`."""
     output = data_dir.parent / "whistle-dev.log"
     with output.open("ab") as log:
-        process = subprocess.Popen([str(WHISTLE), "dev"], env=_environment(data_dir), stdout=log,
-                                   stderr=subprocess.STDOUT, start_new_session=True)
+        process = subprocess.Popen(
+            [str(WHISTLE), "dev"],
+            env=_environment(data_dir),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
         yield _healthy(process, data_dir / MANIFEST, output)
     finally:
@@ -112,7 +118,8 @@ async def test_dev_stack_runs_stops_cleanly_and_keeps_its_data(tmp_path):
     with whistle_dev(data_dir, signal.SIGINT, to_group=True) as manifest:
         client = await Client.connect(manifest.temporal_address, namespace=manifest.temporal_namespace)
         registered = await client.operator_service.list_search_attributes(
-            ListSearchAttributesRequest(namespace=manifest.temporal_namespace))
+            ListSearchAttributesRequest(namespace=manifest.temporal_namespace)
+        )
         assert {key.name for key in search_attributes.ALL} <= registered.custom_attributes.keys()
         # Nobody polls this queue: the workflow stays open, so the restart must still list it.
         await client.start_workflow("SmokeProbe", id=probe_id, task_queue=f"smoke-{marker}")
@@ -158,8 +165,12 @@ def test_busy_api_port_is_a_one_line_error(tmp_path):
 def test_unreachable_servers_are_one_line_errors(tmp_path):
     nothing_there = f"127.0.0.1:{_free_port()}"
     environment = _environment(tmp_path / "data") | {
-        "TEMPORAL_ADDRESS": nothing_there, "DATABASE_URL": f"postgresql://whistle:secret@{nothing_there}/whistle"}
+        "TEMPORAL_ADDRESS": nothing_there,
+        "DATABASE_URL": f"postgresql://whistle:secret@{nothing_there}/whistle",
+    }
     assert _one_line_failure(["worker"], environment).startswith(
-        f"whistle: Temporal at {nothing_there} is unreachable: ")
+        f"whistle: Temporal at {nothing_there} is unreachable: "
+    )
     assert _one_line_failure(["migrate"], environment).startswith(
-        f"whistle: PostgreSQL at postgresql://whistle:***@{nothing_there}/whistle is unreachable: ")
+        f"whistle: PostgreSQL at postgresql://whistle:***@{nothing_there}/whistle is unreachable: "
+    )

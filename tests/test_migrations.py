@@ -14,8 +14,20 @@ from schemas.domain import JurisdictionKind, OrgKind
 
 # The seed categories DESIGN.md lists (section 1), by their Chinese names.
 SEED_CATEGORIES = {
-    "飞线充电", "下水道堵塞", "楼道杂物", "停车难", "电梯维保", "噪声扰民", "油烟扰民",
-    "违章搭建", "消防通道堵塞", "房屋渗水", "毁绿种菜", "养鸡", "路面养护", "落水管道",
+    "飞线充电",
+    "下水道堵塞",
+    "楼道杂物",
+    "停车难",
+    "电梯维保",
+    "噪声扰民",
+    "油烟扰民",
+    "违章搭建",
+    "消防通道堵塞",
+    "房屋渗水",
+    "毁绿种菜",
+    "养鸡",
+    "路面养护",
+    "落水管道",
 }
 
 
@@ -83,8 +95,9 @@ async def test_demo_registry_is_idempotent_and_complete(database_url):
         for community in by_kind[JurisdictionKind.COMMUNITY]:
             assert len(children[community]) >= 2, f"community {community} has fewer than 2 compounds"
 
-        organisation_kinds = {row["code"]: row["kind"] for row in await connection.fetch(
-            "SELECT code, kind FROM organisations")}
+        organisation_kinds = {
+            row["code"]: row["kind"] for row in await connection.fetch("SELECT code, kind FROM organisations")
+        }
         parties = {row["compound"]: row for row in await connection.fetch("SELECT * FROM compound_parties")}
         assert parties.keys() == set(by_kind[JurisdictionKind.COMPOUND])
         for compound, council in parties.items():

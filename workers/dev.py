@@ -40,7 +40,6 @@ _TEMPORAL_START_SECONDS = 60
 _TEMPORAL_STOP_SECONDS = 10
 
 
-
 def temporal_cli_type(key: SearchAttributeKey) -> str:
     """How the `temporal` CLI spells a search attribute type: KEYWORD_LIST -> KeywordList, DATETIME -> Datetime."""
     return key.indexed_value_type.name.title().replace("_", "")
@@ -71,12 +70,19 @@ class DevTemporal:
 
     def command(self) -> list[str]:
         command = [
-            str(temporal_cli()), "server", "start-dev",
-            "--db-filename", str(self.database_file),
-            "--ip", LOCALHOST,
-            "--port", str(self.settings.temporal_port),
-            "--ui-port", str(self.settings.temporal_ui_port),
-            "--log-level", "warn",
+            str(temporal_cli()),
+            "server",
+            "start-dev",
+            "--db-filename",
+            str(self.database_file),
+            "--ip",
+            LOCALHOST,
+            "--port",
+            str(self.settings.temporal_port),
+            "--ui-port",
+            str(self.settings.temporal_ui_port),
+            "--log-level",
+            "warn",
         ]
         if self.settings.temporal_namespace != "default":  # "default" always exists
             command += ["--namespace", self.settings.temporal_namespace]
@@ -88,8 +94,9 @@ class DevTemporal:
         ensure_free(LOCALHOST, self.settings.temporal_port, "Temporal gRPC")
         ensure_free(LOCALHOST, self.settings.temporal_ui_port, "Temporal Web UI")
         with self.log_file.open("ab") as output:
-            self.process = subprocess.Popen(self.command(), stdout=output, stderr=subprocess.STDOUT,
-                                            stdin=subprocess.DEVNULL)
+            self.process = subprocess.Popen(
+                self.command(), stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+            )
         log.info("temporal dev server starting", pid=self.process.pid, address=self.address)
         return self
 
@@ -166,10 +173,12 @@ async def run(settings: Settings) -> None:
         await database.prepare(database_url, demo=True)
         if temporal is not None:
             await temporal.serving()
-        live = settings.model_copy(update={
-            "temporal_address": temporal.address if temporal else settings.temporal_address,
-            "database_url": database_url,
-        })
+        live = settings.model_copy(
+            update={
+                "temporal_address": temporal.address if temporal else settings.temporal_address,
+                "database_url": database_url,
+            }
+        )
         client = await connect_temporal(live)
         pool = await create_pool(database_url)
         stack.push_async_callback(pool.close)

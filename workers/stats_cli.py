@@ -35,11 +35,11 @@ from schemas.domain import Channel
 from schemas.ranking import EntityKind, ListKind, RankingPeriod, RankingRun, RankingTable
 from schemas.registry import Category
 from schemas.statistics import Ratio, Statistics, StatisticsQuery
-from schemas.task import TaskAccept, TaskActor, TaskComplete
+from schemas.task import TaskAccept, TaskActor, TaskComplete, task_workflow_id
 from workers import cases
 from workers.case_cli import run
 from workers.stack import Stack
-from workflows.case import CaseWorkflow, task_workflow_id
+from workflows.case import CaseWorkflow
 from workflows.department_task import DepartmentTaskWorkflow
 from workflows.ranking import RankingWorkflow
 

@@ -42,7 +42,7 @@ with workflow.unsafe.imports_passed_through():
         Withdraw,
     )
     from schemas.registry import ContextRequest
-    from schemas.task import TaskCancel, TaskChange, TaskRole, TaskStart
+    from schemas.task import TaskCancel, TaskChange, TaskRole, TaskStart, task_workflow_id
     from workflows import search_attributes as sa
     from workflows.case_state import CaseState, Rejected
     from workflows.department_task import DepartmentTaskWorkflow
@@ -52,10 +52,6 @@ Command = TypeVar("Command", bound=BaseModel)
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
 # Projection writes retry until PostgreSQL is back: a case never loses an event.
 PROJECTION_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
-
-
-def task_workflow_id(case_id: str, department: str) -> str:
-    return f"case-{case_id}-dept-{department}"
 
 
 @workflow.defn
@@ -90,31 +86,42 @@ class CaseWorkflow:
         return case.summary()
 
     async def _settle(self) -> None:
-        """Bring the outside world up to the state: children, search attributes, then the read model."""
+        """Bring the outside world up to the state: children, search attributes, then the read model.
+
+        Each step awaits, and an update may land meanwhile, so go round until nothing is left pending;
+        the run loop only wakes on a new timeline event and would otherwise strand what arrived here.
+        """
         case = self._require_case()
-        while case.summons:
-            department, role = case.summons.pop(0)
-            await self._start_task(department, role)
-        while case.cancellations:
-            department = case.cancellations.pop(0)
-            handle = self._tasks.get(department)
-            if handle is not None:
-                await handle.signal(DepartmentTaskWorkflow.cancel, TaskCancel(reason=f"case {case.close_reason}"))
-        if case.credit is not None:
-            await workflow.execute_activity_method(
-                CaseActivities.credit_volunteer, case.credit, start_to_close_timeout=ACTIVITY_TIMEOUT
-            )
-            case.credit = None
+        while self._unsettled():
+            while case.summons:
+                department, role = case.summons[0]
+                await self._start_task(department, role)
+                case.summons.pop(0)
+            while case.cancellations:
+                department = case.cancellations.pop(0)
+                handle = self._tasks.get(department)
+                if handle is not None:
+                    await handle.signal(DepartmentTaskWorkflow.cancel, TaskCancel(reason=f"case {case.close_reason}"))
+            if case.credit is not None:
+                await workflow.execute_activity_method(
+                    CaseActivities.credit_volunteer, case.credit, start_to_close_timeout=ACTIVITY_TIMEOUT
+                )
+                case.credit = None
+            if self._projected < len(case.timeline):
+                upto = len(case.timeline)
+                await workflow.execute_activity_method(
+                    CaseActivities.project,
+                    CaseProjection(summary=case.summary(), events=case.timeline[self._projected : upto]),
+                    start_to_close_timeout=ACTIVITY_TIMEOUT,
+                    retry_policy=PROJECTION_RETRY,
+                )
+                self._projected = upto
         self._upsert_search_attributes()
-        while self._projected < len(case.timeline):
-            upto = len(case.timeline)
-            await workflow.execute_activity_method(
-                CaseActivities.project,
-                CaseProjection(summary=case.summary(), events=case.timeline[self._projected : upto]),
-                start_to_close_timeout=ACTIVITY_TIMEOUT,
-                retry_policy=PROJECTION_RETRY,
-            )
-            self._projected = upto
+
+    def _unsettled(self) -> bool:
+        case = self._require_case()
+        pending = case.summons or case.cancellations or case.credit is not None
+        return bool(pending) or self._projected < len(case.timeline)
 
     def _open_tasks(self) -> bool:
         case = self._require_case()
@@ -171,6 +178,12 @@ class CaseWorkflow:
             check(case)
         except Rejected as rejected:
             raise ApplicationError(str(rejected), type=rejected.kind, non_retryable=True) from None
+
+    async def _view_with_tasks_started(self) -> CaseView:
+        """After a move to DISTRICT, answer once the summoned departments' tasks exist and can be acted on."""
+        case = self._require_case()
+        await workflow.wait_condition(lambda: not case.summons)
+        return self.view()
 
     # ---- queries ----------------------------------------------------------------------------------------
 
@@ -235,9 +248,9 @@ class CaseWorkflow:
         self._check(lambda case: case.check_signoff(cmd))
 
     @workflow.update
-    def whistle(self, cmd: Whistle) -> CaseView:
+    async def whistle(self, cmd: Whistle) -> CaseView:
         self._require_case().apply_whistle(cmd, workflow.now())
-        return self.view()
+        return await self._view_with_tasks_started()
 
     @whistle.validator
     def _validate_whistle(self, cmd: Whistle) -> None:
@@ -262,9 +275,9 @@ class CaseWorkflow:
         self._check(lambda case: case.check_decide_extension(cmd))
 
     @workflow.update
-    def supervise(self, cmd: Supervise) -> CaseView:
+    async def supervise(self, cmd: Supervise) -> CaseView:
         self._require_case().apply_supervise(cmd, workflow.now())
-        return self.view()
+        return await self._view_with_tasks_started()
 
     @supervise.validator
     def _validate_supervise(self, cmd: Supervise) -> None:
@@ -289,9 +302,9 @@ class CaseWorkflow:
         self._check(lambda case: case.check_withdraw(cmd))
 
     @workflow.update
-    def reroute(self, cmd: Reroute) -> CaseView:
+    async def reroute(self, cmd: Reroute) -> CaseView:
         self._require_case().apply_reroute(cmd.actor.org, cmd.departments, cmd.reason, workflow.now())
-        return self.view()
+        return await self._view_with_tasks_started()
 
     @reroute.validator
     def _validate_reroute(self, cmd: Reroute) -> None:

@@ -41,7 +41,7 @@ from schemas.case import (
 )
 from schemas.domain import CloseReason, Level, PartyRole, Severity, Status
 from schemas.registry import CaseContext, VolunteerCredit
-from schemas.task import TaskChange, TaskRole, TaskStatus, TaskView
+from schemas.task import TaskChange, TaskRole, TaskStatus, TaskView, task_workflow_id
 
 
 class Rejected(Exception):
@@ -471,6 +471,8 @@ class CaseState:
 
     def apply_task_change(self, change: TaskChange, now: datetime) -> None:
         self.tasks[change.task.department] = change.task
+        if change.kind == EventKind.TASK_SUMMONED:
+            return  # the case recorded the summons itself; this only brings the task into the view
         self._record(now, change.kind, change.actor, {"department": change.task.department, **change.details})
         if change.task.supervision:
             self.supervision = True
@@ -501,6 +503,16 @@ class CaseState:
         for code in summons.codes():
             role = TaskRole.LEAD if code == summons.lead else TaskRole.ASSIST
             self.summons.append((code, role))
+            # Counted as open from now, so a completion that overtakes the child's first report cannot resolve.
+            self.tasks[code] = TaskView(
+                task_id=task_workflow_id(self.case_id, code),
+                case_id=self.case_id,
+                department=code,
+                role=role,
+                status=TaskStatus.SUMMONED,
+                summoned_at=now,
+                accept_due=now + self.policy.department_accept,
+            )
             self._record(now, EventKind.TASK_SUMMONED, self.ctx.street_org, {"department": code, "role": role})
 
     # ---- volunteers (三单制) --------------------------------------------------------------------------

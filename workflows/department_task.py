@@ -57,6 +57,7 @@ class DepartmentTaskWorkflow:
             summoned_at=now,
             accept_due=now + start.accept_within,
         )
+        self._change(EventKind.TASK_SUMMONED, None, {"accept_due": task.accept_due})
         await self._settle()
         while task.status.is_open:
             due = self._next_due()
@@ -112,18 +113,23 @@ class DepartmentTaskWorkflow:
     # ---- outside world ------------------------------------------------------------------------------------
 
     async def _settle(self) -> None:
+        """Write the read model, then tell the parent, so a case showing a change finds it in `department_tasks`.
+
+        Go round while updates landing during the awaits add more.
+        """
         task = self._require_task()
         parent = workflow.info().parent
-        while self._changes:
-            change = self._changes.pop(0)
-            if parent is not None:
-                await workflow.get_external_workflow_handle(parent.workflow_id).signal("task_changed", change)
-        if task.version != self._projected_version:
-            version = task.version
-            await workflow.execute_activity_method(
-                TaskActivities.project_task, task, start_to_close_timeout=ACTIVITY_TIMEOUT
-            )
-            self._projected_version = version
+        while self._changes or task.version != self._projected_version:
+            if task.version != self._projected_version:
+                version = task.version
+                await workflow.execute_activity_method(
+                    TaskActivities.project_task, task, start_to_close_timeout=ACTIVITY_TIMEOUT
+                )
+                self._projected_version = version
+            while self._changes and self._changes[0].task.version <= self._projected_version:
+                change = self._changes.pop(0)
+                if parent is not None:
+                    await workflow.get_external_workflow_handle(parent.workflow_id).signal("task_changed", change)
 
     def _change(self, kind: EventKind, actor: str | None, details: dict) -> None:
         task = self._require_task()

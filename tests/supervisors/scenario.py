@@ -16,9 +16,9 @@ from schemas.case import (
     Withdraw,
 )
 from schemas.ranking import RankingRun, RankingTable
-from schemas.task import TaskAccept, TaskActor, TaskReturn
+from schemas.task import TaskAccept, TaskActor, TaskReturn, task_workflow_id
 from tests.workflows.conftest import Harness
-from workflows.case import CaseWorkflow, task_workflow_id
+from workflows.case import CaseWorkflow
 from workflows.department_task import DepartmentTaskWorkflow
 from workflows.ranking import RankingWorkflow
 
