@@ -79,12 +79,12 @@ def log_lines() -> Iterator[list[str]]:
 
 
 @pytest_asyncio.fixture(loop_scope="session")
-async def resident(time_env, pool, task_queue) -> AsyncIterator[Harness]:
-    """The workflow tests' harness (replayed and cleaned up at teardown), with the workflow cache on."""
-    harness = Harness(env=time_env, pool=pool, task_queue=task_queue)
-    async with build_worker(time_env.client, pool, task_queue):
+async def resident(fresh_time_env, pool, task_queue) -> AsyncIterator[Harness]:
+    """The workflow tests' harness (replayed at teardown), with the workflow cache on."""
+    harness = Harness(env=fresh_time_env, pool=pool, task_queue=task_queue)
+    async with build_worker(fresh_time_env.client, pool, task_queue):
         yield harness
-        assert await harness.replay_and_stop() >= len(harness.started)
+        assert await harness.replay() >= len(harness.started)
 
 
 @pytest_asyncio.fixture(loop_scope="session")

@@ -108,7 +108,7 @@ async def test_webhook_delivered_once_with_a_valid_signature(resident, pool, del
         await receiver.stop()
 
 
-async def test_receiver_down_then_up_gets_it_exactly_once(resident, pool, delivery, time_env, database_url):
+async def test_receiver_down_then_up_gets_it_exactly_once(resident, pool, delivery, database_url):
     port = free_port()
     url = f"http://127.0.0.1:{port}/hooks/whistle"
     async with pool.acquire() as connection:
@@ -125,7 +125,7 @@ async def test_receiver_down_then_up_gets_it_exactly_once(resident, pool, delive
     async with pool.acquire() as connection:
         failed = await notifications.outbox(connection, case_id=case_id, failed=True)
     assert [n.recipient for n in failed] == ["HP-XH-CH"] and "connect" in (failed[0].last_error or "").lower()
-    listed = await whistle_cli(time_env, database_url, "notifications", "list", "--failed", "--case", case_id)
+    listed = await whistle_cli(resident.env, database_url, "notifications", "list", "--failed", "--case", case_id)
     assert f"{case_id}:" in listed and "HP-XH-CH" in listed and "failing" in listed
 
     receiver = await Receiver(port=port, failures=1).start()  # up, though its first answer is a 503
@@ -136,17 +136,17 @@ async def test_receiver_down_then_up_gets_it_exactly_once(resident, pool, delive
         assert len(ids) == 2 and len(set(ids)) == 1  # the 503 answer, then the delivery: once accepted
         entry = next(n for n in await outbox(pool, case_id) if n.recipient == "HP-XH-CH")
         assert entry.attempts >= 5 and entry.last_error == f"HTTP 503 from {url}" and entry.delivered_at
-        listed = await whistle_cli(time_env, database_url, "notifications", "list", "--case", case_id)
+        listed = await whistle_cli(resident.env, database_url, "notifications", "list", "--case", case_id)
         assert "delivered (webhook)" in listed
     finally:
         await receiver.stop()
 
 
-async def whistle_cli(time_env, database_url: str, *args: str) -> str:
+async def whistle_cli(env, database_url: str, *args: str) -> str:
     """Run the real `whistle` command against this test's Temporal and PostgreSQL."""
     env = {
         **os.environ,
-        "TEMPORAL_ADDRESS": time_env.client.service_client.config.target_host,
+        "TEMPORAL_ADDRESS": env.client.service_client.config.target_host,
         "DATABASE_URL": database_url,
         "COLUMNS": "250",
     }

@@ -29,7 +29,7 @@ _case_number_blocks = itertools.count(1)
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def scripted(time_env, pool) -> AsyncIterator[scenario.Scenario]:
-    """The scenario, run once for the module on its own database, replayed and stopped at the end."""
+    """The scenario, run once for the module on its own database, replayed at the end."""
     # every module has a fresh database whose case numbers restart, on a server shared by the session
     await pool.execute("SELECT setval('case_number', $1)", 500_000 + 10_000 * next(_case_number_blocks))
     harness = Harness(env=time_env, pool=pool, task_queue=f"whistle-supervisors-{uuid.uuid4()}")
@@ -37,4 +37,4 @@ async def scripted(time_env, pool) -> AsyncIterator[scenario.Scenario]:
         result = await scenario.run(harness)
         await projected(harness, pool)
         yield result
-        await harness.replay_and_stop()
+        await harness.replay()

@@ -4,7 +4,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 import pytest_asyncio
-from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
+from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
@@ -53,24 +53,20 @@ class Harness:
             handles.append(handle)
         return handles
 
-    async def replay_and_stop(self) -> int:
-        """Replay every case (and its department tasks) started in the test, failing on non-determinism,
-        then terminate what still runs: the time-skipping server won't skip time past orphaned workflows."""
+    async def replay(self) -> int:
+        """Replay every case (and its department tasks) started in the test, failing on non-determinism."""
         handles = await self._handles()
         replayer = Replayer(workflows=WORKFLOWS, data_converter=self.client.data_converter)
         for handle in handles:
             await replayer.replay_workflow(await handle.fetch_history(), raise_on_replay_failure=True)
-        for handle in handles:
-            if (await handle.describe()).status == WorkflowExecutionStatus.RUNNING:
-                await handle.terminate("test finished")
         return len(handles)
 
 
 @pytest_asyncio.fixture(loop_scope="session", params=["cached", "uncached"])
-async def harness(request, time_env, pool, task_queue) -> AsyncIterator[Harness]:
+async def harness(request, fresh_time_env, pool, task_queue) -> AsyncIterator[Harness]:
     """Runs each test twice: with the workflow cache and with max_cached_workflows=0 (replay every task)."""
     options = {"max_cached_workflows": 0} if request.param == "uncached" else {}
-    harness = Harness(env=time_env, pool=pool, task_queue=task_queue)
-    async with build_worker(time_env.client, pool, task_queue, **options):
+    harness = Harness(env=fresh_time_env, pool=pool, task_queue=task_queue)
+    async with build_worker(fresh_time_env.client, pool, task_queue, **options):
         yield harness
-        assert await harness.replay_and_stop() >= len(harness.started)
+        assert await harness.replay() >= len(harness.started)
