@@ -8,6 +8,8 @@ import os
 import sys
 from pathlib import Path
 
+from temporalio.testing import WorkflowEnvironment
+
 from activities import notifications, webhooks
 from activities.cases import CaseActivities
 from schemas.case import CaseProjection, CaseSummary, Feedback
@@ -142,11 +144,11 @@ async def test_receiver_down_then_up_gets_it_exactly_once(resident, pool, delive
         await receiver.stop()
 
 
-async def whistle_cli(env, database_url: str, *args: str) -> str:
+async def whistle_cli(temporal: WorkflowEnvironment, database_url: str, *args: str) -> str:
     """Run the real `whistle` command against this test's Temporal and PostgreSQL."""
     env = {
         **os.environ,
-        "TEMPORAL_ADDRESS": env.client.service_client.config.target_host,
+        "TEMPORAL_ADDRESS": temporal.client.service_client.config.target_host,
         "DATABASE_URL": database_url,
         "COLUMNS": "250",
     }
