@@ -15,8 +15,9 @@ from workflows.ranking import RankingWorkflow
 WORKFLOWS = [CaseWorkflow, DepartmentTaskWorkflow, RankingWorkflow]
 
 
-def activities(pool: asyncpg.Pool) -> list:
-    cases, tasks, rankings = CaseActivities(pool), TaskActivities(pool), RankingActivities(pool)
+def activities(pool: asyncpg.Pool, cases: CaseActivities | None = None) -> list:
+    cases = cases or CaseActivities(pool)
+    tasks, rankings = TaskActivities(pool), RankingActivities(pool)
     return [
         cases.resolve_context,
         cases.project,
@@ -27,12 +28,15 @@ def activities(pool: asyncpg.Pool) -> list:
     ]
 
 
-def build_worker(client: Client, pool: asyncpg.Pool, task_queue: str, **options) -> Worker:
+def build_worker(
+    client: Client, pool: asyncpg.Pool, task_queue: str, *, cases: CaseActivities | None = None, **options
+) -> Worker:
+    """`cases` replaces the case activities, e.g. with ones that fail the way a real worker can."""
     return Worker(
         client,
         task_queue=task_queue,
         workflows=WORKFLOWS,
-        activities=activities(pool),
+        activities=activities(pool, cases),
         workflow_runner=SandboxedWorkflowRunner(
             restrictions=SandboxRestrictions.default.with_passthrough_modules("schemas")
         ),
