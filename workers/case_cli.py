@@ -11,7 +11,7 @@ from pydantic import BaseModel, ValidationError
 from rich.console import Console
 from rich.table import Table
 from temporalio.client import WorkflowQueryFailedError, WorkflowUpdateFailedError
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
 from activities import registry
 from schemas.case import (
@@ -64,9 +64,14 @@ def run(command: Callable[[Stack], Coroutine[Any, Any, None]]) -> None:
     except WorkflowUpdateFailedError as error:
         cause = error.cause
         kind = getattr(cause, "type", None) or "Rejected"
-        typer.secho(f"rejected ({kind}): {cause}", fg=typer.colors.RED, err=True)
+        typer.secho(f"rejected ({kind}): {getattr(cause, 'message', cause)}", fg=typer.colors.RED, err=True)
         raise typer.Exit(1) from None
-    except (StartupError, registry.UnknownReference, ValueError, WorkflowQueryFailedError, RPCError) as error:
+    except RPCError as error:
+        closed = error.status == RPCStatusCode.NOT_FOUND and "already completed" in error.message
+        message = "rejected (Closed): the case is closed and takes no more actions" if closed else f"whistle: {error}"
+        typer.secho(message, fg=typer.colors.RED, err=True)
+        raise typer.Exit(1) from None
+    except (StartupError, registry.UnknownReference, ValueError, WorkflowQueryFailedError) as error:
         typer.secho(f"whistle: {error}", fg=typer.colors.RED, err=True)
         raise typer.Exit(1) from None
 
