@@ -99,7 +99,8 @@ async def _worker(settings: Settings) -> None:
     client = await connect_temporal(settings)
     pool = await create_pool(settings.require_database_url())
     try:
-        await run_services(worker=build_worker(client, pool, settings.task_queue), delivery=DeliveryLoop(pool))
+        worker = build_worker(client, pool, settings.task_queue, max_cached_workflows=settings.max_cached_workflows)
+        await run_services(worker=worker, delivery=DeliveryLoop(pool))
     finally:
         await pool.close()
 

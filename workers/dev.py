@@ -185,7 +185,7 @@ async def run(settings: Settings) -> None:
         _show(manifest, data_dir)
 
         await run_services(
-            worker=build_worker(client, pool, settings.task_queue),
+            worker=build_worker(client, pool, settings.task_queue, max_cached_workflows=settings.max_cached_workflows),
             api=ApiServer(live, api_listener),
             delivery=DeliveryLoop(pool),
         )

@@ -22,6 +22,7 @@ class Settings(BaseModel):
     temporal_ui_port: int = Field(default=8233, ge=1, le=65535)
     data_dir: Path = Path(".whistle")
     log_format: Literal["console", "json"] = "console"
+    max_cached_workflows: int | None = Field(default=None, ge=0)  # None: workers.worker.CACHED_WORKFLOWS
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
@@ -41,6 +42,7 @@ class Settings(BaseModel):
             "temporal_ui_port": env.get("WHISTLE_TEMPORAL_UI_PORT", 8233),
             "data_dir": env.get("WHISTLE_DATA_DIR", ".whistle"),
             "log_format": env.get("WHISTLE_LOG_FORMAT", "console"),
+            "max_cached_workflows": env.get("WHISTLE_MAX_CACHED_WORKFLOWS") or None,
         }
         values.update({key: value for key, value in overrides.items() if value is not None})
         return cls.model_validate(values)
