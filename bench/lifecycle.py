@@ -78,9 +78,10 @@ class LifecycleDriver:
         while True:
             try:
                 return await self._call(handle.execute_update(update, argument, id=update_id))
-            except WorkflowUpdateRPCTimeoutOrCancelledError:
+            except WorkflowUpdateRPCTimeoutOrCancelledError as error:
                 if asyncio.current_task().cancelling():
-                    raise
+                    # the SDK reports our own cancellation (the case's time limit) as this error
+                    raise asyncio.CancelledError() from error
                 self.update_timeouts += 1
 
     async def _report(self, number: int, path: str, policy: str) -> ReportedCase:

@@ -95,6 +95,8 @@ class LinkReport(BaseModel):
     channel: Channel
     external_id: ExternalId | None = None
     reporter: Reporter = Reporter()
+    # the ticket or Idempotency-Key it came with: a retry of the same report replaces the follower's token
+    intake_key: str | None = Field(default=None, max_length=300)
 
 
 class ResidentRole(StrEnum):

@@ -73,7 +73,9 @@ async def report_case(
                     return await _resume(client, connection, existing, report, policy, task_queue)
             token = secrets.token_urlsafe(24)
             if context.category.deduplicate:
-                linked = await _link_to_open_case(client, connection, report, token, context.policy.duplicate_window)
+                linked = await _link_to_open_case(
+                    client, connection, report, token, key, context.policy.duplicate_window
+                )
                 if linked is not None:
                     await _bind(connection, key, linked)
                     return ReportedCase(case_id=linked, outcome=IntakeOutcome.LINKED, token=token)
@@ -134,7 +136,7 @@ def _repeat(case_id: str) -> ReportedCase:
 
 
 async def _link_to_open_case(
-    client: Client, connection, report: CaseReport, token: str, window: timedelta
+    client: Client, connection, report: CaseReport, token: str, key: str | None, window: timedelta
 ) -> str | None:
     """Follow the earliest open case of the same issue that still takes reporters."""
     originals = await connection.fetch(
@@ -146,7 +148,11 @@ async def _link_to_open_case(
         window,
     )
     link = LinkReport(
-        token_hash=token_hash(token), channel=report.channel, external_id=report.external_id, reporter=report.reporter
+        token_hash=token_hash(token),
+        channel=report.channel,
+        external_id=report.external_id,
+        reporter=report.reporter,
+        intake_key=key,
     )
     for original in originals:
         try:

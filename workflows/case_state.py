@@ -92,6 +92,7 @@ class CaseState:
         self.volunteer: str | None = None
         self.linked_reports: list[str] = []
         self.follower_hashes: list[str] = []
+        self.linked_keys: dict[str, int] = {}  # intake key -> its follower's place in follower_hashes
         self.credit: VolunteerCredit | None = None  # points owed to a volunteer (drained by workflow)
         self._record(
             now,
@@ -425,6 +426,13 @@ class CaseState:
             raise Rejected(Rejection.CLOSED, f"case {self.case_id} is closed ({self.close_reason})")
 
     def apply_link(self, cmd: LinkReport, now: datetime) -> None:
+        if cmd.intake_key in self.linked_keys:
+            # intake linked this report, then failed before recording it; the retry's token is the one
+            # the reporter receives, and they are still one reporter
+            self.follower_hashes[self.linked_keys[cmd.intake_key]] = cmd.token_hash
+            return
+        if cmd.intake_key is not None:
+            self.linked_keys[cmd.intake_key] = len(self.follower_hashes)
         masked = cmd.reporter.masked()
         label = " ".join(str(part) for part in (cmd.channel, cmd.external_id, masked.phone) if part)
         self.follower_hashes.append(cmd.token_hash)

@@ -7,12 +7,13 @@ import pytest
 from temporalio.client import WorkflowUpdateFailedError
 
 from activities import notifications
-from schemas.case import Accept, Actor, CaseReport, Feedback, Reporter, ResidentRole, Resolve, Signoff
+from schemas.case import Accept, Actor, CaseReport, Feedback, LinkReport, Reporter, ResidentRole, Resolve, Signoff
 from schemas.domain import Channel, Status
 from tests.resident.conftest import PHONE, REPORTER, projected
 from tests.resident.test_feedback import resolve_at_council
 from workers import cases
 from workflows.case import CaseWorkflow
+from workflows.case_state import token_hash
 
 
 def hotline(ticket: str, compound: str, category: str = "NOISE", reporter: Reporter = REPORTER) -> CaseReport:
@@ -101,6 +102,32 @@ async def test_a_duplicate_report_follows_the_open_case(resident, pool):
     assert rejected.value.cause.type == "Forbidden"
     view = await handle.execute_update(CaseWorkflow.feedback, Feedback(token=token, satisfied=True, score=5))
     assert view.status is Status.CLOSED
+
+
+async def test_a_link_retried_after_a_crash_counts_its_reporter_once(resident, pool):
+    """A crash between linking a ticket to the open case and recording the ticket: the retry links it again."""
+    handle, token = await resident.report(compound="HP-XH-MY-2", category="NOISE", reporter=REPORTER)
+    await projected(pool, await resident.view(handle))
+    ticket = hotline("12345-0007", "HP-XH-MY-2", reporter=Reporter(name="王五", phone="13900002222"))
+    lost = "the token of the attempt that crashed"  # the reporter never received it
+    first_attempt = LinkReport(
+        token_hash=token_hash(lost),
+        channel=ticket.channel,
+        external_id=ticket.external_id,
+        reporter=ticket.reporter,
+        intake_key=cases.intake_key(ticket, None),
+    )
+    await handle.execute_update(CaseWorkflow.link_report, first_attempt)
+
+    retry = await report(resident, ticket)
+    assert retry.outcome is cases.IntakeOutcome.LINKED and retry.case_id == handle.id.removeprefix("case-")
+    view = await resident.view(handle)
+    assert view.reporters == 2 and view.linked_reports == ["HOTLINE 12345-0007 139****2222"]
+    assert [event.kind for event in view.timeline].count("DUPLICATE_LINKED") == 1
+    assert await handle.query(CaseWorkflow.resident_access, retry.token) is ResidentRole.FOLLOWER
+    assert await handle.query(CaseWorkflow.resident_access, lost) is None
+    assert await handle.query(CaseWorkflow.resident_access, token) is ResidentRole.REPORTER
+    assert (await report(resident, ticket)).outcome is cases.IntakeOutcome.EXISTING
 
 
 async def test_a_closed_case_takes_no_followers(resident, pool):
