@@ -7,8 +7,8 @@ summoned department accepts and completes, the resident is satisfied.
 
 import asyncio
 import uuid
-from collections.abc import Awaitable
-from typing import TypeVar
+from collections.abc import Awaitable, Coroutine
+from typing import Any, TypeVar
 
 import asyncpg
 from pydantic import BaseModel
@@ -67,9 +67,12 @@ class LifecycleDriver:
         self.case_ids: dict[str, list[str]] = {"resolved": [], "climbed": []}
         self.update_timeouts = 0
 
-    async def _call(self, call: Awaitable[T]) -> T:
-        async with self.gate:
-            return await call
+    async def _call(self, call: Coroutine[Any, Any, T]) -> T:
+        try:
+            async with self.gate:
+                return await call
+        finally:
+            call.close()  # no-op once awaited; a call cancelled while waiting for the gate never ran
 
     async def _update(self, handle: WorkflowHandle, update, argument: BaseModel):
         """Execute an update; when an overloaded server times the call out, ask again under the same update
