@@ -19,7 +19,7 @@ def _worker_options(values: list[str]) -> dict[str, int]:
 
 
 def bench(
-    quick: Annotated[bool, typer.Option(help="N=200 and 100,000 read-model rows: under 3 minutes")] = False,
+    quick: Annotated[bool, typer.Option(help="N=100 and 100,000 read-model rows: under 3 minutes")] = False,
     cases: Annotated[int | None, typer.Option(min=1, help="N per figure and per lifecycle path [1000]")] = None,
     concurrency: Annotated[int | None, typer.Option(min=1, help="client calls in progress at once [100]")] = None,
     rows: Annotated[int | None, typer.Option(min=1, help="read-model rows for the query figure [1,000,000]")] = None,

@@ -30,7 +30,7 @@ class BenchOptions(BaseModel):
 
     @classmethod
     def for_mode(cls, quick: bool, **overrides) -> "BenchOptions":
-        defaults = {"quick": quick, "cases": 200, "rows": 100_000} if quick else {"quick": quick}
+        defaults = {"quick": quick, "cases": 100, "rows": 100_000} if quick else {"quick": quick}
         return cls(**{**defaults, **{key: value for key, value in overrides.items() if value is not None}})
 
 
