@@ -1,6 +1,9 @@
 """Shared harness: real PostgreSQL (embedded), the time-skipping test server and the dev server."""
 
+import asyncio
 import itertools
+import os
+import sys
 import tempfile
 import uuid
 from collections.abc import AsyncIterator
@@ -111,3 +114,24 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
 @pytest.fixture
 def task_queue() -> str:
     return f"whistle-test-{uuid.uuid4()}"
+
+
+async def whistle_cli(temporal: WorkflowEnvironment, database_url: str, *args: str, exit_code: int = 0) -> str:
+    """Run the real `whistle` command against this test's Temporal and PostgreSQL: its output, or its
+    error output when it is expected to fail."""
+    env = {
+        **os.environ,
+        "TEMPORAL_ADDRESS": temporal.client.service_client.config.target_host,
+        "DATABASE_URL": database_url,
+        "COLUMNS": "250",
+    }
+    process = await asyncio.create_subprocess_exec(
+        str(Path(sys.executable).with_name("whistle")),
+        *args,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await process.communicate()
+    assert process.returncode == exit_code, err.decode()
+    return out.decode() if exit_code == 0 else err.decode()

@@ -3,7 +3,7 @@
 import asyncio
 import json
 from collections.abc import Callable, Coroutine
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import typer
@@ -13,7 +13,7 @@ from rich.table import Table
 from temporalio.client import WorkflowQueryFailedError, WorkflowUpdateFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from activities import registry
+from activities import registry, search
 from schemas.case import (
     Accept,
     Actor,
@@ -37,6 +37,7 @@ from schemas.case import (
     Withdraw,
 )
 from schemas.domain import Channel, Level, Severity, Status
+from schemas.search import CaseFilter, CaseSort
 from workers import cases, logs
 from workers.stack import Stack, connected
 from workers.startup import StartupError
@@ -301,38 +302,51 @@ def withdraw(
 
 @app.command("list")
 def list_cases(
-    status: Annotated[Status | None, typer.Option()] = None,
-    level: Annotated[Level | None, typer.Option()] = None,
-    limit: Annotated[int, typer.Option(min=1, max=500)] = 50,
+    status: Annotated[list[Status] | None, typer.Option(help="repeatable")] = None,
+    level: Annotated[list[Level] | None, typer.Option(help="repeatable")] = None,
+    category: Annotated[list[str] | None, typer.Option(help="repeatable")] = None,
+    street: Annotated[str | None, typer.Option()] = None,
+    community: Annotated[str | None, typer.Option()] = None,
+    compound: Annotated[str | None, typer.Option()] = None,
+    owner: Annotated[str | None, typer.Option(help="organisation owning the case at its level")] = None,
+    overdue: Annotated[bool | None, typer.Option("--overdue/--on-time", help="only late or only on-time")] = None,
+    sort: Annotated[CaseSort, typer.Option(help="deadline: overdue first, then the soonest")] = CaseSort.DEADLINE,
+    limit: Annotated[int, typer.Option(min=1, max=1000)] = 50,
+    after: Annotated[str | None, typer.Option(help="the cursor printed under the previous page")] = None,
 ) -> None:
-    """Cases from the read model, most urgent deadline first."""
+    """Cases from the read model, with the supervisors' filters (overdue and most urgent first by default)."""
 
     async def command(stack: Stack) -> None:
-        rows = await stack.pool.fetch(
-            """SELECT case_id, status, level, category, severity, owner, deadline, overdue, compound
-                 FROM cases
-                WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR level = $2)
-                ORDER BY (status = 'CLOSED'), deadline NULLS LAST, case_id
-                LIMIT $3""",
-            status,
-            level,
-            limit,
+        query = CaseFilter(
+            status=status or [],
+            level=level or [],
+            category=category or [],
+            street=street,
+            community=community,
+            compound=compound,
+            owner=owner,
+            overdue=overdue,
+            sort=sort,
+            limit=limit,
+            after=after,
         )
+        page = await search.search_cases(stack.pool, query)
         table = Table("case", "status", "level", "category", "severity", "owner", "deadline", "compound")
-        for row in rows:
-            late = row["overdue"] or (
-                row["deadline"] is not None and row["deadline"] < datetime.now(row["deadline"].tzinfo)
-            )
+        now = datetime.now(UTC)
+        for case in page.items:
+            late = case.overdue or (case.deadline is not None and case.deadline < now)
             table.add_row(
-                row["case_id"],
-                row["status"],
-                row["level"],
-                row["category"],
-                row["severity"],
-                row["owner"],
-                ("[red]" if late else "") + _time(row["deadline"]),
-                row["compound"],
+                case.case_id,
+                case.status,
+                case.level,
+                case.category,
+                case.severity,
+                case.owner,
+                ("[red]" if late else "") + _time(case.deadline),
+                case.compound,
             )
         console.print(table)
+        if page.next_cursor is not None:
+            console.print(f"next page: --after {page.next_cursor}")
 
     run(command)

@@ -4,15 +4,11 @@ import asyncio
 import hashlib
 import hmac
 import json
-import os
-import sys
-from pathlib import Path
-
-from temporalio.testing import WorkflowEnvironment
 
 from activities import notifications, webhooks
 from activities.cases import CaseActivities
 from schemas.case import CaseProjection, CaseSummary, Feedback
+from tests.conftest import whistle_cli
 from tests.resident.conftest import REPORTER, Receiver, eventually, free_port, projected
 from tests.resident.test_feedback import resolve_at_council
 from workflows.case import CaseWorkflow
@@ -142,23 +138,3 @@ async def test_receiver_down_then_up_gets_it_exactly_once(resident, pool, delive
         assert "delivered (webhook)" in listed
     finally:
         await receiver.stop()
-
-
-async def whistle_cli(temporal: WorkflowEnvironment, database_url: str, *args: str) -> str:
-    """Run the real `whistle` command against this test's Temporal and PostgreSQL."""
-    env = {
-        **os.environ,
-        "TEMPORAL_ADDRESS": temporal.client.service_client.config.target_host,
-        "DATABASE_URL": database_url,
-        "COLUMNS": "250",
-    }
-    process = await asyncio.create_subprocess_exec(
-        str(Path(sys.executable).with_name("whistle")),
-        *args,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await process.communicate()
-    assert process.returncode == 0, err.decode()
-    return out.decode()

@@ -1,12 +1,15 @@
 """Keyset pages over a seeded read model (the million-case seeder, at a small size) cover every case exactly
 once, in the order each sort promises, whatever index serves it."""
 
+import re
+
 import pytest
 
 from activities import search
 from bench.million import seed_cases
 from schemas.domain import Status
 from schemas.search import CaseFilter, CaseSort
+from tests.conftest import whistle_cli
 
 OPEN = [Status.REPORTED, Status.IN_PROGRESS, Status.REOPENED]
 
@@ -53,3 +56,23 @@ async def test_newest_first_within_a_street(seeded):
 async def test_open_cases_by_deadline_come_before_closed_ones(seeded):
     first = (await search.search_cases(seeded, CaseFilter(sort=CaseSort.DEADLINE, limit=20), district="HP")).items
     assert all(case.status in OPEN for case in first)
+
+
+async def test_whistle_case_list_pages_as_the_api_does(seeded, database_url, time_env):
+    query = CaseFilter(street="HP-DF", status=OPEN, sort=CaseSort.NEWEST, limit=5)
+    expected = await search.search_cases(seeded, query)
+    statuses = [arg for status in OPEN for arg in ("--status", status.value)]
+    args = ["case", "list", "--street", "HP-DF", *statuses, "--sort", "newest", "--limit", "5"]
+
+    first = await whistle_cli(time_env, database_url, *args)
+    assert re.findall(r"WH-SEED-\d+", first) == [case.case_id for case in expected.items]
+    cursor = first.split("next page: --after ")[1].split()[0]
+    assert cursor == expected.next_cursor
+
+    second = await whistle_cli(time_env, database_url, *args, "--after", cursor)
+    following = await search.search_cases(seeded, query.model_copy(update={"after": cursor}))
+    assert re.findall(r"WH-SEED-\d+", second) == [case.case_id for case in following.items]
+
+    wrong_sort = ["case", "list", "--sort", "oldest", "--after", cursor]
+    refused = await whistle_cli(time_env, database_url, *wrong_sort, exit_code=2)
+    assert "the cursor belongs to sort='newest', not sort='oldest'" in refused
