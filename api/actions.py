@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path
 
 from api import calls
-from api.bodies import body_of, command_from
+from api.bodies import IdempotencyHeader, body_of, command_from, request_id
 from api.dependencies import TemporalClient
 from api.errors import responses
 from schemas.case import CaseId, CaseView
@@ -26,9 +26,16 @@ def case_action(router: APIRouter, path: str, update: Any, command: type, caller
     """POST `/cases/{case_id}/<path>`: run `update` with `command` acted by the caller's organisation."""
     body_type = body_of(command, supplied="actor")
 
-    async def act(case_id: CasePath, body: body_type, principal: caller, client: TemporalClient) -> CaseView:
+    async def act(
+        case_id: CasePath,
+        body: body_type,
+        principal: caller,
+        client: TemporalClient,
+        idempotency_key: IdempotencyHeader = None,
+    ) -> CaseView:
         cmd = command_from(command, body, actor=principal.actor(body.person))
-        return await calls.case_update(client, case_id, update, cmd)
+        once = request_id(principal.org, path, idempotency_key)
+        return await calls.case_update(client, case_id, update, cmd, request_id=once)
 
     router.add_api_route(
         f"/cases/{{case_id}}/{path}",
@@ -45,9 +52,16 @@ def task_action(router: APIRouter, path: str, update: Any, command: type, caller
     """POST `/tasks/{case_id}/<path>`: run `update` on the calling department's task of the case."""
     body_type = body_of(command, supplied="actor")
 
-    async def act(case_id: CasePath, body: body_type, principal: caller, client: TemporalClient) -> TaskView:
+    async def act(
+        case_id: CasePath,
+        body: body_type,
+        principal: caller,
+        client: TemporalClient,
+        idempotency_key: IdempotencyHeader = None,
+    ) -> TaskView:
         cmd = command_from(command, body, actor=principal.task_actor(body.person))
-        return await calls.task_update(client, case_id, principal.org, update, cmd)
+        once = request_id(principal.org, f"task/{path}", idempotency_key)
+        return await calls.task_update(client, case_id, principal.org, update, cmd, request_id=once)
 
     router.add_api_route(
         f"/tasks/{{case_id}}/{path}",

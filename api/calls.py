@@ -97,11 +97,14 @@ async def resident_role(client: Client, case_id: str, token: str) -> ResidentRol
     )
 
 
-async def case_update(client: Client, case_id: str, update, command: BaseModel) -> CaseView:
-    """Run one of `CaseWorkflow`'s updates; the answer is the case after it."""
+async def case_update(
+    client: Client, case_id: str, update, command: BaseModel, *, request_id: str | None = None
+) -> CaseView:
+    """Run one of `CaseWorkflow`'s updates; the answer is the case after it. Updates under one `request_id`
+    are applied once: a repeat answers with the first one's outcome."""
     handle = case_handle(client, case_id)
     return await _call(
-        lambda: handle.execute_update(update, command, rpc_timeout=RPC_TIMEOUT),
+        lambda: handle.execute_update(update, command, id=request_id, rpc_timeout=RPC_TIMEOUT),
         what=f"case {case_id}",
         missing=_unknown_case(case_id),
     )
@@ -124,11 +127,14 @@ async def task_view(client: Client, case_id: str, department: str) -> TaskView:
     )
 
 
-async def task_update(client: Client, case_id: str, department: str, update, command: BaseModel) -> TaskView:
-    """Run one of `DepartmentTaskWorkflow`'s updates on the department's task of the case."""
+async def task_update(
+    client: Client, case_id: str, department: str, update, command: BaseModel, *, request_id: str | None = None
+) -> TaskView:
+    """Run one of `DepartmentTaskWorkflow`'s updates on the department's task of the case (once per
+    `request_id`, as `case_update`)."""
     handle = _task_handle(client, case_id, department)
     return await _call(
-        lambda: handle.execute_update(update, command, rpc_timeout=RPC_TIMEOUT),
+        lambda: handle.execute_update(update, command, id=request_id, rpc_timeout=RPC_TIMEOUT),
         what=f"task of {department} on case {case_id}",
         missing=_unknown_task(case_id, department),
     )

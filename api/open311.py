@@ -13,15 +13,16 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 
 import asyncpg
-from fastapi import APIRouter, Form, Header, Query
+from fastapi import APIRouter, Form, Query
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
 from activities import registry, search
 from api import calls
 from api.auth import authenticate
+from api.bodies import IdempotencyHeader
 from api.dependencies import AppSettings, DbPool, TemporalClient
 from api.errors import ApiError, Open311Error
-from api.residents import IdempotencyKey, report_for
+from api.residents import report_for
 from schemas.case import CaseReport, CaseSummary, CaseView
 from schemas.domain import Code, Severity, Status
 from schemas.registry import Category
@@ -287,7 +288,7 @@ async def create_request(
     client: TemporalClient,
     pool: DbPool,
     settings: AppSettings,
-    idempotency_key: Annotated[IdempotencyKey | None, Header()] = None,
+    idempotency_key: IdempotencyHeader = None,
 ) -> list[RequestReceipt]:
     caller = await authenticate(pool, form.api_key) if form.api_key else None
     if caller is None:

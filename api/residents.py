@@ -1,15 +1,13 @@
 """Residents (and intake channels reporting for them): report a case, view it, give feedback, withdraw."""
 
-from typing import Annotated
-
-from fastapi import APIRouter, Header, Response, status
-from pydantic import BaseModel, Field, StringConstraints
+from fastapi import APIRouter, Response, status
+from pydantic import BaseModel, Field
 
 from activities import registry
 from api import calls
 from api.actions import CasePath
 from api.auth import CaseToken, OptionalCaller, check_right, resident_access
-from api.bodies import body_of, command_from
+from api.bodies import IdempotencyHeader, body_of, command_from, request_id
 from api.dependencies import AppSettings, DbPool, TemporalClient
 from api.errors import ApiError, FieldError, responses
 from schemas.case import CaseReport, CaseView, Feedback, ResidentRole, Withdraw
@@ -20,11 +18,6 @@ from workflows.case import CaseWorkflow
 
 router = APIRouter(prefix="/v1/cases", tags=["residents"])
 
-IdempotencyKey = Annotated[
-    str,
-    StringConstraints(pattern=r"^[\x21-\x7e]{1,128}$"),
-    Field(description="repeat a report safely: the same key always answers with the same case"),
-]
 FeedbackBody = body_of(Feedback, supplied="token")
 WithdrawBody = body_of(Withdraw, supplied="token")
 
@@ -86,7 +79,7 @@ async def report(
     pool: DbPool,
     settings: AppSettings,
     caller: OptionalCaller,
-    idempotency_key: Annotated[IdempotencyKey | None, Header()] = None,
+    idempotency_key: IdempotencyHeader = None,
 ) -> ReportReceipt:
     receipt = await report_for(client, pool, settings.task_queue, body, caller, idempotency_key)
     if receipt.outcome is IntakeOutcome.EXISTING:
@@ -111,9 +104,17 @@ async def view(case_id: CasePath, token: CaseToken, client: TemporalClient) -> C
     responses=responses(401, 403, 404, 409, 503),
     summary="Rate a resolved case: satisfied closes it, unsatisfied reopens it (reporter only)",
 )
-async def feedback(case_id: CasePath, body: FeedbackBody, token: CaseToken, client: TemporalClient) -> CaseView:
+async def feedback(
+    case_id: CasePath,
+    body: FeedbackBody,
+    token: CaseToken,
+    client: TemporalClient,
+    idempotency_key: IdempotencyHeader = None,
+) -> CaseView:
     await _reporter(client, case_id, token)
-    return await calls.case_update(client, case_id, CaseWorkflow.feedback, command_from(Feedback, body, token=token))
+    command = command_from(Feedback, body, token=token)
+    once = request_id("resident", "feedback", idempotency_key)
+    return await calls.case_update(client, case_id, CaseWorkflow.feedback, command, request_id=once)
 
 
 @router.post(
@@ -122,9 +123,17 @@ async def feedback(case_id: CasePath, body: FeedbackBody, token: CaseToken, clie
     responses=responses(401, 403, 404, 409, 503),
     summary="Withdraw a case before it is resolved (reporter only)",
 )
-async def withdraw(case_id: CasePath, body: WithdrawBody, token: CaseToken, client: TemporalClient) -> CaseView:
+async def withdraw(
+    case_id: CasePath,
+    body: WithdrawBody,
+    token: CaseToken,
+    client: TemporalClient,
+    idempotency_key: IdempotencyHeader = None,
+) -> CaseView:
     await _reporter(client, case_id, token)
-    return await calls.case_update(client, case_id, CaseWorkflow.withdraw, command_from(Withdraw, body, token=token))
+    command = command_from(Withdraw, body, token=token)
+    once = request_id("resident", "withdraw", idempotency_key)
+    return await calls.case_update(client, case_id, CaseWorkflow.withdraw, command, request_id=once)
 
 
 async def _reporter(client, case_id: str, token: str) -> None:

@@ -157,6 +157,27 @@ async def test_same_idempotency_key_gives_one_case(http, categories, pool):
     )
 
 
+async def test_an_action_retried_with_its_idempotency_key_is_applied_once(http, api_keys, categories):
+    case_id = (await report(http, next(categories)))["case_id"]
+    notes = f"/v1/handler/cases/{case_id}/notes"
+    note = {"text": "called the plumber"}
+    retried = {**bearer(api_keys["property"]), "Idempotency-Key": str(uuid.uuid4())}
+
+    first = await http.post(notes, json=note, headers=retried)
+    again = await http.post(notes, json=note, headers=retried)  # e.g. the first answer was lost on the way
+    assert first.status_code == again.status_code == 200, again.text
+    assert again.json() == first.json()
+    assert [e["kind"] for e in again.json()["timeline"]].count("NOTE") == 1
+
+    # the same key from another organisation, or for another action, is a request of its own
+    by_owners = await http.post(notes, json=note, headers={**retried, **bearer(api_keys["owners"])})
+    assert [e["kind"] for e in by_owners.json()["timeline"]].count("NOTE") == 2
+    accepted = await http.post(f"/v1/handler/cases/{case_id}/accept", json={}, headers=retried)
+    assert accepted.status_code == 200 and accepted.json()["status"] == "IN_PROGRESS"
+    bad_key = await http.post(notes, json=note, headers={**retried, "Idempotency-Key": "has spaces"})
+    assert bad_key.status_code == 422
+
+
 async def test_channels_come_from_intake_keys(http, api_keys, categories):
     ticket = {"compound": COMPOUND, "category": next(categories), "description": "noise at night", "external_id": "T-1"}
     assert (await http.post("/v1/cases", json=ticket)).status_code == 403  # tickets come from the hotline
