@@ -3,6 +3,7 @@ the JSON API. A supervisor signs in with their API key, kept in an HttpOnly, Sam
 another site cannot post a form with it); supervision (督办) and extension decisions are plain form posts.
 """
 
+import uuid
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated
@@ -14,6 +15,7 @@ from fastapi.templating import Jinja2Templates
 from activities import rankings, search
 from api import calls
 from api.auth import Principal, authenticate, check_right, check_view
+from api.bodies import request_id
 from api.dependencies import DbPool, TemporalClient
 from api.errors import ApiError
 from api.statistics import district_statistics
@@ -33,6 +35,7 @@ DEFAULT_PERIOD = timedelta(days=30)
 
 _HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=_HERE / "templates")
+FormKey = Annotated[str | None, Form(pattern=r"^[0-9a-f]{32}$")]
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 
 
@@ -152,12 +155,20 @@ async def case_page(
         check_view(caller, view)
     except ApiError as error:
         return _page(request, "error.html", caller, error.status_code, error=error.message)
-    return _page(request, "case.html", caller, case=view, done=done, actions=list(SuperviseAction))
+    actions = list(SuperviseAction)
+    return _page(request, "case.html", caller, case=view, done=done, actions=actions, form_key=_form_key())
 
 
-async def _act(request: Request, caller: Principal, client, case_id: str, update, command, done: str) -> Response:
+def _form_key() -> str:
+    """A fresh key per rendered form: submitting that form twice (a double click, a resubmission) acts once."""
+    return uuid.uuid4().hex
+
+
+async def _act(
+    request: Request, caller: Principal, client, case_id: str, update, command, done: str, form_key: str | None
+) -> Response:
     try:
-        await calls.case_update(client, case_id, update, command)
+        await calls.case_update(client, case_id, update, command, request_id=request_id(caller.org, done, form_key))
     except ApiError as error:
         view = await calls.case_view(client, case_id)
         return _page(
@@ -168,6 +179,7 @@ async def _act(request: Request, caller: Principal, client, case_id: str, update
             case=view,
             error=error.message,
             actions=list(SuperviseAction),
+            form_key=_form_key(),
         )
     return RedirectResponse(f"{PREFIX}/cases/{case_id}?done={done}", status_code=303)
 
@@ -180,9 +192,10 @@ async def supervise(
     client: TemporalClient,
     reason: Annotated[str, Form(min_length=1, max_length=500)],
     action: Annotated[SuperviseAction, Form()] = SuperviseAction.URGE,
+    form_key: FormKey = None,
 ) -> Response:
     command = Supervise(actor=caller.actor(), action=action, reason=reason)
-    return await _act(request, caller, client, case_id, CaseWorkflow.supervise, command, "supervised")
+    return await _act(request, caller, client, case_id, CaseWorkflow.supervise, command, "supervised", form_key)
 
 
 @router.post("/cases/{case_id}/extension")
@@ -193,9 +206,10 @@ async def decide_extension(
     client: TemporalClient,
     approve: Annotated[bool, Form()],
     reason: Annotated[str, Form(min_length=1, max_length=500)],
+    form_key: FormKey = None,
 ) -> Response:
     command = DecideExtension(actor=caller.actor(), approve=approve, reason=reason)
-    return await _act(request, caller, client, case_id, CaseWorkflow.decide_extension, command, "decided")
+    return await _act(request, caller, client, case_id, CaseWorkflow.decide_extension, command, "decided", form_key)
 
 
 @router.get("/rankings")

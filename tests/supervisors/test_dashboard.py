@@ -3,6 +3,7 @@ the web dashboard in real headless Chromium (Debian's chromium, driven by Playwr
 
 import asyncio
 import os
+import re
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -16,6 +17,7 @@ import pytest_asyncio
 from activities.db import connect
 from activities.statistics import statistics
 from api import keys
+from api.dashboard import COOKIE
 from schemas.case import EventKind
 from schemas.keys import Role
 from schemas.ranking import Cadence, RankingPeriod
@@ -198,4 +200,18 @@ async def test_supervisor_signs_in_sees_an_overdue_case_and_supervises_it(served
     supervised = [event for event in view.timeline if event.kind is EventKind.SUPERVISED]
     assert [(e.actor, e.details["reason"]) for e in supervised] == [
         ("HP-CENTRE", "restaurant fumes for a week: act today")
+    ]
+
+    # the same form sent twice (a double click, a resubmitted page) supervises once
+    async with httpx.AsyncClient(base_url=served.url, cookies={COOKIE: served.supervisor_key}) as http:
+        page = (await http.get(f"/dashboard/cases/{scripted.fumes}")).text
+        form_key = re.search(r'name="form_key" value="([0-9a-f]{32})"', page).group(1)
+        form = {"form_key": form_key, "action": "URGE", "reason": "second reminder"}
+        for _ in range(2):
+            sent = await http.post(f"/dashboard/cases/{scripted.fumes}/supervise", data=form)
+            assert sent.status_code == 303
+    view = await time_env.client.get_workflow_handle(f"case-{scripted.fumes}").query(CaseWorkflow.view)
+    assert [e.details["reason"] for e in view.timeline if e.kind is EventKind.SUPERVISED] == [
+        "restaurant fumes for a week: act today",
+        "second reminder",
     ]
