@@ -98,9 +98,9 @@ class DevTemporal:
             self.process.wait()
         log.info("temporal dev server stopped", exit_code=self.process.returncode)
 
-    async def serving(self) -> None:
-        """Wait until the gRPC port accepts connections, or fail with the reason from its log."""
-        assert self.process is not None
+    async def connected(self, settings: Settings) -> Client:
+        """A client of this dev server once its frontend answers. The port opens first; after a restart on
+        an existing database the frontend may still say "Frontend is not healthy yet" for a while."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + _TEMPORAL_START_SECONDS
         while True:
@@ -116,13 +116,7 @@ class DevTemporal:
                 continue
             writer.close()
             await writer.wait_closed()
-            return
-
-    async def connected(self, settings: Settings) -> Client:
-        """A client of this dev server once its frontend answers: after a restart on an existing database
-        the port opens before the frontend is healthy ("Frontend is not healthy yet")."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + _TEMPORAL_START_SECONDS
+            break
         while True:
             try:
                 return await connect_temporal(settings)
@@ -177,8 +171,6 @@ async def run(settings: Settings) -> None:
             await database.ensure_exists(server.get_uri(), DATABASE)
             database_url = server.get_uri(DATABASE)
         await database.prepare(database_url, demo=True)
-        if temporal is not None:
-            await temporal.serving()
         live = settings.model_copy(
             update={
                 "temporal_address": temporal.address if temporal else settings.temporal_address,
