@@ -91,8 +91,8 @@ class CaseState:
         self.reroute_due: datetime | None = None
         self.volunteer: str | None = None
         self.linked_reports: list[str] = []
-        self.follower_hashes: list[str] = []
-        self.linked_keys: dict[str, int] = {}  # intake key -> its follower's place in follower_hashes
+        # each follower's token hash, under the intake key its report came with (else under the hash itself)
+        self.followers: dict[str, str] = {}
         self.credit: VolunteerCredit | None = None  # points owed to a volunteer (drained by workflow)
         self._record(
             now,
@@ -419,23 +419,21 @@ class CaseState:
         digest = token_hash(token)
         if digest == self.token_hash:
             return ResidentRole.REPORTER
-        return ResidentRole.FOLLOWER if digest in self.follower_hashes else None
+        return ResidentRole.FOLLOWER if digest in self.followers.values() else None
 
     def check_link(self, cmd: LinkReport) -> None:
         if self.status is Status.CLOSED:
             raise Rejected(Rejection.CLOSED, f"case {self.case_id} is closed ({self.close_reason})")
 
     def apply_link(self, cmd: LinkReport, now: datetime) -> None:
-        if cmd.intake_key in self.linked_keys:
+        retried = cmd.intake_key in self.followers
+        self.followers[cmd.intake_key or cmd.token_hash] = cmd.token_hash
+        if retried:
             # intake linked this report, then failed before recording it; the retry's token is the one
             # the reporter receives, and they are still one reporter
-            self.follower_hashes[self.linked_keys[cmd.intake_key]] = cmd.token_hash
             return
-        if cmd.intake_key is not None:
-            self.linked_keys[cmd.intake_key] = len(self.follower_hashes)
         masked = cmd.reporter.masked()
         label = " ".join(str(part) for part in (cmd.channel, cmd.external_id, masked.phone) if part)
-        self.follower_hashes.append(cmd.token_hash)
         self.linked_reports.append(label)
         self._record(
             now,
