@@ -19,7 +19,7 @@ from api.bodies import request_id
 from api.dependencies import DbPool, TemporalClient
 from api.errors import ApiError
 from api.statistics import district_statistics
-from schemas.case import CaseId, DecideExtension, Supervise, SuperviseAction
+from schemas.case import CaseId, CaseView, DecideExtension, Supervise, SuperviseAction
 from schemas.domain import Code, Level, Status
 from schemas.keys import Right
 from schemas.ranking import EntityKind, ListKind
@@ -155,13 +155,22 @@ async def case_page(
         check_view(caller, view)
     except ApiError as error:
         return _page(request, "error.html", caller, error.status_code, error=error.message)
-    actions = list(SuperviseAction)
-    return _page(request, "case.html", caller, case=view, done=done, actions=actions, form_key=_form_key())
+    return _case_page(request, caller, view, done=done)
 
 
-def _form_key() -> str:
-    """A fresh key per rendered form: submitting that form twice (a double click, a resubmission) acts once."""
-    return uuid.uuid4().hex
+def _case_page(request: Request, caller: Principal, view: CaseView, status_code: int = 200, **context) -> HTMLResponse:
+    """The case page; its forms carry a fresh key, so submitting one twice (a double click, a resubmission)
+    acts once."""
+    return _page(
+        request,
+        "case.html",
+        caller,
+        status_code,
+        case=view,
+        actions=list(SuperviseAction),
+        form_key=uuid.uuid4().hex,
+        **context,
+    )
 
 
 async def _act(
@@ -171,16 +180,7 @@ async def _act(
         await calls.case_update(client, case_id, update, command, request_id=request_id(caller.org, done, form_key))
     except ApiError as error:
         view = await calls.case_view(client, case_id)
-        return _page(
-            request,
-            "case.html",
-            caller,
-            error.status_code,
-            case=view,
-            error=error.message,
-            actions=list(SuperviseAction),
-            form_key=_form_key(),
-        )
+        return _case_page(request, caller, view, error.status_code, error=error.message)
     return RedirectResponse(f"{PREFIX}/cases/{case_id}?done={done}", status_code=303)
 
 
