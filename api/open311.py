@@ -422,7 +422,7 @@ async def request(
     if not _CASE_ID.fullmatch(service_request_id):
         raise not_found
     try:  # the workflow knows the place and photos too, and answers before the first projection lands
-        found: list[CaseSummary] = [await calls.case_view(client, service_request_id)]
+        found: list[CaseSummary] = [await calls.case_view(client, pool, service_request_id)]
     except ApiError as error:
         found = await search.cases_by_id(pool, [service_request_id])  # a finished, archived case
         if not found:
