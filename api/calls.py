@@ -2,7 +2,8 @@
 
 An update's validator rejection becomes 403/409/422 with the validator's message; an unknown workflow 404;
 a finished case workflow 409; an unreachable server or a worker that does not answer in time 503. A case
-or task that is still opening (its first activity running) is retried for a few seconds.
+or task that is still opening (its first activity running) is retried for a few seconds. Reads of a case
+or task whose workflow Temporal no longer has (its retention deletes closed ones) come from the read model.
 """
 
 import asyncio

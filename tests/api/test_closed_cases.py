@@ -3,6 +3,7 @@ case (and of its department tasks), every audience reads from the read model exa
 
 import asyncio
 import re
+from datetime import UTC, datetime, timedelta
 
 import httpx
 from temporalio.api.common.v1 import WorkflowExecution
@@ -10,6 +11,9 @@ from temporalio.api.workflowservice.v1 import DeleteWorkflowExecutionRequest
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
+from activities.cases import CaseActivities, kept_residents, kept_view
+from schemas.case import CaseProjection, CaseView, EventKind, ReporterView, ResidentRole, TimelineEvent
+from schemas.domain import Channel, Level, Severity, Status
 from schemas.task import task_workflow_id
 from tests.api.conftest import COMPOUND, bearer
 from tests.conftest import whistle_cli
@@ -196,3 +200,67 @@ async def test_a_closed_district_case_and_its_department_task_read_the_same_afte
     kept_task = after["department"][1]["task"]
     assert kept_task["status"] == "COMPLETED" and kept_task["evidence_urls"] == ["https://example.org/after.jpg"]
     assert [t["status"] for t in after["supervisor"][1]["tasks"]] == ["COMPLETED"]
+
+
+def _case_at(seq: int, status: Status) -> CaseView:
+    """The workflow's view after `seq` events (the timeline holds notes whose details have nested keys)."""
+    start = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
+    return CaseView(
+        case_id="WH-20260301-000001",
+        status=status,
+        level=Level.COUNCIL,
+        severity=Severity.ORDINARY,
+        category="CORRIDOR_CLUTTER",
+        channel=Channel.APP,
+        district="HP",
+        street="HP-DF",
+        community="HP-DF-QH",
+        compound=COMPOUND,
+        owner="PM-LVYUAN",
+        description="楼道堆物",
+        reported_at=start,
+        updated_at=start + timedelta(minutes=seq),
+        last_seq=seq,
+        reporter=ReporterView(phone="138****5678"),
+        council={"PROPERTY_COMPANY": "PM-LVYUAN", "OWNERS_COMMITTEE": "OC-HP-DF-QH-1"},
+        timeline=[
+            TimelineEvent(
+                seq=n,
+                at=start + timedelta(minutes=n),
+                kind=EventKind.NOTE,
+                level=Level.COUNCIL,
+                actor="PM-LVYUAN",
+                details={"text": f"第{n}次", "person": {"phone": "138****5678", "name": "李*"}, "at": start},
+            )
+            for n in range(1, seq + 1)
+        ],
+    )
+
+
+def _projection(view: CaseView, since: int, residents: dict[str, ResidentRole]) -> CaseProjection:
+    """What the workflow sends: the events since the last projection, the view without its timeline."""
+    return CaseProjection(
+        summary=view,
+        events=view.timeline[since:],
+        view=view.model_copy(update={"timeline": []}),
+        residents=residents,
+    )
+
+
+async def test_the_kept_copy_only_moves_forward_and_reads_back_exactly_as_the_workflow_answered(pool):
+    activities = CaseActivities(pool)
+    reporter, follower = {"a" * 64: ResidentRole.REPORTER}, {"b" * 64: ResidentRole.FOLLOWER}
+    newer, older = _case_at(3, Status.IN_PROGRESS), _case_at(2, Status.REPORTED)
+    await activities.project(_projection(newer, 0, reporter))
+    await activities.project(_projection(older, 0, {**reporter, **follower}))  # a late retry of an older write
+    kept = await kept_view(pool, newer.case_id)
+    assert kept is not None and kept.model_dump_json() == newer.model_dump_json()  # key order included
+    assert await kept_residents(pool, newer.case_id) == reporter
+
+    closed = _case_at(5, Status.CLOSED)
+    await activities.project(_projection(closed, 3, {**reporter, **follower}))
+    kept = await kept_view(pool, closed.case_id)
+    assert kept is not None and kept.model_dump_json() == closed.model_dump_json()
+    assert list(kept.timeline[0].details) == ["at", "person", "text"]
+    assert await kept_residents(pool, closed.case_id) == {**reporter, **follower}
+    assert await kept_view(pool, "WH-20260301-000002") is None
