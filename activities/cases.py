@@ -6,7 +6,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities import notifications, registry
-from schemas.case import CaseProjection
+from schemas.case import CaseProjection, CaseView, ResidentRole, TimelineEvent
 from schemas.registry import CaseContext, ContextRequest, VolunteerCredit
 
 log = structlog.get_logger(__name__)
@@ -55,6 +55,12 @@ _INSERT_EVENT = """
     VALUES ($1, $2, $3, $4, $5, $6, $7)
     ON CONFLICT (case_id, seq) DO NOTHING
 """
+_UPSERT_VIEW = """
+    INSERT INTO case_views (case_id, last_seq, view, residents) VALUES ($1, $2, $3, $4)
+    ON CONFLICT (case_id) DO UPDATE SET
+        last_seq = EXCLUDED.last_seq, view = EXCLUDED.view, residents = EXCLUDED.residents
+    WHERE case_views.last_seq < EXCLUDED.last_seq
+"""
 
 
 class CaseActivities:
@@ -102,6 +108,9 @@ class CaseActivities:
                 ],
             )
             await connection.execute(_UPSERT_CASE, *(row[c] for c in _CASE_COLUMNS))
+            if projection.view is not None:
+                view = projection.view.model_dump_json()
+                await connection.execute(_UPSERT_VIEW, summary.case_id, summary.last_seq, view, projection.residents)
             await notifications.enqueue(connection, projection)
         log.info(
             "case projected",
@@ -111,3 +120,24 @@ class CaseActivities:
             status=summary.status,
             last_seq=summary.last_seq,
         )
+
+
+async def kept_view(pool: asyncpg.Pool, case_id: str) -> CaseView | None:
+    """The case as its workflow last answered `view`, from the read model (None if it has no copy)."""
+    row = await pool.fetchrow("SELECT last_seq, view FROM case_views WHERE case_id = $1", case_id)
+    if row is None:
+        return None
+    # events are append-only: those up to the view's last_seq are exactly its timeline
+    events = await pool.fetch(
+        "SELECT seq, at, kind, level, actor, details FROM case_events WHERE case_id = $1 AND seq <= $2 ORDER BY seq",
+        case_id,
+        row["last_seq"],
+    )
+    view = CaseView.model_validate_json(row["view"])
+    return view.model_copy(update={"timeline": [TimelineEvent.model_validate(dict(event)) for event in events]})
+
+
+async def kept_residents(pool: asyncpg.Pool, case_id: str) -> dict[str, ResidentRole] | None:
+    """Token hash -> role of the case's residents, from the read model (None if it has no copy)."""
+    residents = await pool.fetchval("SELECT residents FROM case_views WHERE case_id = $1", case_id)
+    return None if residents is None else {digest: ResidentRole(role) for digest, role in residents.items()}

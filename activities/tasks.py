@@ -4,7 +4,7 @@ import asyncpg
 import structlog
 from temporalio import activity
 
-from schemas.task import TaskView
+from schemas.task import TaskView, task_workflow_id
 
 log = structlog.get_logger(__name__)
 
@@ -25,6 +25,7 @@ _COLUMNS = [
     "supervision",
     "reminders",
     "version",
+    "evidence_urls",
 ]
 # A department summoned again (after a reroute) gets a new run of the same task id: newer summons win,
 # and within one summons the higher version wins, so retries and late writes never go backwards.
@@ -45,3 +46,10 @@ class TaskActivities:
         row = task.model_dump()
         await self._pool.execute(_UPSERT, *(row[c] for c in _COLUMNS))
         log.info("task projected", case_id=task.case_id, task_id=task.task_id, status=task.status, version=task.version)
+
+
+async def kept_task(pool: asyncpg.Pool, case_id: str, department: str) -> TaskView | None:
+    """The department's task as its workflow last answered `view`, from the read model (None if none)."""
+    task_id = task_workflow_id(case_id, department)
+    row = await pool.fetchrow("SELECT * FROM department_tasks WHERE task_id = $1", task_id)
+    return None if row is None else TaskView.model_validate(dict(row))

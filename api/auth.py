@@ -118,9 +118,9 @@ async def _token(token: Annotated[str | None, Depends(_case_token)]) -> str:
 CaseToken = Annotated[str, Depends(_token)]
 
 
-async def resident_access(client: Client, case_id: str, token: str) -> ResidentRole:
+async def resident_access(client: Client, pool: asyncpg.Pool, case_id: str, token: str) -> ResidentRole:
     """The resident's role on the case (REPORTER or FOLLOWER); 403 for a token of another case."""
-    role = await calls.resident_role(client, case_id, token)
+    role = await calls.resident_role(client, pool, case_id, token)
     if role is None:
         raise ApiError(403, f"the case token does not belong to case {case_id}")
     return role

@@ -2,7 +2,8 @@
 
 An update's validator rejection becomes 403/409/422 with the validator's message; an unknown workflow 404;
 a finished case workflow 409; an unreachable server or a worker that does not answer in time 503. A case
-or task that is still opening (its first activity running) is retried for a few seconds.
+or task that is still opening (its first activity running) is retried for a few seconds. Reads of a case
+or task whose workflow Temporal no longer has (its retention deletes closed ones) come from the read model.
 """
 
 import asyncio
@@ -10,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import TypeVar
 
+import asyncpg
 from pydantic import BaseModel
 from temporalio.client import (
     Client,
@@ -22,10 +24,8 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.errors import ApiError
 from schemas.case import CaseView, Rejection, ResidentRole
-from schemas.task import TaskView, task_workflow_id
-from workers.cases import case_handle
-from workflows.case import CaseWorkflow
-from workflows.department_task import DepartmentTaskWorkflow
+from schemas.task import TaskView
+from workers.cases import case_handle, read_case_view, read_resident_role, read_task_view, task_handle
 
 T = TypeVar("T")
 
@@ -79,19 +79,18 @@ def _unknown_case(case_id: str) -> str:
     return f"unknown case {case_id}"
 
 
-async def case_view(client: Client, case_id: str) -> CaseView:
-    handle = case_handle(client, case_id)
+async def case_view(client: Client, pool: asyncpg.Pool, case_id: str) -> CaseView:
+    """The case from its workflow, or from the read model once Temporal's retention has deleted it."""
     return await _call(
-        lambda: handle.query(CaseWorkflow.view, rpc_timeout=RPC_TIMEOUT),
+        lambda: read_case_view(client, pool, case_id, rpc_timeout=RPC_TIMEOUT),
         what=f"case {case_id}",
         missing=_unknown_case(case_id),
     )
 
 
-async def resident_role(client: Client, case_id: str, token: str) -> ResidentRole | None:
-    handle = case_handle(client, case_id)
+async def resident_role(client: Client, pool: asyncpg.Pool, case_id: str, token: str) -> ResidentRole | None:
     return await _call(
-        lambda: handle.query(CaseWorkflow.resident_access, token, rpc_timeout=RPC_TIMEOUT),
+        lambda: read_resident_role(client, pool, case_id, token, rpc_timeout=RPC_TIMEOUT),
         what=f"case {case_id}",
         missing=_unknown_case(case_id),
     )
@@ -110,18 +109,13 @@ async def case_update(
     )
 
 
-def _task_handle(client: Client, case_id: str, department: str):
-    return client.get_workflow_handle_for(DepartmentTaskWorkflow.run, task_workflow_id(case_id, department))
-
-
 def _unknown_task(case_id: str, department: str) -> str:
     return f"{department} has no task on case {case_id}"
 
 
-async def task_view(client: Client, case_id: str, department: str) -> TaskView:
-    handle = _task_handle(client, case_id, department)
+async def task_view(client: Client, pool: asyncpg.Pool, case_id: str, department: str) -> TaskView:
     return await _call(
-        lambda: handle.query(DepartmentTaskWorkflow.view, rpc_timeout=RPC_TIMEOUT),
+        lambda: read_task_view(client, pool, case_id, department, rpc_timeout=RPC_TIMEOUT),
         what=f"task of {department} on case {case_id}",
         missing=_unknown_task(case_id, department),
     )
@@ -132,7 +126,7 @@ async def task_update(
 ) -> TaskView:
     """Run one of `DepartmentTaskWorkflow`'s updates on the department's task of the case (once per
     `request_id`, as `case_update`)."""
-    handle = _task_handle(client, case_id, department)
+    handle = task_handle(client, case_id, department)
     return await _call(
         lambda: handle.execute_update(update, command, id=request_id, rpc_timeout=RPC_TIMEOUT),
         what=f"task of {department} on case {case_id}",

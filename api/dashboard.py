@@ -148,10 +148,11 @@ async def case_page(
     case_id: CaseId,
     caller: Caller,
     client: TemporalClient,
+    pool: DbPool,
     done: Annotated[str | None, Query(max_length=200)] = None,
 ) -> HTMLResponse:
     try:
-        view = await calls.case_view(client, case_id)
+        view = await calls.case_view(client, pool, case_id)
         check_view(caller, view)
     except ApiError as error:
         return _page(request, "error.html", caller, error.status_code, error=error.message)
@@ -174,12 +175,20 @@ def _case_page(request: Request, caller: Principal, view: CaseView, status_code:
 
 
 async def _act(
-    request: Request, caller: Principal, client, case_id: str, update, command, done: str, form_key: str | None
+    request: Request,
+    caller: Principal,
+    client,
+    pool,
+    case_id: str,
+    update,
+    command,
+    done: str,
+    form_key: str | None,
 ) -> Response:
     try:
         await calls.case_update(client, case_id, update, command, request_id=request_id(caller.org, done, form_key))
     except ApiError as error:
-        view = await calls.case_view(client, case_id)
+        view = await calls.case_view(client, pool, case_id)
         return _case_page(request, caller, view, error.status_code, error=error.message)
     return RedirectResponse(f"{PREFIX}/cases/{case_id}?done={done}", status_code=303)
 
@@ -190,12 +199,13 @@ async def supervise(
     case_id: CaseId,
     caller: Caller,
     client: TemporalClient,
+    pool: DbPool,
     reason: Annotated[str, Form(min_length=1, max_length=500)],
     action: Annotated[SuperviseAction, Form()] = SuperviseAction.URGE,
     form_key: FormKey = None,
 ) -> Response:
     command = Supervise(actor=caller.actor(), action=action, reason=reason)
-    return await _act(request, caller, client, case_id, CaseWorkflow.supervise, command, "supervised", form_key)
+    return await _act(request, caller, client, pool, case_id, CaseWorkflow.supervise, command, "supervised", form_key)
 
 
 @router.post("/cases/{case_id}/extension")
@@ -204,12 +214,15 @@ async def decide_extension(
     case_id: CaseId,
     caller: Caller,
     client: TemporalClient,
+    pool: DbPool,
     approve: Annotated[bool, Form()],
     reason: Annotated[str, Form(min_length=1, max_length=500)],
     form_key: FormKey = None,
 ) -> Response:
     command = DecideExtension(actor=caller.actor(), approve=approve, reason=reason)
-    return await _act(request, caller, client, case_id, CaseWorkflow.decide_extension, command, "decided", form_key)
+    return await _act(
+        request, caller, client, pool, case_id, CaseWorkflow.decide_extension, command, "decided", form_key
+    )
 
 
 @router.get("/rankings")

@@ -44,9 +44,9 @@ async def inbox(caller: Department, pool: DbPool, query: Annotated[TaskFilter, Q
     responses=responses(401, 403, 404, 503),
     summary="My task on a case, with the case it belongs to",
 )
-async def task(case_id: CasePath, caller: Department, client: TemporalClient) -> DepartmentTask:
-    view = await calls.task_view(client, case_id, caller.org)
-    return DepartmentTask(task=view, case=await calls.case_view(client, case_id))
+async def task(case_id: CasePath, caller: Department, client: TemporalClient, pool: DbPool) -> DepartmentTask:
+    view = await calls.task_view(client, pool, case_id, caller.org)
+    return DepartmentTask(task=view, case=await calls.case_view(client, pool, case_id))
 
 
 task_action(

@@ -55,8 +55,8 @@ async def inbox(caller: Handler, pool: DbPool, query: Annotated[CaseFilter, Quer
     responses=responses(401, 403, 404, 503),
     summary="One case, for a participant or an organisation over its area",
 )
-async def case(case_id: CasePath, caller: Handler, client: TemporalClient) -> CaseView:
-    view = await calls.case_view(client, case_id)
+async def case(case_id: CasePath, caller: Handler, client: TemporalClient, pool: DbPool) -> CaseView:
+    view = await calls.case_view(client, pool, case_id)
     check_view(caller, view)
     return view
 

@@ -421,10 +421,11 @@ async def request(
     not_found = ApiError(404, f"service_request_id {service_request_id!r} not found")
     if not _CASE_ID.fullmatch(service_request_id):
         raise not_found
-    try:  # the workflow knows the place and photos too, and answers before the first projection lands
-        found: list[CaseSummary] = [await calls.case_view(client, service_request_id)]
+    try:  # the full view has the place and photos too, and the workflow answers before the first projection lands
+        found: list[CaseSummary] = [await calls.case_view(client, pool, service_request_id)]
     except ApiError as error:
-        found = await search.cases_by_id(pool, [service_request_id])  # a finished, archived case
+        # Temporal unreachable, or a case closed and deleted before the read model kept full views
+        found = await search.cases_by_id(pool, [service_request_id])
         if not found:
             raise (not_found if error.status_code == 404 else error) from None
     return await _render(pool, found)

@@ -93,9 +93,9 @@ async def report(
     responses=responses(401, 403, 404, 503),
     summary="View your case (reporter or a follower who reported the same issue)",
 )
-async def view(case_id: CasePath, token: CaseToken, client: TemporalClient) -> CaseView:
-    await resident_access(client, case_id, token)
-    return await calls.case_view(client, case_id)
+async def view(case_id: CasePath, token: CaseToken, client: TemporalClient, pool: DbPool) -> CaseView:
+    await resident_access(client, pool, case_id, token)
+    return await calls.case_view(client, pool, case_id)
 
 
 @router.post(
@@ -109,9 +109,10 @@ async def feedback(
     body: FeedbackBody,
     token: CaseToken,
     client: TemporalClient,
+    pool: DbPool,
     idempotency_key: IdempotencyHeader = None,
 ) -> CaseView:
-    await _reporter(client, case_id, token)
+    await _reporter(client, pool, case_id, token)
     command = command_from(Feedback, body, token=token)
     once = request_id("resident", "feedback", idempotency_key)
     return await calls.case_update(client, case_id, CaseWorkflow.feedback, command, request_id=once)
@@ -128,14 +129,15 @@ async def withdraw(
     body: WithdrawBody,
     token: CaseToken,
     client: TemporalClient,
+    pool: DbPool,
     idempotency_key: IdempotencyHeader = None,
 ) -> CaseView:
-    await _reporter(client, case_id, token)
+    await _reporter(client, pool, case_id, token)
     command = command_from(Withdraw, body, token=token)
     once = request_id("resident", "withdraw", idempotency_key)
     return await calls.case_update(client, case_id, CaseWorkflow.withdraw, command, request_id=once)
 
 
-async def _reporter(client, case_id: str, token: str) -> None:
-    if await resident_access(client, case_id, token) is not ResidentRole.REPORTER:
+async def _reporter(client, pool, case_id: str, token: str) -> None:
+    if await resident_access(client, pool, case_id, token) is not ResidentRole.REPORTER:
         raise ApiError(403, f"only the resident who reported case {case_id} may do this; you follow it")

@@ -38,8 +38,8 @@ async def cases(caller: Supervisor, pool: DbPool, query: Annotated[CaseFilter, Q
     responses=responses(401, 403, 404, 503),
     summary="One case's full view: stages, deadlines, breaches, council votes, tasks, timeline",
 )
-async def case(case_id: CasePath, caller: Supervisor, client: TemporalClient) -> CaseView:
-    view = await calls.case_view(client, case_id)
+async def case(case_id: CasePath, caller: Supervisor, client: TemporalClient, pool: DbPool) -> CaseView:
+    view = await calls.case_view(client, pool, case_id)
     check_view(caller, view)
     return view
 

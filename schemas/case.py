@@ -4,7 +4,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, HttpUrl, StringConstraints
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, HttpUrl, StringConstraints, field_validator
 
 from schemas.domain import (
     NO_NUL,
@@ -272,6 +272,14 @@ class EventKind(StrEnum):
     DUPLICATE_LINKED = "DUPLICATE_LINKED"
 
 
+def _sorted_keys(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _sorted_keys(value[key]) for key in sorted(value)}
+    if isinstance(value, list):
+        return [_sorted_keys(item) for item in value]
+    return value
+
+
 class TimelineEvent(BaseModel):
     seq: int
     at: datetime
@@ -279,6 +287,13 @@ class TimelineEvent(BaseModel):
     level: Level
     actor: str | None = None
     details: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("details")
+    @classmethod
+    def _in_key_order(cls, details: dict[str, Any]) -> dict[str, Any]:
+        """Keys sorted: `case_events.details` (jsonb) gives them back in its own order, and an event read
+        from there must render exactly as the same event from the workflow."""
+        return _sorted_keys(details)
 
 
 class BreachKind(StrEnum):
@@ -401,7 +416,12 @@ class CaseView(CaseSummary):
 
 
 class CaseProjection(BaseModel):
-    """One idempotent write of the read model: the case row and the events not yet written."""
+    """One idempotent write of the read model: the case row, the events not yet written, and what keeps the
+    case fully viewable once Temporal's retention has deleted its closed workflow."""
 
     summary: CaseSummary
     events: list[TimelineEvent]
+    # The `view` query's answer without its timeline (`case_events` holds that): bounded, however long
+    # the case runs. None from workflows started before it was sent.
+    view: CaseView | None = None
+    residents: dict[str, ResidentRole] = Field(default_factory=dict)  # access token sha256 hex -> role

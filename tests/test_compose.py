@@ -1,6 +1,8 @@
 """docker-compose.yml can't run here (no Docker engine), so check it refers only to things that exist."""
 
+import re
 import shlex
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -9,7 +11,7 @@ import yaml
 from typer.testing import CliRunner
 
 from workers.cli import app
-from workers.dev import temporal_cli_type
+from workers.dev import RETENTION, temporal_cli_type
 from workflows import search_attributes
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -95,3 +97,15 @@ def test_temporal_setup_registers_every_search_attribute():
             kind = words[words.index("--type") + 1]
             registered |= {words[i + 1]: kind for i, word in enumerate(words) if word == "--name"}
     assert registered == {key.name: temporal_cli_type(key) for key in search_attributes.ALL}
+
+
+def test_temporal_setup_sets_the_retention_of_closed_workflows_explicitly():
+    """The image's default namespace keeps closed workflows 24 h; compose keeps them as long as `whistle dev`."""
+    steps = [shlex.split(step) for step in SERVICES["temporal-setup"]["command"][0].split("&&")]
+    updates = [words for words in steps if words[:4] == ["temporal", "operator", "namespace", "update"]]
+    assert len(updates) == 1
+    words = updates[0]
+    assert words[words.index("--namespace") + 1] == SERVICES["worker"]["environment"]["TEMPORAL_NAMESPACE"]
+    configurable = re.fullmatch(r"\$\{WHISTLE_TEMPORAL_RETENTION:-(\d+)d\}", words[words.index("--retention") + 1])
+    assert configurable is not None, "retention: ${WHISTLE_TEMPORAL_RETENTION:-<days>d}"
+    assert timedelta(days=int(configurable.group(1))) == RETENTION

@@ -19,9 +19,11 @@ import asyncpg
 import httpx
 import psutil
 from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
+from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
 from temporalio.client import Client, WorkflowExecutionStatus
 
 from activities.migrations import available
+from workers.dev import RETENTION
 from workers.manifest import MANIFEST, DevManifest
 from workflows import search_attributes
 
@@ -121,6 +123,10 @@ async def test_dev_stack_runs_stops_cleanly_and_keeps_its_data(tmp_path):
             ListSearchAttributesRequest(namespace=manifest.temporal_namespace)
         )
         assert {key.name for key in search_attributes.ALL} <= registered.custom_attributes.keys()
+        namespace = await client.workflow_service.describe_namespace(
+            DescribeNamespaceRequest(namespace=manifest.temporal_namespace)
+        )
+        assert namespace.config.workflow_execution_retention_ttl.ToTimedelta() == RETENTION
         # Nobody polls this queue: the workflow stays open, so the restart must still list it.
         await client.start_workflow("SmokeProbe", id=probe_id, task_queue=f"smoke-{marker}")
 

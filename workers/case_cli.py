@@ -117,7 +117,7 @@ def show(case_id: str, as_json: Annotated[bool, typer.Option("--json", help="the
     """A case's state, deadlines, department tasks and full timeline."""
 
     async def command(stack: Stack) -> None:
-        view = await cases.view_case(stack.client, case_id)
+        view = await cases.read_case_view(stack.client, stack.pool, case_id)
         if as_json:
             typer.echo(view.model_dump_json(indent=2))
         else:

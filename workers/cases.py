@@ -2,21 +2,28 @@
 
 import asyncio
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from typing import TypeVar
 
 import asyncpg
 from temporalio.client import Client, WorkflowHandle, WorkflowQueryFailedError, WorkflowUpdateFailedError
 from temporalio.exceptions import WorkflowAlreadyStartedError
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
 from activities import registry
-from schemas.case import CASE_OPENING, CaseReport, CaseStart, CaseView, LinkReport
+from activities.cases import kept_residents, kept_view
+from activities.tasks import kept_task
+from schemas.case import CASE_OPENING, CaseReport, CaseStart, CaseView, LinkReport, ResidentRole
+from schemas.task import TaskView, task_workflow_id
 from workflows.case import CaseWorkflow
 from workflows.case_state import token_hash
+from workflows.department_task import DepartmentTaskWorkflow
+
+T = TypeVar("T")
 
 
 class IntakeOutcome(StrEnum):
@@ -169,6 +176,54 @@ def case_handle(client: Client, case_id: str) -> WorkflowHandle:
 
 async def view_case(client: Client, case_id: str) -> CaseView:
     return await case_handle(client, case_id).query(CaseWorkflow.view)
+
+
+# ---- reads for every audience: the workflow while Temporal has it, else the read model's copy ------------
+
+
+async def _kept(error: RPCError, keep: Callable[[], Awaitable[T | None]]) -> T:
+    """The read model's copy when Temporal has no such workflow (its retention deletes closed ones);
+    the error again when it has no copy either, or when Temporal failed otherwise."""
+    if error.status != RPCStatusCode.NOT_FOUND:
+        raise error
+    kept = await keep()
+    if kept is None:
+        raise error
+    return kept
+
+
+async def read_case_view(
+    client: Client, pool: asyncpg.Pool, case_id: str, *, rpc_timeout: timedelta | None = None
+) -> CaseView:
+    try:
+        return await case_handle(client, case_id).query(CaseWorkflow.view, rpc_timeout=rpc_timeout)
+    except RPCError as error:
+        return await _kept(error, lambda: kept_view(pool, case_id))
+
+
+async def read_resident_role(
+    client: Client, pool: asyncpg.Pool, case_id: str, token: str, *, rpc_timeout: timedelta | None = None
+) -> ResidentRole | None:
+    """Whether the access token is the case reporter's or a follower's (None: neither)."""
+    try:
+        return await case_handle(client, case_id).query(CaseWorkflow.resident_access, token, rpc_timeout=rpc_timeout)
+    except RPCError as error:
+        residents = await _kept(error, lambda: kept_residents(pool, case_id))
+        return residents.get(token_hash(token))
+
+
+def task_handle(client: Client, case_id: str, department: str) -> WorkflowHandle:
+    return client.get_workflow_handle_for(DepartmentTaskWorkflow.run, task_workflow_id(case_id, department))
+
+
+async def read_task_view(
+    client: Client, pool: asyncpg.Pool, case_id: str, department: str, *, rpc_timeout: timedelta | None = None
+) -> TaskView:
+    handle = task_handle(client, case_id, department)
+    try:
+        return await handle.query(DepartmentTaskWorkflow.view, rpc_timeout=rpc_timeout)
+    except RPCError as error:
+        return await _kept(error, lambda: kept_task(pool, case_id, department))
 
 
 async def wait_until_open(client: Client, case_id: str, within: float = 30.0) -> CaseView:

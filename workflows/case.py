@@ -111,7 +111,12 @@ class CaseWorkflow:
                 upto = len(case.timeline)
                 await workflow.execute_activity_method(
                     CaseActivities.project,
-                    CaseProjection(summary=case.summary(), events=case.timeline[self._projected : upto]),
+                    CaseProjection(
+                        summary=case.summary(),
+                        events=case.timeline[self._projected : upto],
+                        view=case.view().model_copy(update={"timeline": []}),
+                        residents=case.residents(),
+                    ),
                     start_to_close_timeout=ACTIVITY_TIMEOUT,
                     retry_policy=PROJECTION_RETRY,
                 )

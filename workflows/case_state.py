@@ -415,11 +415,15 @@ class CaseState:
         )
         self._enter(target, now, status=Status.REOPENED)
 
+    def residents(self) -> dict[str, ResidentRole]:
+        """Every resident's access token hash with their role on the case."""
+        residents = dict.fromkeys(self.followers.values(), ResidentRole.FOLLOWER)
+        if self.token_hash is not None:
+            residents[self.token_hash] = ResidentRole.REPORTER
+        return residents
+
     def resident_role(self, token: str) -> ResidentRole | None:
-        digest = token_hash(token)
-        if digest == self.token_hash:
-            return ResidentRole.REPORTER
-        return ResidentRole.FOLLOWER if digest in self.followers.values() else None
+        return self.residents().get(token_hash(token))
 
     def check_link(self, cmd: LinkReport) -> None:
         if self.status is Status.CLOSED:
