@@ -70,7 +70,7 @@ class CaseWorkflow:
             ContextRequest(compound=start.report.compound, category=start.report.category, policy=start.policy),
             start_to_close_timeout=ACTIVITY_TIMEOUT,
         )
-        self._case = case = CaseState(start, context, workflow.now(), patched=workflow.patched)
+        self._case = case = CaseState(start, context, workflow.now(), workflow.patched)
         while True:
             await self._settle()
             if case.status.value == "CLOSED" and not self._open_tasks():

@@ -58,18 +58,12 @@ class Rejected(Exception):
 RETURNS_GO_TO_STREET = "returns-go-to-street"
 
 
-def _always(patch_id: str) -> bool:
-    return True
-
-
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
 class CaseState:
-    def __init__(
-        self, start: CaseStart, context: CaseContext, now: datetime, patched: Callable[[str], bool] = _always
-    ) -> None:
+    def __init__(self, start: CaseStart, context: CaseContext, now: datetime, patched: Callable[[str], bool]) -> None:
         self.patched = patched  # `workflow.patched` in the workflow: whether a behaviour change applies
         self.case_id = start.case_id
         self.report = start.report
