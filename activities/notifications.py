@@ -16,7 +16,9 @@ and (case_id, seq, recipient) keys every row, so a retried projection adds nothi
 | TASK_SUMMONED                         | the department                               |                     |
 | TASK_OVERDUE                          | the department and the district centre       |                     |
 | TASK_CANCELLED                        | the department                               |                     |
-| TASK_RETURNED                         | the street office (it reroutes)              |                     |
+| TASK_EXTENSION_REQUESTED              | the decider (the district centre)            |                     |
+| TASK_EXTENSION_APPROVED / _DENIED     | the department                               |                     |
+| TASK_RETURNED                         | the street office (it reroutes or concludes) |                     |
 | ALL_RETURNED                          | the district centre                          |                     |
 | DISPATCHED                            | the volunteer                                |                     |
 | DUPLICATE_LINKED                      | the level's owner                            |                     |
@@ -148,6 +150,9 @@ _ORGANISATIONS: dict[EventKind, Rule] = {
     EventKind.TASK_SUMMONED: _department,
     EventKind.TASK_OVERDUE: lambda event, parties: [event.details["department"], parties.centre],
     EventKind.TASK_CANCELLED: _department,
+    EventKind.TASK_EXTENSION_REQUESTED: lambda event, parties: [event.details["decider"]],
+    EventKind.TASK_EXTENSION_APPROVED: _department,
+    EventKind.TASK_EXTENSION_DENIED: _department,
     EventKind.TASK_RETURNED: lambda event, parties: [parties.street],
     EventKind.ALL_RETURNED: lambda event, parties: [parties.centre],
     EventKind.DISPATCHED: lambda event, parties: [event.details["volunteer"]],
@@ -182,7 +187,14 @@ def _text(event: TimelineEvent, summary: CaseSummary) -> str:
         EventKind.TASK_SUMMONED: f"{about}: {d.get('department')} summoned ({d.get('role')})",
         EventKind.TASK_OVERDUE: f"{about}: {d.get('department')} is overdue ({d.get('phase')} by {d.get('due')})",
         EventKind.TASK_CANCELLED: f"{about}: the task of {d.get('department')} is cancelled",
-        EventKind.TASK_RETURNED: f"{about}: {d.get('department')} returned the task; reroute it",
+        EventKind.TASK_EXTENSION_REQUESTED: (
+            f"{about}: {d.get('department')} asks to extend its task to {d.get('requested_until')}"
+        ),
+        EventKind.TASK_EXTENSION_APPROVED: f"{about}: {d.get('department')}'s extension to {d.get('until')} approved",
+        EventKind.TASK_EXTENSION_DENIED: f"{about}: {d.get('department')}'s extension denied",
+        EventKind.TASK_RETURNED: (
+            f"{about}: {d.get('department')} returned the task; reroute it or conclude on the completed work"
+        ),
         EventKind.ALL_RETURNED: f"{about}: every department returned the task",
         EventKind.DISPATCHED: f"{about}: dispatched to volunteer {d.get('volunteer')}",
         EventKind.DUPLICATE_LINKED: f"{about}: another report of the same issue ({d.get('reporters')} reporters)",

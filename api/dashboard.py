@@ -3,7 +3,9 @@ the JSON API. A supervisor signs in with their API key, kept in an HttpOnly, Sam
 another site cannot post a form with it); supervision (督办) and extension decisions are plain form posts.
 """
 
+import asyncio
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated
@@ -14,6 +16,7 @@ from fastapi.templating import Jinja2Templates
 
 from activities import rankings, search
 from api import calls
+from api.actions import DepartmentPath
 from api.auth import Principal, authenticate, check_right, check_view
 from api.bodies import request_id
 from api.dependencies import DbPool, TemporalClient
@@ -22,16 +25,19 @@ from api.statistics import district_statistics
 from schemas.case import CaseId, CaseView, DecideExtension, Supervise, SuperviseAction
 from schemas.domain import Code, Level, Status
 from schemas.keys import Right
+from schemas.local_time import local_time
 from schemas.ranking import EntityKind, ListKind
 from schemas.search import CaseFilter, CaseSort
 from schemas.statistics import Ratio, StatisticsQuery, TrendPoint
 from workflows.case import CaseWorkflow
+from workflows.department_task import DepartmentTaskWorkflow
 
 COOKIE = "whistle_key"
 PREFIX = "/dashboard"
 _STATIC = {"dashboard.css": "text/css", "dashboard.js": "text/javascript"}
 _OPEN = [Status.REPORTED, Status.IN_PROGRESS, Status.REOPENED]
 DEFAULT_PERIOD = timedelta(days=30)
+_TASK_ECHO_WAIT = 5.0  # seconds a task's change may take to reach its case (a signal) before the page shows it
 
 _HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=_HERE / "templates")
@@ -64,7 +70,7 @@ def _trend_points(trend: list[TrendPoint], width: int = 600, height: int = 160) 
     ]
 
 
-templates.env.filters.update(percent=_percent, span=_span)
+templates.env.filters.update(percent=_percent, span=_span, local_time=local_time)
 templates.env.globals.update(trend_points=_trend_points)
 
 
@@ -180,13 +186,13 @@ async def _act(
     client,
     pool,
     case_id: str,
-    update,
-    command,
     done: str,
     form_key: str | None,
+    perform: Callable[[str], Awaitable[object]],
 ) -> Response:
+    """Run `perform` (given the form's request id) and go back to the case page, or show why it was refused."""
     try:
-        await calls.case_update(client, case_id, update, command, request_id=request_id(caller.org, done, form_key))
+        await perform(request_id(caller.org, done, form_key))
     except ApiError as error:
         view = await calls.case_view(client, pool, case_id)
         return _case_page(request, caller, view, error.status_code, error=error.message)
@@ -205,7 +211,16 @@ async def supervise(
     form_key: FormKey = None,
 ) -> Response:
     command = Supervise(actor=caller.actor(), action=action, reason=reason)
-    return await _act(request, caller, client, pool, case_id, CaseWorkflow.supervise, command, "supervised", form_key)
+    return await _act(
+        request,
+        caller,
+        client,
+        pool,
+        case_id,
+        "supervised",
+        form_key,
+        lambda once: calls.case_update(client, case_id, CaseWorkflow.supervise, command, request_id=once),
+    )
 
 
 @router.post("/cases/{case_id}/extension")
@@ -221,8 +236,49 @@ async def decide_extension(
 ) -> Response:
     command = DecideExtension(actor=caller.actor(), approve=approve, reason=reason)
     return await _act(
-        request, caller, client, pool, case_id, CaseWorkflow.decide_extension, command, "decided", form_key
+        request,
+        caller,
+        client,
+        pool,
+        case_id,
+        "decided",
+        form_key,
+        lambda once: calls.case_update(client, case_id, CaseWorkflow.decide_extension, command, request_id=once),
     )
+
+
+@router.post("/cases/{case_id}/tasks/{department}/extension")
+async def decide_task_extension(
+    request: Request,
+    case_id: CaseId,
+    department: DepartmentPath,
+    caller: Caller,
+    client: TemporalClient,
+    pool: DbPool,
+    approve: Annotated[bool, Form()],
+    reason: Annotated[str, Form(min_length=1, max_length=500)],
+    form_key: FormKey = None,
+) -> Response:
+    command = DecideExtension(actor=caller.actor(), approve=approve, reason=reason)
+
+    async def perform(once: str) -> None:
+        task = await calls.task_update(
+            client, case_id, department, DepartmentTaskWorkflow.decide_extension, command, request_id=once
+        )
+        await _task_reached_case(client, pool, case_id, department, task.version)
+
+    return await _act(request, caller, client, pool, case_id, f"decided {department}", form_key, perform)
+
+
+async def _task_reached_case(client, pool, case_id: str, department: str, version: int) -> None:
+    """Wait (bounded) until the case shows the task's change, so the page after a decision shows it decided."""
+    loop = asyncio.get_running_loop()
+    give_up = loop.time() + _TASK_ECHO_WAIT
+    while loop.time() < give_up:
+        view = await calls.case_view(client, pool, case_id)
+        if any(t.department == department and t.version >= version for t in view.tasks):
+            return
+        await asyncio.sleep(0.05)
 
 
 @router.get("/rankings")

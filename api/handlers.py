@@ -19,6 +19,7 @@ from schemas.case import (
     AddNote,
     Arrive,
     CaseView,
+    Conclude,
     DecideExtension,
     PresentPlan,
     RequestExtension,
@@ -87,6 +88,14 @@ case_action(
     "Approve or deny the extension asked by the level below",
 )
 case_action(router, "reroute", CaseWorkflow.reroute, Reroute, Rerouter, "Street: send a returned case to departments")
+case_action(
+    router,
+    "conclude",
+    CaseWorkflow.conclude,
+    Conclude,
+    Rerouter,
+    "Street: after a return, decide with a reason that the completed department work suffices (resolves)",
+)
 case_action(
     router, "dispatch", CaseWorkflow.dispatch, VolunteerDispatch, Dispatcher, "Community: hand the case to a volunteer"
 )

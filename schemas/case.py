@@ -19,7 +19,7 @@ from schemas.domain import (
     ShortText,
     Status,
 )
-from schemas.task import TaskView
+from schemas.task import ExtensionRequest, TaskView
 
 CaseId = Annotated[str, StringConstraints(pattern=r"^WH-\d{8}-\d{6}$")]
 Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9][0-9 -]{5,18}[0-9]$")]
@@ -178,6 +178,13 @@ class Reroute(BaseModel):
     reason: ShortText
 
 
+class Conclude(BaseModel):
+    """The street decides that the work its departments completed suffices, instead of rerouting a return."""
+
+    actor: Actor
+    reason: ShortText
+
+
 class VolunteerDispatch(BaseModel):
     """社区派单: the community hands a resident's small request to a registered volunteer."""
 
@@ -262,10 +269,14 @@ class EventKind(StrEnum):
     TASK_COMPLETED = "TASK_COMPLETED"
     TASK_RETURNED = "TASK_RETURNED"
     TASK_OVERDUE = "TASK_OVERDUE"
-    TASK_EXTENDED = "TASK_EXTENDED"
+    TASK_EXTENSION_REQUESTED = "TASK_EXTENSION_REQUESTED"
+    TASK_EXTENSION_APPROVED = "TASK_EXTENSION_APPROVED"
+    TASK_EXTENSION_DENIED = "TASK_EXTENSION_DENIED"
+    TASK_EXTENDED = "TASK_EXTENDED"  # request and decision alike, in histories recorded before the three above
     TASK_CANCELLED = "TASK_CANCELLED"
     REROUTED = "REROUTED"
     ALL_RETURNED = "ALL_RETURNED"
+    CONCLUDED = "CONCLUDED"  # the street: the completed work suffices, a returned task is not rerouted
     DISPATCHED = "DISPATCHED"
     VOLUNTEER_ACCEPTED = "VOLUNTEER_ACCEPTED"
     VOLUNTEER_COMPLETED = "VOLUNTEER_COMPLETED"
@@ -354,13 +365,6 @@ class Proposal(BaseModel):
         return sum(1 for vote in self.votes if not vote.agree)
 
 
-class ExtensionRequest(BaseModel):
-    by: str
-    until: datetime
-    reason: str
-    at: datetime
-
-
 class CaseSummary(BaseModel):
     """The case as the read model stores it (the `cases` row). No reporter contact details."""
 
@@ -410,6 +414,7 @@ class CaseView(CaseSummary):
     feedback_due: datetime | None = None
     breaches: list[Breach] = Field(default_factory=list)
     tasks: list[TaskView] = Field(default_factory=list)
+    returned: list[str] = Field(default_factory=list)  # departments whose return waits for the street's decision
     volunteer: str | None = None
     linked_reports: list[str] = Field(default_factory=list)
     timeline: list[TimelineEvent] = Field(default_factory=list)

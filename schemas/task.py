@@ -30,6 +30,15 @@ def task_workflow_id(case_id: str, department: str) -> str:
     return f"case-{case_id}-dept-{department}"
 
 
+class ExtensionRequest(BaseModel):
+    """A request for a later deadline, waiting for its decision (a case's level, or a department's task)."""
+
+    by: str
+    until: datetime
+    reason: str
+    at: datetime
+
+
 class TaskView(BaseModel):
     task_id: str  # workflow id: case-<case_id>-dept-<code>
     case_id: str
@@ -48,6 +57,7 @@ class TaskView(BaseModel):
     overdue: bool = False
     supervision: bool = False
     reminders: int = 0
+    extension: ExtensionRequest | None = None  # waiting for the district centre's decision
     version: int = 0  # bumps on every change; the projection keeps the newest
 
 

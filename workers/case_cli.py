@@ -21,6 +21,7 @@ from schemas.case import (
     Arrive,
     CaseReport,
     CaseView,
+    Conclude,
     DecideExtension,
     DepartmentSummons,
     Feedback,
@@ -37,6 +38,7 @@ from schemas.case import (
     Withdraw,
 )
 from schemas.domain import Channel, Level, Severity, Status
+from schemas.local_time import local_time
 from schemas.search import CaseFilter, CaseSort
 from workers import cases, logs
 from workers.stack import Stack, connected
@@ -160,7 +162,7 @@ def print_view(view: CaseView) -> None:
 
 
 def _time(moment: datetime | None) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M:%S") if moment else ""
+    return local_time(moment, "%Y-%m-%d %H:%M:%S") if moment else ""
 
 
 class ActOptions(BaseModel):
@@ -203,6 +205,7 @@ ACTIONS: dict[str, tuple[Any, Callable[[ActOptions], BaseModel]]] = {
         lambda o: Supervise(actor=o.actor, action="ESCALATE" if o.escalate else "URGE", reason=o.reason),
     ),
     "reroute": (CaseWorkflow.reroute, lambda o: Reroute(actor=o.actor, departments=o.summons(), reason=o.reason)),
+    "conclude": (CaseWorkflow.conclude, lambda o: Conclude(actor=o.actor, reason=o.reason)),
     "dispatch": (CaseWorkflow.dispatch, lambda o: VolunteerDispatch(actor=o.actor, volunteer=o.volunteer)),
     "volunteer-accept": (
         CaseWorkflow.volunteer,
@@ -220,7 +223,7 @@ def act(
     case_id: str,
     action: Annotated[str, typer.Argument(help=" | ".join(ACTIONS))],
     as_org: Annotated[str, typer.Option("--as", help="the acting organisation (or volunteer) code")],
-    reason: Annotated[str | None, typer.Option(help="whistle, extension, supervise, reroute")] = None,
+    reason: Annotated[str | None, typer.Option(help="whistle, extension, supervise, reroute, conclude")] = None,
     summary: Annotated[str | None, typer.Option(help="resolve, plan")] = None,
     text: Annotated[str | None, typer.Option(help="note text, arrival or sign-off comment")] = None,
     until: Annotated[datetime | None, typer.Option(help="plan due date or extension deadline (ISO, with zone)")] = None,

@@ -25,6 +25,7 @@ with workflow.unsafe.imports_passed_through():
         CaseStart,
         CaseSummary,
         CaseView,
+        Conclude,
         DecideExtension,
         Feedback,
         LinkReport,
@@ -69,7 +70,7 @@ class CaseWorkflow:
             ContextRequest(compound=start.report.compound, category=start.report.category, policy=start.policy),
             start_to_close_timeout=ACTIVITY_TIMEOUT,
         )
-        self._case = case = CaseState(start, context, workflow.now())
+        self._case = case = CaseState(start, context, workflow.now(), workflow.patched)
         while True:
             await self._settle()
             if case.status.value == "CLOSED" and not self._open_tasks():
@@ -314,6 +315,15 @@ class CaseWorkflow:
     @reroute.validator
     def _validate_reroute(self, cmd: Reroute) -> None:
         self._check(lambda case: case.check_reroute(cmd.actor.org, cmd.departments))
+
+    @workflow.update
+    def conclude(self, cmd: Conclude) -> CaseView:
+        self._require_case().apply_conclude(cmd, workflow.now())
+        return self.view()
+
+    @conclude.validator
+    def _validate_conclude(self, cmd: Conclude) -> None:
+        self._check(lambda case: case.check_conclude(cmd))
 
     @workflow.update
     def dispatch(self, cmd: VolunteerDispatch) -> CaseView:

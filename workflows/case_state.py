@@ -6,6 +6,7 @@ says when something falls due and `fire_due` applies whatever has.
 """
 
 import hashlib
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -18,6 +19,7 @@ from schemas.case import (
     CaseStart,
     CaseSummary,
     CaseView,
+    Conclude,
     DecideExtension,
     DepartmentSummons,
     EventKind,
@@ -52,12 +54,17 @@ class Rejected(Exception):
         self.kind = kind
 
 
+# A return goes back to the street (reroute or conclude) even when the remaining tasks are complete.
+RETURNS_GO_TO_STREET = "returns-go-to-street"
+
+
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
 class CaseState:
-    def __init__(self, start: CaseStart, context: CaseContext, now: datetime) -> None:
+    def __init__(self, start: CaseStart, context: CaseContext, now: datetime, patched: Callable[[str], bool]) -> None:
+        self.patched = patched  # `workflow.patched` in the workflow: whether a behaviour change applies
         self.case_id = start.case_id
         self.report = start.report
         self.token_hash = start.token_hash
@@ -89,6 +96,7 @@ class CaseState:
         self.summons: list[tuple[str, TaskRole]] = []  # departments to start tasks for (drained by workflow)
         self.cancellations: list[str] = []  # open tasks to cancel (drained by workflow)
         self.reroute_due: datetime | None = None
+        self.returned: list[str] = []  # departments whose return waits for the street to reroute or conclude
         self.volunteer: str | None = None
         self.linked_reports: list[str] = []
         # each follower's token hash, under the intake key its report came with (else under the hash itself)
@@ -253,12 +261,15 @@ class CaseState:
         self._require_accepted("resolve")
         if self.proposal is not None:
             raise Rejected(Rejection.INVALID_STATE, "a resolution is already waiting for the council's sign-off")
+        if self.level is not Level.DISTRICT:
+            return
         waiting = [code for code, task in self.tasks.items() if task.status.is_open]
-        if self.level is Level.DISTRICT and waiting:
+        if waiting:
             raise Rejected(
                 Rejection.INVALID_STATE,
                 f"at DISTRICT the case resolves when its department tasks complete; waiting for {', '.join(waiting)}",
             )
+        self._require_no_return()
 
     def apply_resolve(self, cmd: Resolve, now: datetime) -> None:
         if self.level is not Level.COUNCIL:
@@ -461,14 +472,25 @@ class CaseState:
 
     # ---- department tasks (reported by their child workflows) ---------------------------------------
 
-    def check_reroute(self, org: str, summons: DepartmentSummons) -> None:
+    def _require_street_decision(self, org: str, action: str) -> None:
         self._require_open()
         if self.level is not Level.DISTRICT:
-            raise Rejected(Rejection.INVALID_STATE, "rerouting is for cases at DISTRICT")
+            raise Rejected(Rejection.INVALID_STATE, f"the street may {action} a case at DISTRICT only")
         if org != self.ctx.street_org:
-            raise Rejected(Rejection.FORBIDDEN, f"only the street office {self.ctx.street_org} reroutes this case")
-        if self.reroute_due is None:
-            raise Rejected(Rejection.INVALID_STATE, "no department has returned this case; nothing to reroute")
+            raise Rejected(Rejection.FORBIDDEN, f"only the street office {self.ctx.street_org} may {action} this case")
+        if not self.returned:
+            raise Rejected(Rejection.INVALID_STATE, f"no department has returned this case; nothing to {action}")
+
+    def _require_no_return(self) -> None:
+        if self.returned:
+            raise Rejected(
+                Rejection.INVALID_STATE,
+                f"{', '.join(self.returned)} returned the task: the street {self.ctx.street_org} decides next "
+                "(reroute to another department, or conclude that the completed work suffices)",
+            )
+
+    def check_reroute(self, org: str, summons: DepartmentSummons) -> None:
+        self._require_street_decision(org, "reroute")
         self._require_departments(summons)
         busy = [code for code in summons.codes() if code in self.tasks and self.tasks[code].status.is_open]
         if busy:
@@ -476,8 +498,37 @@ class CaseState:
 
     def apply_reroute(self, org: str, summons: DepartmentSummons, reason: str, now: datetime) -> None:
         self.reroute_due = None
+        self.returned = []
         self._record(now, EventKind.REROUTED, org, {"lead": summons.lead, "assist": summons.assist, "reason": reason})
         self._summon(summons, now)
+
+    def check_conclude(self, cmd: Conclude) -> None:
+        self._require_street_decision(cmd.actor.org, "conclude")
+        waiting = [code for code, task in self.tasks.items() if task.status.is_open]
+        if waiting:
+            raise Rejected(
+                Rejection.INVALID_STATE,
+                f"{', '.join(waiting)} still working: conclude once every open task is done, or reroute",
+            )
+        if not self._completed():
+            raise Rejected(Rejection.INVALID_STATE, "no department has completed any work; reroute to one that will")
+
+    def apply_conclude(self, cmd: Conclude, now: datetime) -> None:
+        self._record(
+            now,
+            EventKind.CONCLUDED,
+            cmd.actor.org,
+            {
+                "reason": cmd.reason,
+                "returned": list(self.returned),
+                "completed": self._completed(),
+                **self._person(cmd.actor),
+            },
+        )
+        self._resolve(now, cmd.actor.org, cmd.reason)
+
+    def _completed(self) -> list[str]:
+        return [code for code, task in self.tasks.items() if task.status is TaskStatus.COMPLETED]
 
     def apply_task_change(self, change: TaskChange, now: datetime) -> None:
         self.tasks[change.task.department] = change.task
@@ -493,8 +544,8 @@ class CaseState:
             self.stage.accepted_by = change.task.department
             self.stage.accepted_at = now
         if change.task.status is TaskStatus.RETURNED:
-            self._after_return(now)
-        if self._tasks_done():
+            self._after_return(change.task.department, now)
+        if self._tasks_done() and not (self.returned and self.patched(RETURNS_GO_TO_STREET)):
             self._resolve(now, change.task.department, "all required department tasks completed")
 
     def _tasks_done(self) -> bool:
@@ -503,7 +554,9 @@ class CaseState:
         required_done = all(t.status is TaskStatus.COMPLETED for t in live if t.required)
         return lead_done and required_done
 
-    def _after_return(self, now: datetime) -> None:
+    def _after_return(self, department: str, now: datetime) -> None:
+        if department not in self.returned:
+            self.returned.append(department)
         if all(t.status in (TaskStatus.RETURNED, TaskStatus.CANCELLED) for t in self.tasks.values()):
             self.supervision = True
             self._record(now, EventKind.ALL_RETURNED, None, {"supervisor": self.ctx.district_org})
@@ -721,6 +774,7 @@ class CaseState:
         self.proposal = None
         self.extension = None
         self.reroute_due = None
+        self.returned = []
         self.resolved_level = self.level
         self.resolved_at = now
         self.feedback_due = now + self.policy.feedback_window
@@ -732,6 +786,7 @@ class CaseState:
         self.closed_at = now
         self.feedback_due = None
         self.reroute_due = None
+        self.returned = []
         self.overdue = False
         self.cancellations = [code for code, task in self.tasks.items() if task.status.is_open]
         completed_by = {e.actor for e in self.timeline if e.kind is EventKind.VOLUNTEER_COMPLETED}
@@ -760,6 +815,7 @@ class CaseState:
             feedback_due=self.feedback_due,
             breaches=self.breaches,
             tasks=list(self.tasks.values()),
+            returned=self.returned,
             volunteer=self.volunteer,
             linked_reports=self.linked_reports,
             timeline=self.timeline,

@@ -14,6 +14,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.tasks import TaskActivities
     from schemas.case import DecideExtension, EventKind, Rejection
     from schemas.task import (
+        ExtensionRequest,
         TaskAccept,
         TaskActor,
         TaskCancel,
@@ -40,7 +41,6 @@ class DepartmentTaskWorkflow:
         self._start: TaskStart | None = None
         self._task: TaskView | None = None
         self._changes: list[TaskChange] = []
-        self._extension: TaskExtension | None = None
         self._next_reminder: datetime | None = None
         self._projected_version = -1
 
@@ -202,6 +202,7 @@ class DepartmentTaskWorkflow:
         task.result = cmd.result
         task.evidence_urls = [str(url) for url in cmd.evidence_urls]
         task.overdue = False
+        task.extension = None
         self._change(
             EventKind.TASK_COMPLETED,
             cmd.actor.department,
@@ -221,6 +222,7 @@ class DepartmentTaskWorkflow:
         task.status = TaskStatus.RETURNED
         task.closed_reason = cmd.reason
         task.overdue = False
+        task.extension = None
         self._change(EventKind.TASK_RETURNED, cmd.actor.department, {"reason": cmd.reason})
         return task
 
@@ -230,9 +232,10 @@ class DepartmentTaskWorkflow:
 
     @workflow.update
     def request_extension(self, cmd: TaskExtension) -> TaskView:
-        self._extension = cmd
+        task, now = self._require_task(), workflow.now()
+        task.extension = ExtensionRequest(by=cmd.actor.department, until=cmd.until, reason=cmd.reason, at=now)
         self._change(
-            EventKind.TASK_EXTENDED,
+            EventKind.TASK_EXTENSION_REQUESTED,
             cmd.actor.department,
             {
                 "requested_until": cmd.until,
@@ -240,12 +243,12 @@ class DepartmentTaskWorkflow:
                 "decider": self._require_start().district_org,
             },
         )
-        return self._require_task()
+        return task
 
     @request_extension.validator
     def _validate_request_extension(self, cmd: TaskExtension) -> None:
         task = self._require_own(cmd.actor, "request an extension for")
-        if self._extension is not None:
+        if task.extension is not None:
             raise _reject(Rejection.INVALID_STATE, "an extension request is already waiting for a decision")
         if cmd.until <= self._deadline():
             raise _reject(
@@ -256,15 +259,16 @@ class DepartmentTaskWorkflow:
 
     @workflow.update
     def decide_extension(self, cmd: DecideExtension) -> TaskView:
-        task, request = self._require_task(), self._extension
+        task = self._require_task()
+        request = task.extension
         assert request is not None
-        self._extension = None
+        task.extension = None
         if cmd.approve:
             task.work_due = request.until
             task.overdue = False
             self._next_reminder = None
         self._change(
-            EventKind.TASK_EXTENDED,
+            EventKind.TASK_EXTENSION_APPROVED if cmd.approve else EventKind.TASK_EXTENSION_DENIED,
             cmd.actor.org,
             {
                 "approved": cmd.approve,
@@ -279,7 +283,7 @@ class DepartmentTaskWorkflow:
         start = self._require_start()
         if cmd.actor.org != start.district_org:
             raise _reject(Rejection.FORBIDDEN, f"only the district centre {start.district_org} decides task extensions")
-        if self._extension is None:
+        if self._require_task().extension is None:
             raise _reject(Rejection.INVALID_STATE, "there is no extension request to decide")
 
     @workflow.signal
@@ -290,4 +294,5 @@ class DepartmentTaskWorkflow:
         task.status = TaskStatus.CANCELLED
         task.closed_reason = cmd.reason
         task.overdue = False
+        task.extension = None
         self._change(EventKind.TASK_CANCELLED, None, {"reason": cmd.reason})

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -20,13 +21,16 @@ from api import keys
 from api.dashboard import COOKIE
 from schemas.case import EventKind
 from schemas.keys import Role
+from schemas.local_time import DEPLOYMENT_ZONE as BEIJING
 from schemas.ranking import Cadence, RankingPeriod
 from schemas.statistics import Statistics, StatisticsQuery
+from schemas.task import TaskActor, TaskExtension, task_workflow_id
 from tests.supervisors.scenario import rank
 from workers.services import ApiServer
 from workers.settings import Settings
 from workers.startup import listen
 from workflows.case import CaseWorkflow
+from workflows.department_task import DepartmentTaskWorkflow
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -215,3 +219,86 @@ async def test_supervisor_signs_in_sees_an_overdue_case_and_supervises_it(served
         "restaurant fumes for a week: act today",
         "second reminder",
     ]
+
+
+async def case_shows(time_env, case_id: str, predicate, within: float = 10.0):
+    """A department's change reaches its case by a signal: wait (bounded) until the case view shows it."""
+    handle = time_env.client.get_workflow_handle(f"case-{case_id}")
+    loop = asyncio.get_running_loop()
+    give_up = loop.time() + within
+    while not predicate(view := await handle.query(CaseWorkflow.view)):
+        assert loop.time() < give_up, f"case {case_id} never showed the expected state"
+        await asyncio.sleep(0.05)
+    return view
+
+
+async def test_the_street_cannot_conclude_while_a_department_still_works(served, scripted, database_url):
+    # the fumes case (street HP-XH): HB returned, CGZF accepted and still working
+    connection = await connect(database_url)
+    try:
+        street = (await keys.issue(connection, "HP-XH", Role.STREET)).key
+    finally:
+        await connection.close()
+    async with httpx.AsyncClient(base_url=served.url) as http:
+        refused = await http.post(
+            f"/v1/handler/cases/{scripted.fumes}/conclude",
+            json={"reason": "the fumes stopped"},
+            headers=bearer(street) | {"Idempotency-Key": "conclude-fumes-1"},
+        )
+        other_street = await http.post(
+            f"/v1/handler/cases/{scripted.fumes}/conclude",
+            json={"reason": "the fumes stopped"},
+            headers=bearer(served.street_key),
+        )
+    assert refused.status_code == 409 and "CGZF still working" in refused.json()["detail"]
+    assert other_street.status_code == 403 and "only the street office HP-XH" in other_street.json()["detail"]
+    printed = await asyncio.to_thread(
+        whistle, served, "case", "act", scripted.fumes, "conclude", "--as", "HP-XH", "--reason", "the fumes stopped"
+    )
+    assert printed.returncode == 1 and "CGZF still working" in printed.stderr
+
+
+async def test_supervisor_sees_and_approves_a_department_extension_in_beijing_time(
+    served, scripted, time_env, chromium
+):
+    from playwright.async_api import async_playwright
+
+    cgzf = TaskActor(department="CGZF")
+    task = time_env.client.get_workflow_handle_for(DepartmentTaskWorkflow.run, task_workflow_id(scripted.fumes, "CGZF"))
+    work_due = (await task.query(DepartmentTaskWorkflow.view)).work_due
+    # asked the way a Beijing clerk types it: 18:00 at +08:00, a few days after the current deadline
+    until = (work_due + timedelta(days=3)).astimezone(BEIJING).replace(hour=18, minute=0, second=0, microsecond=0)
+    await task.execute_update(
+        DepartmentTaskWorkflow.request_extension, TaskExtension(actor=cgzf, until=until, reason="awaiting a permit")
+    )
+    await case_shows(time_env, scripted.fumes, lambda v: any(t.extension for t in v.tasks))
+
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
+        page = await browser.new_page()
+        await page.goto(f"{served.url}/dashboard/login")
+        await page.fill("input[name=key]", served.supervisor_key)
+        await page.click("button[type=submit]")
+        await page.goto(f"{served.url}/dashboard/cases/{scripted.fumes}")
+        pending = await page.text_content("#task-extension-CGZF")
+        assert f"asks until {until:%Y-%m-%d} 18:00 北京时间: awaiting a permit" in pending
+        shown = await page.text_content("main")
+        assert "UTC" not in shown
+        reported = (await case_shows(time_env, scripted.fumes, lambda v: True)).reported_at
+        assert f"{reported.astimezone(BEIJING):%Y-%m-%d %H:%M} 北京时间" in shown  # recorded in UTC, shown converted
+
+        await page.fill("#task-extension-CGZF input[name=reason]", "permit office confirmed the date")
+        await page.click("#task-extension-CGZF button[value=true]")
+        assert "Done: decided CGZF" in await page.text_content("[role=status]")
+        assert await page.locator("#task-extension-CGZF").count() == 0  # decided: no longer pending
+        assert "No department asks for more time" in await page.text_content("main")
+        assert f"{until:%m-%d} 18:00" in await page.text_content("table:has-text('work due')")
+        await browser.close()
+
+    view = await time_env.client.get_workflow_handle(f"case-{scripted.fumes}").query(CaseWorkflow.view)
+    decided = [(e.kind, e.actor) for e in view.timeline if e.kind.startswith("TASK_EXTENSION")]
+    assert decided == [
+        (EventKind.TASK_EXTENSION_REQUESTED, "CGZF"),
+        (EventKind.TASK_EXTENSION_APPROVED, "HP-CENTRE"),
+    ]
+    assert (await task.query(DepartmentTaskWorkflow.view)).work_due == until

@@ -1,13 +1,18 @@
 """District departments report for duty: task children, supervision, returns and reroutes, volunteers."""
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
-from temporalio.client import WorkflowUpdateFailedError
+from temporalio.client import WorkflowHistory, WorkflowUpdateFailedError
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer
 
 from schemas.case import (
     Accept,
     Actor,
+    Conclude,
+    DecideExtension,
     DepartmentSummons,
     EventKind,
     Feedback,
@@ -19,13 +24,24 @@ from schemas.case import (
     Withdraw,
 )
 from schemas.domain import Level, Status
-from schemas.task import TaskAccept, TaskActor, TaskComplete, TaskReturn, TaskStatus, task_workflow_id
+from schemas.task import (
+    TaskAccept,
+    TaskActor,
+    TaskComplete,
+    TaskExtension,
+    TaskReturn,
+    TaskStatus,
+    task_workflow_id,
+)
+from workers.worker import WORKFLOWS
 from workflows.case import CaseWorkflow
 from workflows.department_task import DepartmentTaskWorkflow
 
 OWNERS = Actor(org="OC-HP-DF-QH-1")
 COMMUNITY = Actor(org="HP-DF-QH")
 STREET = Actor(org="HP-DF")
+CENTRE = Actor(org="HP-CENTRE")
+HISTORIES = Path(__file__).parent / "histories"
 
 
 def kinds(view) -> list[EventKind]:
@@ -160,6 +176,168 @@ async def test_return_then_street_reroutes(harness):
         await act(harness, case_id, code, DepartmentTaskWorkflow.accept, TaskAccept(actor=actor))
         await act(harness, case_id, code, DepartmentTaskWorkflow.complete, TaskComplete(actor=actor, result=result))
     await settled(harness, handle, lambda v: v.status is Status.RESOLVED)
+
+
+async def accept_and_complete(harness, case_id: str, code: str, result: str = "done") -> None:
+    actor = TaskActor(department=code)
+    await act(harness, case_id, code, DepartmentTaskWorkflow.accept, TaskAccept(actor=actor))
+    await act(harness, case_id, code, DepartmentTaskWorkflow.complete, TaskComplete(actor=actor, result=result))
+
+
+async def give_back(harness, case_id: str, code: str, reason: str = "not our remit") -> None:
+    await act(
+        harness,
+        case_id,
+        code,
+        DepartmentTaskWorkflow.return_task,
+        TaskReturn(actor=TaskActor(department=code), reason=reason),
+    )
+
+
+async def rejected_update(handle, update, payload) -> str:
+    with pytest.raises(WorkflowUpdateFailedError) as rejected:
+        await handle.execute_update(update, payload)
+    return str(rejected.value.cause)
+
+
+async def test_lead_completes_then_assistant_returns_and_the_street_concludes(harness):
+    handle, _, case_id = await to_district(harness, "CGZF", ["GH"])
+    await accept_and_complete(harness, case_id, "CGZF", "structure removed")
+    await settled(harness, handle, lambda v: EventKind.TASK_COMPLETED in kinds(v))
+    await give_back(harness, case_id, "GH")
+    view = await settled(harness, handle, lambda v: EventKind.TASK_RETURNED in kinds(v))
+    assert view.status is Status.IN_PROGRESS and EventKind.RESOLVED not in kinds(view)
+    assert view.returned == ["GH"]
+    assert "the street HP-DF decides next" in await rejected_update(
+        handle, CaseWorkflow.resolve, Resolve(actor=CENTRE, summary="done anyway")
+    )
+    assert "only the street office HP-DF" in await rejected_update(
+        handle, CaseWorkflow.conclude, Conclude(actor=CENTRE, reason="x")
+    )
+    view = await handle.execute_update(
+        CaseWorkflow.conclude, Conclude(actor=STREET, reason="the structure is gone; planning has nothing to add")
+    )
+    assert view.status is Status.RESOLVED and view.returned == []
+    concluded, resolved = view.timeline[-2:]
+    assert (concluded.kind, concluded.actor) == (EventKind.CONCLUDED, "HP-DF")
+    assert concluded.details == {
+        "reason": "the structure is gone; planning has nothing to add",
+        "returned": ["GH"],
+        "completed": ["CGZF"],
+    }
+    assert (resolved.kind, resolved.actor) == (EventKind.RESOLVED, "HP-DF")
+    assert resolved.details["summary"] == "the structure is gone; planning has nothing to add"
+
+
+async def test_assistant_returns_then_lead_completes_and_the_street_reroutes(harness):
+    handle, _, case_id = await to_district(harness, "CGZF", ["GH"])
+    await give_back(harness, case_id, "GH")
+    await settled(harness, handle, lambda v: EventKind.TASK_RETURNED in kinds(v))
+    await accept_and_complete(harness, case_id, "CGZF", "structure removed")
+    view = await settled(harness, handle, lambda v: EventKind.TASK_COMPLETED in kinds(v))
+    assert view.status is Status.IN_PROGRESS and EventKind.RESOLVED not in kinds(view)
+    assert view.returned == ["GH"]
+    view = await handle.execute_update(
+        CaseWorkflow.reroute,
+        Reroute(actor=STREET, departments=DepartmentSummons(lead="ZJW"), reason="housing checks the permit"),
+    )
+    assert view.returned == [] and view.status is Status.IN_PROGRESS
+    assert "no department has returned" in await rejected_update(
+        handle, CaseWorkflow.conclude, Conclude(actor=STREET, reason="x")
+    )
+    await accept_and_complete(harness, case_id, "ZJW", "no permit; fined")
+    view = await settled(harness, handle, lambda v: v.status is Status.RESOLVED)
+    assert view.timeline[-1].actor == "ZJW"
+
+
+async def test_lead_returns_while_the_assistant_works(harness):
+    handle, _, case_id = await to_district(harness, "CGZF", ["GH"])
+    await act(harness, case_id, "GH", DepartmentTaskWorkflow.accept, TaskAccept(actor=TaskActor(department="GH")))
+    await give_back(harness, case_id, "CGZF")
+    view = await settled(harness, handle, lambda v: EventKind.TASK_RETURNED in kinds(v))
+    assert view.returned == ["CGZF"] and EventKind.ALL_RETURNED not in kinds(view)
+    assert "GH still working" in await rejected_update(
+        handle, CaseWorkflow.conclude, Conclude(actor=STREET, reason="planning will do")
+    )
+    await act(
+        harness,
+        case_id,
+        "GH",
+        DepartmentTaskWorkflow.complete,
+        TaskComplete(actor=TaskActor(department="GH"), result="permit revoked"),
+    )
+    view = await settled(harness, handle, lambda v: EventKind.TASK_COMPLETED in kinds(v))
+    assert view.status is Status.IN_PROGRESS
+    view = await handle.execute_update(CaseWorkflow.conclude, Conclude(actor=STREET, reason="the revocation suffices"))
+    assert view.status is Status.RESOLVED and view.timeline[-1].actor == "HP-DF"
+
+
+async def test_conclude_needs_completed_work_and_a_pending_return(harness):
+    handle, _, case_id = await to_district(harness, "HB")
+    assert "no department has returned" in await rejected_update(
+        handle, CaseWorkflow.conclude, Conclude(actor=STREET, reason="x")
+    )
+    await give_back(harness, case_id, "HB")
+    await settled(harness, handle, lambda v: EventKind.ALL_RETURNED in kinds(v))
+    assert "no department has completed any work" in await rejected_update(
+        handle, CaseWorkflow.conclude, Conclude(actor=STREET, reason="x")
+    )
+    view = await harness.view(handle)
+    assert view.status is Status.REPORTED and view.returned == ["HB"]
+
+
+async def test_task_extension_request_and_decisions_are_distinct_events(harness, pool):
+    handle, _, case_id = await to_district(harness, "CGZF")
+    lead = TaskActor(department="CGZF")
+    accepted = await act(harness, case_id, "CGZF", DepartmentTaskWorkflow.accept, TaskAccept(actor=lead))
+    until = accepted.work_due + timedelta(days=2)
+    for approve in (False, True):
+        request = TaskExtension(actor=lead, until=until, reason="parts on order")
+        pending = await act(harness, case_id, "CGZF", DepartmentTaskWorkflow.request_extension, request)
+        assert (pending.extension.by, pending.extension.until, pending.extension.reason) == (
+            "CGZF",
+            until,
+            "parts on order",
+        )
+        view = await settled(harness, handle, lambda v: v.tasks[0].extension is not None)
+        requested = view.timeline[-1]
+        assert (requested.kind, requested.actor) == (EventKind.TASK_EXTENSION_REQUESTED, "CGZF")
+        assert requested.details["decider"] == "HP-CENTRE"
+        decision = DecideExtension(actor=CENTRE, approve=approve, reason="ok" if approve else "work faster")
+        decided = await act(harness, case_id, "CGZF", DepartmentTaskWorkflow.decide_extension, decision)
+        assert decided.extension is None
+        assert decided.work_due == (until if approve else accepted.work_due)
+        view = await settled(harness, handle, lambda v: v.tasks[0].extension is None)
+    events = [(e.kind, e.actor) for e in view.timeline if e.kind.startswith("TASK_EXTENSION")]
+    assert events == [
+        (EventKind.TASK_EXTENSION_REQUESTED, "CGZF"),
+        (EventKind.TASK_EXTENSION_DENIED, "HP-CENTRE"),
+        (EventKind.TASK_EXTENSION_REQUESTED, "CGZF"),
+        (EventKind.TASK_EXTENSION_APPROVED, "HP-CENTRE"),
+    ]
+    # the centre hears of each request, the department of each decision
+    expected = [
+        ("HP-CENTRE", "TASK_EXTENSION_REQUESTED"),
+        ("CGZF", "TASK_EXTENSION_DENIED"),
+        ("HP-CENTRE", "TASK_EXTENSION_REQUESTED"),
+        ("CGZF", "TASK_EXTENSION_APPROVED"),
+    ]
+    sql = "SELECT recipient, topic FROM notifications WHERE case_id = $1 AND topic LIKE 'TASK_EXTENSION%' ORDER BY seq"
+    for _ in range(100):  # the projection writes them after the case records the events
+        rows = [tuple(row) for row in await pool.fetch(sql, case_id)]
+        if rows == expected:
+            break
+        await harness.env.sleep(timedelta(milliseconds=50))
+    assert rows == expected
+
+
+@pytest.mark.parametrize("recorded", ["case-recorded", "case-recorded-dept-CGZF"])
+async def test_histories_recorded_before_returns_went_to_the_street_still_replay(recorded):
+    """Recorded with the code before this change: the lead completed, then the assistant returned and the case
+    resolved at once (the old rule, kept for cases that did so), with TASK_EXTENDED for request and decision."""
+    history = WorkflowHistory.from_json(recorded, (HISTORIES / f"{recorded}.json").read_text())
+    replayer = Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter)
+    await replayer.replay_workflow(history, raise_on_replay_failure=True)
 
 
 async def test_reroute_only_by_the_street_after_a_return(harness):
