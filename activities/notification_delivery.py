@@ -156,15 +156,15 @@ class DeliveryLoop:
         return len(rows)
 
     async def _send(self, row: asyncpg.Record, webhook: DeliveryChannel) -> tuple[str, str | None]:
-        notification = Notification(**{field: row[field] for field in Notification.model_fields})
-        subscription = (
-            Subscription(org=row["subscription_org"], url=row["url"], secret=row["secret"])
-            if row["subscription_org"]
-            else None
-        )
-        channel = webhook if subscription else self._default
+        channel = webhook if row["subscription_org"] else self._default
         try:
+            notification = Notification(**{field: row[field] for field in Notification.model_fields})
+            subscription = (
+                Subscription(org=row["subscription_org"], url=row["url"], secret=row["secret"])
+                if row["subscription_org"]
+                else None
+            )
             await channel.send(notification, subscription)
-        except Exception as error:  # any failure of a channel is retried later
+        except Exception as error:  # any failure (a channel's, a stored row that no longer validates) is retried later
             return channel.name, (str(error) or type(error).__name__)[:500]
         return channel.name, None
