@@ -58,7 +58,7 @@ def intake_key(report: CaseReport, idempotency_key: str | None, caller_org: str 
     return None
 
 
-def fingerprint(report: CaseReport) -> str:
+def _fingerprint(report: CaseReport) -> str:
     return hashlib.sha256(report.model_dump_json().encode()).hexdigest()
 
 
@@ -80,7 +80,7 @@ async def report_case(
     already stands for a different report.
     """
     key = intake_key(report, idempotency_key, caller_org)
-    reported = fingerprint(report) if idempotency_key else None
+    reported = _fingerprint(report) if idempotency_key else None
     async with pool.acquire() as connection:
         context = await registry.case_context(connection, report.compound, report.category, policy)
         if report.reporter.anonymous and not context.category.anonymous_allowed:

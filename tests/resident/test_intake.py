@@ -204,7 +204,9 @@ async def test_only_reports_of_the_same_issue_wait_for_each_other(resident, inta
 
         async def waiting_for_the_lock() -> bool:
             assert not same.done()
-            waiting = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+            waiting = """SELECT count(*) FROM pg_locks
+                          WHERE locktype = 'advisory' AND NOT granted
+                            AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"""
             return await intake_pool.fetchval(waiting) == 1
 
         await eventually(waiting_for_the_lock, what="the report of the held issue to wait for its lock")
