@@ -98,7 +98,7 @@ class DeliveryLoop:
         *,
         default: DeliveryChannel | None = None,
         backoff: Backoff = Backoff(),
-        outage: Backoff = Backoff(initial=timedelta(seconds=1), maximum=timedelta(seconds=30)),
+        outage: Backoff = Backoff(initial=timedelta(seconds=1), maximum=timedelta(seconds=10)),
         poll_interval: float = 1.0,
         batch_size: int = 20,
         timeout: float = 10.0,
