@@ -6,6 +6,9 @@ delivered across restarts. A crash after a send but before the commit resends th
 is released: webhook receivers deduplicate on the notification id (`X-Whistle-Id`).
 
 Routing: the recipient's own webhook subscription, else the `*` subscription, else the log channel.
+
+PostgreSQL stopping or restarting only pauses the loop: a database failure is logged once, retried
+with a growing pause, and logged again when delivery resumes.
 """
 
 import asyncio
@@ -82,6 +85,12 @@ class Backoff(BaseModel):
         return min(self.initial * 2 ** max(attempts - 1, 0), self.maximum)
 
 
+# What a lost or restarting database raises: a connection lost mid-query is detached from its pool
+# proxy (InterfaceError "released back to the pool"), and one cut at the wrong moment can be left in
+# an impossible protocol state (InternalClientError); the pool replaces such connections on release.
+DATABASE_FAILURES = (asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError, OSError, TimeoutError)
+
+
 class DeliveryLoop:
     def __init__(
         self,
@@ -89,6 +98,7 @@ class DeliveryLoop:
         *,
         default: DeliveryChannel | None = None,
         backoff: Backoff = Backoff(),
+        outage: Backoff = Backoff(initial=timedelta(seconds=1), maximum=timedelta(seconds=10)),
         poll_interval: float = 1.0,
         batch_size: int = 20,
         timeout: float = 10.0,
@@ -96,20 +106,28 @@ class DeliveryLoop:
         self._pool = pool
         self._default = default or LogChannel()
         self._backoff = backoff
+        self._outage = outage
         self._poll_interval = poll_interval
         self._batch_size = batch_size
         self._timeout = timeout
 
     async def run(self) -> None:
         """Deliver until cancelled; a database outage is logged and waited out."""
+        failures = 0
         async with httpx.AsyncClient(timeout=self._timeout) as http:
             webhook = WebhookChannel(http)
             while True:
                 try:
                     claimed = await self.deliver_due(webhook)
-                except (asyncpg.PostgresError, OSError) as error:
-                    log.warning("notification delivery paused", error=str(error))
-                    claimed = 0
+                except DATABASE_FAILURES as error:
+                    failures += 1
+                    if failures == 1:
+                        log.warning("notification delivery paused", error=f"{type(error).__name__}: {error}")
+                    await asyncio.sleep(self._outage.after(failures).total_seconds())
+                    continue
+                if failures:
+                    log.info("notification delivery resumed", failed_attempts=failures)
+                    failures = 0
                 if claimed < self._batch_size:
                     await asyncio.sleep(self._poll_interval)
 
@@ -138,15 +156,15 @@ class DeliveryLoop:
         return len(rows)
 
     async def _send(self, row: asyncpg.Record, webhook: DeliveryChannel) -> tuple[str, str | None]:
-        notification = Notification(**{field: row[field] for field in Notification.model_fields})
-        subscription = (
-            Subscription(org=row["subscription_org"], url=row["url"], secret=row["secret"])
-            if row["subscription_org"]
-            else None
-        )
-        channel = webhook if subscription else self._default
+        channel = webhook if row["subscription_org"] else self._default
         try:
+            notification = Notification(**{field: row[field] for field in Notification.model_fields})
+            subscription = (
+                Subscription(org=row["subscription_org"], url=row["url"], secret=row["secret"])
+                if row["subscription_org"]
+                else None
+            )
             await channel.send(notification, subscription)
-        except Exception as error:  # any failure of a channel is retried later
+        except Exception as error:  # any failure (a channel's, a stored row that no longer validates) is retried later
             return channel.name, (str(error) or type(error).__name__)[:500]
         return channel.name, None

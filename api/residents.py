@@ -13,7 +13,7 @@ from api.errors import ApiError, FieldError, responses
 from schemas.case import CaseReport, CaseView, Feedback, ResidentRole, Withdraw
 from schemas.domain import Channel
 from schemas.keys import Right
-from workers.cases import IntakeOutcome, report_case
+from workers.cases import IdempotencyKeyReused, IntakeOutcome, report_case
 from workflows.case import CaseWorkflow
 
 router = APIRouter(prefix="/v1/cases", tags=["residents"])
@@ -26,7 +26,8 @@ class ReportReceipt(BaseModel):
     case_id: str
     outcome: IntakeOutcome = Field(
         description="CREATED: a new case; LINKED: the same issue is already open nearby, you follow that case; "
-        "EXISTING: this ticket or Idempotency-Key was reported before"
+        "EXISTING: this ticket, or this report with this Idempotency-Key, was reported before (Idempotency-Keys "
+        "of an intake key are its organisation's own; a key reused for a different report is refused)"
     )
     token: str | None = Field(
         description="your access token for this case (X-Case-Token), shown this once; null for a repeat"
@@ -48,7 +49,16 @@ async def report_for(
     if report.external_id and caller is None:
         raise ApiError(403, "external ticket ids come from intake channels; report with an intake key")
     try:
-        reported = await report_case(client, pool, report, task_queue=task_queue, idempotency_key=idempotency_key)
+        reported = await report_case(
+            client,
+            pool,
+            report,
+            task_queue=task_queue,
+            idempotency_key=idempotency_key,
+            caller_org=caller.org if caller is not None else None,
+        )
+    except IdempotencyKeyReused as error:
+        raise FieldError(("header", "Idempotency-Key"), str(error), "idempotency_key_reused") from error
     except registry.UnknownReference as error:
         async with pool.acquire() as connection:
             field = "compound"

@@ -1,9 +1,10 @@
 """Client-side case operations shared by the CLI and the API: report a case, act on it, read it."""
 
 import asyncio
+import hashlib
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -17,7 +18,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from activities import registry
 from activities.cases import kept_residents, kept_view
 from activities.tasks import kept_task
-from schemas.case import CASE_OPENING, CaseReport, CaseStart, CaseView, LinkReport, ResidentRole
+from schemas.case import CASE_OPENING, CaseReport, CaseStart, CaseView, LinkReport, Rejection, ResidentRole
 from schemas.task import TaskView, task_workflow_id
 from workflows.case import CaseWorkflow
 from workflows.case_state import token_hash
@@ -40,18 +41,32 @@ class ReportedCase:
 
 
 _INTAKE_LOCK = 0x494E_544B  # "INTK": the advisory-lock space of intake keys
+_ISSUE_LOCK = 0x4953_5355  # "ISSU": the advisory-lock space of issues (compound, category)
+
+
+class IdempotencyKeyReused(Exception):
+    """An Idempotency-Key that already stands for a different report."""
 
 
 def workflow_id(case_id: str) -> str:
     return f"case-{case_id}"
 
 
-def intake_key(report: CaseReport, idempotency_key: str | None) -> str | None:
+def intake_key(report: CaseReport, idempotency_key: str | None, caller_org: str | None = None) -> str | None:
+    """What makes a report a repeat: an Idempotency-Key, scoped to the organisation and channel of the
+    intake key that sent it (a resident's own is global, and answers only the same report), else the
+    channel's ticket id."""
     if idempotency_key:
+        if caller_org is not None:
+            return f"idempotency@{caller_org}/{report.channel}:{idempotency_key}"
         return f"idempotency:{idempotency_key}"
     if report.external_id:
         return f"{report.channel}:{report.external_id}"
     return None
+
+
+def _fingerprint(report: CaseReport) -> str:
+    return hashlib.sha256(report.model_dump_json().encode()).hexdigest()
 
 
 async def report_case(
@@ -62,66 +77,103 @@ async def report_case(
     task_queue: str,
     policy: str = "default",
     idempotency_key: str | None = None,
+    caller_org: str | None = None,
 ) -> ReportedCase:
     """Open a case for a report, exactly once per ticket or idempotency key, linking duplicates.
 
-    Raises `registry.UnknownReference` for an unknown compound, category or policy, and ValueError for an
-    anonymous report in a category that needs a name.
+    `caller_org` is the organisation of the intake key that sent the report (None: a resident's own).
+    Raises `registry.UnknownReference` for an unknown compound, category or policy, ValueError for an
+    anonymous report in a category that needs a name, and `IdempotencyKeyReused` for a key that
+    already stands for a different report.
     """
-    key = intake_key(report, idempotency_key)
+    key = intake_key(report, idempotency_key, caller_org)
+    reported = _fingerprint(report) if idempotency_key else None
     async with pool.acquire() as connection:
         context = await registry.case_context(connection, report.compound, report.category, policy)
         if report.reporter.anonymous and not context.category.anonymous_allowed:
             raise ValueError(f"category {context.category.code} does not accept anonymous reports")
-        async with _intake_lock(connection, key):
+        deduplicate = context.category.deduplicate
+        # always in this order (key, then issue), so two reports never wait for each other's second lock
+        async with _lock(connection, _INTAKE_LOCK, key), issue_lock(connection, report, deduplicate):
             if key is not None:
-                existing = await connection.fetchval("SELECT case_id FROM intake_keys WHERE key = $1", key)
-                if existing is not None:
-                    return await _resume(client, connection, existing, report, policy, task_queue)
+                bound = await connection.fetchrow("SELECT case_id, fingerprint FROM intake_keys WHERE key = $1", key)
+                if bound is not None:
+                    if reported is not None and bound["fingerprint"] != reported:
+                        raise IdempotencyKeyReused(
+                            "这个 Idempotency-Key 已用于另一份报告，新报告请换一个新的键 / this Idempotency-Key "
+                            "was already used for a different report; use a new key for a new report"
+                        )
+                    return await _resume(client, connection, bound["case_id"], report, policy, task_queue, deduplicate)
             token = secrets.token_urlsafe(24)
-            if context.category.deduplicate:
+            if deduplicate:
                 linked = await _link_to_open_case(
                     client, connection, report, token, key, context.policy.duplicate_window
                 )
                 if linked is not None:
-                    await _bind(connection, key, linked)
+                    await _bind(connection, key, linked, reported)
                     return ReportedCase(case_id=linked, outcome=IntakeOutcome.LINKED, token=token)
             case_id = await registry.next_case_id(connection, datetime.now(UTC).date())
             # Bound before the start: a retry after a crash in between finds the key and starts the case.
-            await _bind(connection, key, case_id)
-            await _start(client, case_id, report, token, policy, task_queue)
+            await _bind(connection, key, case_id, reported)
+            await _start(client, connection, case_id, report, token, policy, task_queue, deduplicate)
             return ReportedCase(case_id=case_id, outcome=IntakeOutcome.CREATED, token=token)
 
 
+def issue_lock(connection, report: CaseReport, deduplicate: bool = True) -> AbstractAsyncContextManager[None]:
+    """Serialise the link-or-open decision for one issue (compound, category); other issues go on."""
+    return _lock(connection, _ISSUE_LOCK, f"{report.compound}/{report.category}" if deduplicate else None)
+
+
 @asynccontextmanager
-async def _intake_lock(connection, key: str | None) -> AsyncIterator[None]:
-    """Serialise reports of one ticket or idempotency key (concurrent retries), across processes."""
+async def _lock(connection, space: int, key: str | None) -> AsyncIterator[None]:
+    """A session advisory lock across processes (the pool unlocks all of a connection's on release)."""
     if key is None:
         yield
         return
-    await connection.execute("SELECT pg_advisory_lock($1, hashtext($2))", _INTAKE_LOCK, key)
+    await connection.execute("SELECT pg_advisory_lock($1, hashtext($2))", space, key)
     try:
         yield
     finally:
-        await connection.execute("SELECT pg_advisory_unlock($1, hashtext($2))", _INTAKE_LOCK, key)
+        await connection.execute("SELECT pg_advisory_unlock($1, hashtext($2))", space, key)
 
 
-async def _bind(connection, key: str | None, case_id: str) -> None:
+async def _bind(connection, key: str | None, case_id: str, reported: str | None) -> None:
     if key is not None:
-        await connection.execute("INSERT INTO intake_keys (key, case_id) VALUES ($1, $2)", key, case_id)
+        await connection.execute(
+            "INSERT INTO intake_keys (key, case_id, fingerprint) VALUES ($1, $2, $3)", key, case_id, reported
+        )
 
 
-async def _start(client: Client, case_id: str, report: CaseReport, token: str, policy: str, task_queue: str) -> None:
+async def _start(
+    client: Client,
+    connection,
+    case_id: str,
+    report: CaseReport,
+    token: str,
+    policy: str,
+    task_queue: str,
+    deduplicate: bool,
+) -> None:
+    """Start the case; for an issue others may report too, record it as the issue's open case (only once
+    started, so the record never points at a case that does not exist)."""
     await client.start_workflow(
         CaseWorkflow.run,
         CaseStart(case_id=case_id, report=report, token_hash=token_hash(token), policy=policy),
         id=workflow_id(case_id),
         task_queue=task_queue,
     )
+    if deduplicate:
+        await connection.execute(
+            """INSERT INTO open_issues (compound, category, case_id) VALUES ($1, $2, $3)
+               ON CONFLICT (compound, category) DO UPDATE SET case_id = excluded.case_id, opened_at = now()""",
+            report.compound,
+            report.category,
+            case_id,
+        )
 
 
 async def _resume(
-    client: Client, connection, case_id: str, report: CaseReport, policy: str, task_queue: str
+    client: Client, connection, case_id: str, report: CaseReport, policy: str, task_queue: str, deduplicate: bool
 ) -> ReportedCase:
     """A repeated ticket: its case, started now if the first attempt bound the key but never started it.
 
@@ -132,7 +184,7 @@ async def _resume(
         return _repeat(case_id)
     token = secrets.token_urlsafe(24)
     try:
-        await _start(client, case_id, report, token, policy, task_queue)
+        await _start(client, connection, case_id, report, token, policy, task_queue, deduplicate)
     except WorkflowAlreadyStartedError:
         return _repeat(case_id)
     return ReportedCase(case_id=case_id, outcome=IntakeOutcome.CREATED, token=token)
@@ -142,18 +194,25 @@ def _repeat(case_id: str) -> ReportedCase:
     return ReportedCase(case_id=case_id, outcome=IntakeOutcome.EXISTING, token=None)
 
 
+# The open cases of an issue, earliest first: the read model's, and the one intake opened last while the
+# read model has no row for it yet (its projection lags the start).
+_OPEN_CASES = """
+    SELECT case_id FROM (
+        SELECT case_id, reported_at AS opened_at FROM cases
+         WHERE compound = $1 AND category = $2 AND status <> 'CLOSED' AND reported_at > now() - $3::interval
+        UNION ALL
+        SELECT case_id, opened_at FROM open_issues o
+         WHERE compound = $1 AND category = $2 AND opened_at > now() - $3::interval
+           AND NOT EXISTS (SELECT FROM cases c WHERE c.case_id = o.case_id)
+    ) open ORDER BY opened_at
+"""
+
+
 async def _link_to_open_case(
     client: Client, connection, report: CaseReport, token: str, key: str | None, window: timedelta
 ) -> str | None:
     """Follow the earliest open case of the same issue that still takes reporters."""
-    originals = await connection.fetch(
-        """SELECT case_id FROM cases
-            WHERE compound = $1 AND category = $2 AND status <> 'CLOSED' AND reported_at > now() - $3::interval
-            ORDER BY reported_at""",
-        report.compound,
-        report.category,
-        window,
-    )
+    originals = await connection.fetch(_OPEN_CASES, report.compound, report.category, window)
     link = LinkReport(
         token_hash=token_hash(token),
         channel=report.channel,
@@ -162,12 +221,24 @@ async def _link_to_open_case(
         intake_key=key,
     )
     for original in originals:
-        try:
-            await case_handle(client, original["case_id"]).execute_update(CaseWorkflow.link_report, link)
-        except (WorkflowUpdateFailedError, RPCError):
-            continue  # closed (or ended by an operator) in the meantime
-        return original["case_id"]
+        if await _follow(client, original["case_id"], link):
+            return original["case_id"]
     return None
+
+
+async def _follow(client: Client, case_id: str, link: LinkReport) -> bool:
+    """Link a report to a case; False when the case takes no more reporters (closed or ended meanwhile).
+    A case started a moment ago is waited for until it has opened."""
+    while True:
+        try:
+            await case_handle(client, case_id).execute_update(CaseWorkflow.link_report, link)
+            return True
+        except WorkflowUpdateFailedError as error:
+            if getattr(error.cause, "type", None) != Rejection.NOT_READY:
+                return False
+        except RPCError:
+            return False
+        await wait_until_open(client, case_id)
 
 
 def case_handle(client: Client, case_id: str) -> WorkflowHandle:

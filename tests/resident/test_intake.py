@@ -2,14 +2,18 @@
 a later report of the same open issue follows the original case."""
 
 import asyncio
+from collections.abc import AsyncIterator
 
+import asyncpg
 import pytest
+import pytest_asyncio
 from temporalio.client import WorkflowUpdateFailedError
 
 from activities import notifications
+from activities.db import create_pool
 from schemas.case import Accept, Actor, CaseReport, Feedback, LinkReport, Reporter, ResidentRole, Resolve, Signoff
 from schemas.domain import Channel, Status
-from tests.resident.conftest import PHONE, REPORTER, projected
+from tests.resident.conftest import NAME, PHONE, REPORTER, eventually, projected
 from tests.resident.test_feedback import resolve_at_council
 from workers import cases
 from workflows.case import CaseWorkflow
@@ -27,10 +31,21 @@ def hotline(ticket: str, compound: str, category: str = "NOISE", reporter: Repor
     )
 
 
-async def report(resident, case_report: CaseReport) -> cases.ReportedCase:
-    reported = await cases.report_case(resident.client, resident.pool, case_report, task_queue=resident.task_queue)
+@pytest_asyncio.fixture(loop_scope="session")
+async def intake_pool(database_url) -> AsyncIterator[asyncpg.Pool]:
+    """The API's pool, apart from the worker's: reports waiting for an issue's lock each hold a connection."""
+    pool = await create_pool(database_url, max_size=12)
+    yield pool
+    await pool.close()
+
+
+async def report(resident, case_report: CaseReport, pool=None, **options) -> cases.ReportedCase:
+    reported = await cases.report_case(
+        resident.client, pool or resident.pool, case_report, task_queue=resident.task_queue, **options
+    )
     if cases.workflow_id(reported.case_id) not in resident.started:
         resident.started.append(cases.workflow_id(reported.case_id))
+    await cases.wait_until_open(resident.client, reported.case_id)  # the replay at teardown views every case
     return reported
 
 
@@ -149,3 +164,78 @@ async def test_anonymous_report_refused_where_the_category_needs_a_name(resident
     view = await cases.wait_until_open(resident.client, allowed.case_id)
     assert view.reporter.anonymous and view.reporter.phone is None
     assert PHONE not in view.model_dump_json()
+
+
+def resident_report(compound: str, category: str, name: str = NAME) -> CaseReport:
+    return CaseReport(
+        compound=compound, category=category, description="楼道里堆满了杂物", reporter=Reporter(name=name)
+    )
+
+
+async def test_ten_simultaneous_reports_of_one_issue_open_one_case(resident, pool, intake_pool):
+    reports = [resident_report("HP-DF-YL-2", "PARKING", name=f"居民{n}") for n in range(10)]
+    reported = await asyncio.gather(*(report(resident, r, intake_pool) for r in reports))
+    assert len({r.case_id for r in reported}) == 1
+    assert sorted(r.outcome for r in reported) == [cases.IntakeOutcome.CREATED] + [cases.IntakeOutcome.LINKED] * 9
+    assert len({r.token for r in reported}) == 10
+    view = await cases.wait_until_open(resident.client, reported[0].case_id)
+    assert view.reporters == 10 and len(view.linked_reports) == 9
+    await projected(pool, view)
+    assert await pool.fetchval("SELECT count(*) FROM cases WHERE compound = 'HP-DF-YL-2' AND category = 'PARKING'") == 1
+    assert await pool.fetchval("SELECT reporters FROM cases WHERE case_id = $1", view.case_id) == 10
+
+
+async def test_ten_simultaneous_reports_of_different_issues_open_ten_cases(resident, intake_pool):
+    categories = ["FLYING_WIRE", "SEWER_BLOCKAGE", "CORRIDOR_CLUTTER", "PARKING", "LIFT_MAINTENANCE", "NOISE"]
+    categories += ["COOKING_FUMES", "ILLEGAL_CONSTRUCTION", "FIRE_LANE_BLOCKED", "POULTRY"]
+    reports = [resident_report("HP-XH-CH-2", category) for category in categories]
+    reported = await asyncio.gather(*(report(resident, r, intake_pool) for r in reports))
+    assert [r.outcome for r in reported] == [cases.IntakeOutcome.CREATED] * 10
+    assert len({r.case_id for r in reported}) == 10
+
+
+async def test_only_reports_of_the_same_issue_wait_for_each_other(resident, intake_pool):
+    """The issue lock is (compound, category): while one report of an issue decides, another issue goes on."""
+    held = resident_report("HP-DF-QH-2", "FLYING_WIRE")
+    async with intake_pool.acquire() as connection, cases.issue_lock(connection, held):
+        other = await asyncio.wait_for(report(resident, resident_report("HP-DF-QH-2", "PARKING"), intake_pool), 30)
+        assert other.outcome is cases.IntakeOutcome.CREATED
+        same = asyncio.create_task(report(resident, held, intake_pool))
+
+        async def waiting_for_the_lock() -> bool:
+            assert not same.done()
+            waiting = """SELECT count(*) FROM pg_locks
+                          WHERE locktype = 'advisory' AND NOT granted
+                            AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"""
+            return await intake_pool.fetchval(waiting) == 1
+
+        await eventually(waiting_for_the_lock, what="the report of the held issue to wait for its lock")
+    assert (await asyncio.wait_for(same, 30)).outcome is cases.IntakeOutcome.CREATED
+
+
+async def test_an_idempotency_key_is_its_intake_organisations_own(resident, pool):
+    first = await report(resident, resident_report("HP-DF-QH-1", "POULTRY"), idempotency_key="k-1", caller_org="GRID-A")
+    other = await report(resident, resident_report("HP-DF-QH-2", "POULTRY"), idempotency_key="k-1", caller_org="GRID-B")
+    assert first.outcome is other.outcome is cases.IntakeOutcome.CREATED and other.case_id != first.case_id
+    again = await report(resident, resident_report("HP-DF-QH-1", "POULTRY"), idempotency_key="k-1", caller_org="GRID-A")
+    assert again.outcome is cases.IntakeOutcome.EXISTING and again.case_id == first.case_id
+
+
+async def test_a_residents_idempotency_key_answers_only_the_same_report(resident, pool):
+    mine = resident_report("HP-XH-MY-1", "DOWNPIPE")
+    first = await report(resident, mine, idempotency_key="my-own-key-123")
+    await cases.wait_until_open(resident.client, first.case_id)
+    before = await intake_state(pool)
+    stranger = resident_report("HP-XH-MY-2", "DOWNPIPE", name="陌生人")
+    with pytest.raises(cases.IdempotencyKeyReused, match="already used for a different report"):
+        await report(resident, stranger, idempotency_key="my-own-key-123")
+    assert await intake_state(pool) == before
+    again = await report(resident, mine, idempotency_key="my-own-key-123")
+    assert again.outcome is cases.IntakeOutcome.EXISTING and again.case_id == first.case_id and again.token is None
+
+
+async def intake_state(pool) -> tuple[list, list]:
+    return (
+        await pool.fetch("SELECT * FROM intake_keys ORDER BY key"),
+        await pool.fetch("SELECT * FROM open_issues ORDER BY compound, category"),
+    )

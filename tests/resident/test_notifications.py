@@ -138,3 +138,22 @@ async def test_receiver_down_then_up_gets_it_exactly_once(resident, pool, delive
         assert "delivered (webhook)" in listed
     finally:
         await receiver.stop()
+
+
+async def test_a_stored_subscription_that_no_longer_validates_fails_its_rows_not_the_loop(pool, delivery):
+    """E.g. a secret written by hand, shorter than the API accepts: its rows wait with the reason, the rest go."""
+    await pool.execute("INSERT INTO webhook_subscriptions (org, url, secret) VALUES ('PM-BROKEN', 'http://x', 'short')")
+    queue = """INSERT INTO notifications (case_id, seq, recipient, topic, level, occurred_at, payload)
+               VALUES ($1, 1, $2, 'REPORTED', 'COUNCIL', now(), '{"text": "hand-made"}')"""
+    await pool.execute(queue, "WH-20260101-900001", "PM-BROKEN")
+    await pool.execute(queue, "WH-20260101-900002", "PM-FINE")
+    running = delivery()
+
+    async def both_tried() -> bool:
+        assert not running.done(), running.exception()
+        broken, fine = await outbox(pool, "WH-20260101-900001"), await outbox(pool, "WH-20260101-900002")
+        return broken[0].attempts >= 1 and fine[0].delivered_at is not None
+
+    await eventually(both_tried, what="both rows to be tried")
+    broken = (await outbox(pool, "WH-20260101-900001"))[0]
+    assert broken.delivered_at is None and "secret" in broken.last_error and broken.channel is None
