@@ -38,6 +38,8 @@ _POSTGRES_DOWN = (
     asyncpg.exceptions.InsufficientResourcesError,
     asyncpg.exceptions.InvalidAuthorizationSpecificationError,
 )
+# The client's RPC timeout expiring shows as CANCELLED ("Timeout expired"), the server's as DEADLINE_EXCEEDED.
+_NO_ANSWER_IN_TIME = (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED)
 
 
 class ErrorMessage(BaseModel):
@@ -97,7 +99,7 @@ def dependency_failure(error: BaseException) -> ApiError | None:
     if isinstance(error, WorkflowUpdateRPCTimeoutOrCancelledError):
         return unavailable("worker", "no worker answered in time")
     if isinstance(error, RPCError):
-        if error.status == RPCStatusCode.DEADLINE_EXCEEDED:
+        if error.status in _NO_ANSWER_IN_TIME:  # a query or update no worker picked up before the RPC timeout
             return unavailable("worker", f"Temporal or its worker did not answer in time ({error.message})")
         return unavailable("Temporal", f"{error.status.name if error.status else 'RPC error'}: {error.message}")
     if isinstance(error, RuntimeError) and str(error).startswith("Failed client connect"):
