@@ -1,9 +1,10 @@
 """Temporal calls the API makes on cases and department tasks, with their failures turned into `ApiError`s.
 
 An update's validator rejection becomes 403/409/422 with the validator's message; an unknown workflow 404;
-a finished case workflow 409; an unreachable server or a worker that does not answer in time 503. A case
-or task that is still opening (its first activity running) is retried for a few seconds. Reads of a case
-or task whose workflow Temporal no longer has (its retention deletes closed ones) come from the read model.
+a finished case workflow 409; an unreachable server or a worker that does not answer in time 503
+(`api.errors.dependency_failure`, as for every dependency). A case or task that is still opening (its first
+activity running) is retried for a few seconds. Reads of a case or task whose workflow Temporal no longer has
+(its retention deletes closed ones) come from the read model.
 """
 
 import asyncio
@@ -22,7 +23,7 @@ from temporalio.client import (
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
-from api.errors import ApiError
+from api.errors import ApiError, FieldError, dependency_failure
 from schemas.case import CaseView, Rejection, ResidentRole
 from schemas.task import TaskView
 from workers.cases import case_handle, read_case_view, read_resident_role, read_task_view, task_handle
@@ -38,7 +39,6 @@ _REJECTION_STATUS = {
     Rejection.INVALID_STATE: 409,
     Rejection.CLOSED: 409,
     Rejection.NOT_READY: 409,
-    Rejection.INVALID_INPUT: 422,
 }
 
 
@@ -55,6 +55,8 @@ async def _call(call: Callable[[], Awaitable[T]], *, what: str, missing: str) ->
             if cause.type == Rejection.NOT_READY and loop.time() < give_up:
                 await asyncio.sleep(_OPENING_POLL)
                 continue
+            if cause.type == Rejection.INVALID_INPUT:
+                raise FieldError(("body",), cause.message, "invalid_input") from error
             raise ApiError(_REJECTION_STATUS.get(cause.type, 409), cause.message) from error
         except WorkflowQueryFailedError as error:
             if "still opening" in str(error) and loop.time() < give_up:
@@ -68,11 +70,12 @@ async def _call(call: Callable[[], Awaitable[T]], *, what: str, missing: str) ->
                 raise ApiError(404, missing) from error
             if error.status in (RPCStatusCode.INVALID_ARGUMENT, RPCStatusCode.FAILED_PRECONDITION):
                 raise ApiError(409, f"{what}: {error.message}") from error
-            raise ApiError(503, f"Temporal is unreachable or not answering: {error.message}") from error
-        except WorkflowUpdateRPCTimeoutOrCancelledError as error:
-            raise ApiError(503, f"{what}: no worker answered in time; try again shortly") from error
-        except RuntimeError as error:  # the lazy client's first connection failed
-            raise ApiError(503, f"Temporal is unreachable: {str(error).splitlines()[0]}") from error
+            raise dependency_failure(error) from error
+        except (WorkflowUpdateRPCTimeoutOrCancelledError, RuntimeError) as error:
+            failure = dependency_failure(error)
+            if failure is None:
+                raise
+            raise failure from error
 
 
 def _unknown_case(case_id: str) -> str:

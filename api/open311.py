@@ -5,7 +5,7 @@ Our categories are the services. Without a geocoder, a request is placed in its 
 and defaults to the category's. Requests are public to read (as the spec says); creating one needs an
 intake API key (`whistle keys create --role intake --channel OPEN311`) as `api_key`. Service request ids
 are our case ids. Errors are the spec's array of `{code, description}`: 403 for a missing or bad api_key,
-404 for an unknown service, request or jurisdiction, 400 for everything else.
+404 for an unknown service, request or jurisdiction, 503 while a dependency is down, 400 for everything else.
 """
 
 import re
@@ -21,10 +21,11 @@ from api import calls
 from api.auth import authenticate
 from api.bodies import IdempotencyHeader
 from api.dependencies import AppSettings, DbPool, TemporalClient
-from api.errors import ApiError, Open311Error
+from api.errors import ApiError, Open311Error, responses
 from api.residents import report_for
 from schemas.case import CaseReport, CaseSummary, CaseView
 from schemas.domain import Code, Severity, Status
+from schemas.instant import Instant
 from schemas.registry import Category
 from schemas.search import CaseFilter, CaseSort
 from workers.cases import IntakeOutcome
@@ -32,16 +33,24 @@ from workers.cases import IntakeOutcome
 router = APIRouter(prefix="/open311/v2", tags=["open311"])
 
 SPAN = timedelta(days=90)
+_INSTANT = timedelta(microseconds=1)
 _CASE_ID = re.compile(r"WH-\d{8}-\d{6}")
 _CODE = TypeAdapter(Code)
 MAX_REQUESTS = 1000
 OPEN = [Status.REPORTED, Status.IN_PROGRESS, Status.REOPENED]
 CLOSED = [Status.RESOLVED, Status.CLOSED]  # "closed: it has been resolved"
-_ERRORS = {
-    400: {"model": list[Open311Error], "description": "invalid request"},
-    403: {"model": list[Open311Error], "description": "missing or invalid api_key"},
-    404: {"model": list[Open311Error], "description": "unknown service, request or jurisdiction"},
-}
+_ERRORS = responses(
+    400,
+    403,
+    404,
+    503,
+    model=list[Open311Error],
+    meaning={
+        400: "invalid request",
+        403: "missing or invalid api_key",
+        404: "unknown service, request or jurisdiction",
+    },
+)
 
 
 class Service(BaseModel):
@@ -357,6 +366,24 @@ def _place(case: CaseSummary) -> dict:
     }
 
 
+def _period(start: datetime | None, end: datetime | None) -> tuple[datetime, datetime]:
+    """The requested [start, end] as the half-open [start, end + 1 µs) a `CaseFilter` takes; by default the
+    90 days up to now (or after start, or before end)."""
+    if start is None and end is None:
+        end = datetime.now(UTC)
+    try:
+        start = start or end - SPAN
+        end = end or start + SPAN
+        after_end = end + _INSTANT
+    except OverflowError:
+        raise ApiError(400, "start_date and end_date must leave room for the 90-day period in the calendar") from None
+    if end < start:
+        raise ApiError(400, "end_date is before start_date")
+    if end - start > SPAN:
+        raise ApiError(400, "start_date and end_date may not span more than 90 days")
+    return start, after_end
+
+
 @router.get(
     "/requests.json",
     response_model=list[ServiceRequest],
@@ -368,8 +395,8 @@ async def requests(
     jurisdiction_id: JurisdictionId = None,
     service_request_id: Annotated[list[str], Query(description="comma-delimited ids; overrides the rest")] = [],  # noqa: B006
     service_code: Annotated[list[str], Query(description="comma-delimited service codes")] = [],  # noqa: B006
-    start_date: Annotated[datetime | None, Query(description="W3C datetime with time zone")] = None,
-    end_date: Annotated[datetime | None, Query(description="W3C datetime with time zone")] = None,
+    start_date: Annotated[Instant | None, Query(description="W3C datetime with time zone")] = None,
+    end_date: Annotated[Instant | None, Query(description="W3C datetime with time zone")] = None,
     status: Annotated[list[str], Query(description="comma-delimited: open, closed")] = [],  # noqa: B006
 ) -> list[ServiceRequest]:
     async with pool.acquire() as connection:
@@ -377,17 +404,7 @@ async def requests(
     ids = _commas(service_request_id)
     if ids:
         return await _render(pool, (await search.cases_by_id(pool, ids))[:MAX_REQUESTS])
-    for name, at in (("start_date", start_date), ("end_date", end_date)):
-        if at is not None and at.tzinfo is None:
-            raise ApiError(400, f"{name} needs a time zone (e.g. 2026-01-01T00:00:00Z)")
-    if start_date is None and end_date is None:
-        end_date = datetime.now(UTC)
-    start_date = start_date or end_date - SPAN
-    end_date = end_date or start_date + SPAN
-    if end_date < start_date:
-        raise ApiError(400, "end_date is before start_date")
-    if end_date - start_date > SPAN:
-        raise ApiError(400, "start_date and end_date may not span more than 90 days")
+    reported_from, reported_to = _period(start_date, end_date)
     statuses = _commas(status)
     unknown = [value for value in statuses if value not in ("open", "closed")]
     if unknown:
@@ -399,8 +416,8 @@ async def requests(
     query = CaseFilter(
         status=[s for value in set(statuses) for s in (OPEN if value == "open" else CLOSED)],
         category=codes,
-        reported_from=start_date,
-        reported_to=end_date + timedelta(microseconds=1),  # end_date is inclusive
+        reported_from=reported_from,
+        reported_to=reported_to,
         sort=CaseSort.NEWEST,
         limit=MAX_REQUESTS,
     )

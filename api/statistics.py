@@ -9,7 +9,7 @@ from activities.registry import UnknownReference
 from activities.statistics import statistics, within
 from api.auth import Principal, Supervisor
 from api.dependencies import DbPool
-from api.errors import ApiError, responses
+from api.errors import ApiError, FieldError, responses
 from schemas.ranking import RankingPeriod, RankingTable
 from schemas.statistics import Statistics, StatisticsQuery
 
@@ -54,7 +54,7 @@ async def get_rankings(
         try:
             RankingPeriod.parse(period)
         except ValueError as error:
-            raise ApiError(422, str(error)) from error
+            raise FieldError(("query", "period"), str(error), "value_error") from error
     async with pool.acquire() as connection:
         table = await rankings.stored(connection, period)
     if table is None:

@@ -4,7 +4,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, HttpUrl, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, StringConstraints, field_validator
 
 from schemas.domain import (
     NO_NUL,
@@ -19,6 +19,7 @@ from schemas.domain import (
     ShortText,
     Status,
 )
+from schemas.instant import Instant
 from schemas.task import ExtensionRequest, TaskView
 
 CaseId = Annotated[str, StringConstraints(pattern=r"^WH-\d{8}-\d{6}$")]
@@ -128,7 +129,7 @@ class AddNote(BaseModel):
 class PresentPlan(BaseModel):
     actor: Actor
     summary: LongText
-    due_at: AwareDatetime
+    due_at: Instant
 
 
 class Resolve(BaseModel):
@@ -160,7 +161,7 @@ class Whistle(BaseModel):
 
 class RequestExtension(BaseModel):
     actor: Actor
-    until: AwareDatetime
+    until: Instant
     reason: ShortText
 
 

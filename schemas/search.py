@@ -6,10 +6,11 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from schemas.case import CaseSummary
 from schemas.domain import Code, Level, Severity, Status
+from schemas.instant import Instant
 from schemas.task import TaskRole, TaskStatus
 
 
@@ -33,8 +34,8 @@ class CaseFilter(BaseModel):
     compound: Code | None = None
     owner: Code | None = Field(default=None, description="organisation owning the case at its current level")
     overdue: bool | None = None
-    reported_from: AwareDatetime | None = Field(default=None, description="reported at or after (inclusive)")
-    reported_to: AwareDatetime | None = Field(default=None, description="reported before (exclusive)")
+    reported_from: Instant | None = Field(default=None, description="reported at or after (inclusive)")
+    reported_to: Instant | None = Field(default=None, description="reported before (exclusive)")
     sort: CaseSort = CaseSort.DEADLINE
     limit: int = Field(default=50, ge=1, le=1000)
     after: str | None = Field(default=None, max_length=200, description="`next_cursor` of the previous page")

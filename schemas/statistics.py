@@ -2,9 +2,10 @@
 
 from datetime import UTC, date, datetime
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, computed_field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator, model_validator
 
 from schemas.domain import Code, JurisdictionKind, Level
+from schemas.instant import Instant
 
 
 class StatisticsQuery(BaseModel):
@@ -13,17 +14,14 @@ class StatisticsQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     jurisdiction: Code | None = None  # None: every case
-    since: AwareDatetime | None = None
-    until: AwareDatetime | None = None
-    as_of: AwareDatetime | None = None  # the "now" of overdue-now; None: the database clock
+    since: Instant | None = None
+    until: Instant | None = None
+    as_of: Instant | None = None  # the "now" of overdue-now; None: the database clock
 
     @field_validator("since", "until", "as_of")
     @classmethod
-    def representable(cls, value: datetime | None) -> datetime | None:
-        try:
-            return None if value is None else value.astimezone(UTC)
-        except OverflowError:
-            raise ValueError("out of range once converted to UTC") from None
+    def in_utc(cls, value: datetime | None) -> datetime | None:
+        return None if value is None else value.astimezone(UTC)
 
     @model_validator(mode="after")
     def period_in_order(self):

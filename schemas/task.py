@@ -3,9 +3,10 @@
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from pydantic import AwareDatetime, BaseModel, Field, HttpUrl
+from pydantic import BaseModel, Field, HttpUrl
 
 from schemas.domain import Code, LongText, Name, Severity, ShortText
+from schemas.instant import Instant
 from schemas.policy import ReminderBackoff
 
 
@@ -101,7 +102,7 @@ class TaskReturn(BaseModel):
 
 class TaskExtension(BaseModel):
     actor: TaskActor
-    until: AwareDatetime
+    until: Instant
     reason: ShortText
 
 

@@ -1,17 +1,35 @@
-"""Property-based run of schemathesis against the app's own OpenAPI: no input makes it answer 5xx.
+"""Schemathesis against the live stack: the API served by `whistle api` (uvicorn, a process of its own) on a
+free port, wired to the real dev server, PostgreSQL and a running worker, with a valid key for every audience.
+Every answer must be a non-5xx status the operation documents, with the documented content type and body
+schema, and invalid input must be refused.
 
-Bounded (a few examples per operation). Keys, case tokens and case ids of a real case are filled in, so the
-generated bodies reach the workflow validators instead of stopping at authentication.
+Bounded (a few derandomized examples per operation, positive and negative). Keys, case tokens and the id of a
+real case are filled in, so generated bodies reach the workflow validators instead of stopping at
+authentication.
 """
 
 import asyncio
+import os
+import socket
+import subprocess
+import sys
 import threading
+import time
+import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
+import requests
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    negative_data_rejection,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from activities.db import create_pool
 from api.app import create_app
@@ -22,13 +40,23 @@ from workers.cases import report_case
 from workers.settings import Settings
 from workers.worker import build_worker
 
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    negative_data_rejection,
+]
+
 
 @dataclass
-class Served:
-    """A worker in a thread of its own (schemathesis calls the app synchronously, from its own event loop)."""
+class Stack:
+    """A worker in a thread of its own (schemathesis calls synchronously) with the case it reported, and the
+    URL of the API process."""
 
     settings: Settings
     keys: dict[str, str]
+    url: str = ""
     case_id: str = ""
     token: str = ""
     ready: threading.Event = field(default_factory=threading.Event)
@@ -65,33 +93,64 @@ class Served:
         return next((headers for prefix, headers in audiences.items() if path.startswith(prefix)), {})
 
 
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _serve_api(settings: Settings) -> tuple[subprocess.Popen, str]:
+    """`whistle api` on a free port, once its /healthz answers that Temporal and PostgreSQL are reachable."""
+    port = _free_port()
+    env = {
+        **os.environ,
+        "TEMPORAL_ADDRESS": settings.require_temporal_address(),
+        "DATABASE_URL": settings.require_database_url(),
+        "WHISTLE_TASK_QUEUE": settings.task_queue,
+        "WHISTLE_API_PORT": str(port),
+    }
+    process = subprocess.Popen([str(Path(sys.executable).with_name("whistle")), "api"], env=env)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            if requests.get(f"{url}/healthz", timeout=5).status_code == 200:
+                return process, url
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.1)
+    process.kill()
+    raise AssertionError(f"whistle api did not become healthy on port {port} (exit code {process.poll()})")
+
+
 @pytest.fixture(scope="module")
-def served(dev_env, database_url, api_keys, task_queue_module):
-    served = Served(settings_for(dev_env, database_url, task_queue_module), api_keys)
-    thread = threading.Thread(target=served.run, name="schemathesis-worker")
+def stack(dev_env, database_url, api_keys):
+    stack = Stack(settings_for(dev_env, database_url, f"whistle-schemathesis-{uuid.uuid4()}"), api_keys)
+    thread = threading.Thread(target=stack.run, name="schemathesis-worker")
     thread.start()
-    served.ready.wait(60)
-    if served.error is not None:
-        raise served.error
-    yield served
-    served.stop.set()
-    thread.join(30)
+    try:
+        assert stack.ready.wait(60), "the worker did not report its case within 60 s"
+        if stack.error is not None:
+            raise stack.error
+        api, stack.url = _serve_api(stack.settings)
+        try:
+            yield stack
+        finally:
+            api.terminate()
+            api.wait(30)
+    finally:
+        stack.stop.set()
+        thread.join(30)
 
 
 @pytest.fixture(scope="module")
-def task_queue_module() -> str:
-    import uuid
-
-    return f"whistle-schemathesis-{uuid.uuid4()}"
-
-
-@pytest.fixture(scope="module")
-def app(served):
-    return create_app(served.settings)
+def session():
+    with requests.Session() as session:
+        yield session
 
 
 # The document only: schemathesis' lazy (fixture) schemas do not run on this pytest, so the schema comes from
-# an app built from the same code, and each call goes to the fixture's app, which reaches the test servers.
+# an app built from the same code as the one served.
 schema = schemathesis.openapi.from_dict(
     create_app(Settings(temporal_address="openapi-only:7233", database_url="postgresql://openapi-only/x")).openapi()
 )
@@ -99,10 +158,10 @@ schema = schemathesis.openapi.from_dict(
 
 @schema.parametrize()
 @settings(max_examples=6, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True, database=None)
-def test_no_input_gives_a_server_error(case, served, app):
+def test_live_api_keeps_its_schema(case, stack, session):
     if case.path_parameters and "case_id" in case.path_parameters:
-        case.path_parameters["case_id"] = served.case_id
+        case.path_parameters["case_id"] = stack.case_id
     if case.path == "/open311/v2/requests.json" and case.method == "POST" and isinstance(case.body, dict):
-        case.body["api_key"] = served.keys["open311"]
-    case.headers = {**(case.headers or {}), **served.headers_for(case.path)}
-    case.call_and_validate(app=app, checks=[not_a_server_error])
+        case.body["api_key"] = stack.keys["open311"]
+    case.headers = {**(case.headers or {}), **stack.headers_for(case.path)}
+    case.call_and_validate(base_url=stack.url, session=session, checks=CHECKS, timeout=30)

@@ -129,7 +129,7 @@ async def test_rankings_api_and_cli(served, time_env, scripted):
     assert after.status_code == 200 and after.json()["period"]["label"] == label
     red = [e["org"] for e in after.json()["entries"] if e["kind"] == "PROPERTY_COMPANY" and e["board"] == "RED"]
     assert red == ["PM-LVYUAN", "PM-JINDI"]
-    assert bad.status_code == 422 and "2026-13" in bad.json()["detail"]
+    assert bad.status_code == 422 and "2026-13" in bad.json()["detail"][0]["msg"]
 
     printed = whistle(served, "rankings", "--period", label)
     assert printed.returncode == 0, printed.stderr
