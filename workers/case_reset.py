@@ -2,14 +2,14 @@
 
 A workflow task that fails on nondeterminism fails again on every retry, and queries answer "Workflow Task in
 failed state". Temporal's reset starts a new run from the case's history up to a chosen workflow task, which
-the current code then runs afresh; signals and updates recorded after that point are applied again.
+the current code then runs afresh; the signals and updates recorded after that point are applied again.
 """
 
 import re
 import uuid
 
 from temporalio.api.common.v1 import WorkflowExecution
-from temporalio.api.enums.v1 import EventType, WorkflowTaskFailedCause
+from temporalio.api.enums.v1 import EventType, ResetReapplyType, WorkflowTaskFailedCause
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.api.workflowservice.v1 import ResetWorkflowExecutionRequest
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHistory
@@ -78,6 +78,7 @@ async def reset_case(client: Client, case_id: str, reason: str) -> str:
             reason=reason,
             workflow_task_finish_event_id=point,
             request_id=str(uuid.uuid4()),
+            reset_reapply_type=ResetReapplyType.RESET_REAPPLY_TYPE_ALL_ELIGIBLE,
         )
     )
     return response.run_id

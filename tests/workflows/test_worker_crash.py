@@ -82,7 +82,7 @@ async def until(check, within: float, what: str):
     return answer
 
 
-async def stuck(client, case_id: str) -> str | None:
+async def stuck_reason(client, case_id: str) -> str | None:
     """Why the case is stuck, if its last workflow task failed."""
     failed = case_reset.stuck_task(await cases.case_handle(client, case_id).fetch_history())
     return (
@@ -126,7 +126,7 @@ async def test_cases_climb_and_replay_after_workers_die_around_timer_firings(dev
             await worker.start()
 
         async def all_escalated():
-            stuck = [failure for case_id in case_ids if (failure := await stuck(client, case_id))]
+            stuck = [failure for case_id in case_ids if (failure := await stuck_reason(client, case_id))]
             assert not stuck, stuck
             levels = [(await cases.view_case(client, case_id)).level for case_id in case_ids]
             return levels if Level.COUNCIL not in levels else None
