@@ -94,8 +94,7 @@ async def nondeterminism(client, case_id: str) -> str | None:
 
 
 async def level_of(client, case_id: str) -> Level | None:
-    """The case's level; None while its last workflow task failed and waits for its retry (a worker starting on
-    a busy machine can fail one on the deadlock detector)."""
+    """The case's level; None while its last workflow task failed and awaits its retry (queries fail meanwhile)."""
     try:
         return (await cases.view_case(client, case_id)).level
     except RPCError:
