@@ -40,7 +40,7 @@ from schemas.case import (
 from schemas.domain import Channel, Level, Severity, Status
 from schemas.local_time import local_time
 from schemas.search import CaseFilter, CaseSort
-from workers import cases, logs
+from workers import case_reset, cases, logs
 from workers.stack import Stack, connected
 from workers.startup import StartupError
 from workflows.case import CaseWorkflow
@@ -299,6 +299,23 @@ def withdraw(
     async def command(stack: Stack) -> None:
         payload = Withdraw(token=token, reason=reason)
         print_view(await cases.case_handle(stack.client, case_id).execute_update(CaseWorkflow.withdraw, payload))
+
+    run(command)
+
+
+@app.command()
+def reset(
+    case_id: str,
+    reason: Annotated[
+        str, typer.Option(help="why, kept in the workflow's history")
+    ] = "stuck on a failed workflow task",
+) -> None:
+    """Recover a case stuck on a failed workflow task (queries answer "Workflow Task in failed state"): reset
+    its workflow to just before the task that broke; prints the new run id. Refuses a case that is not stuck."""
+
+    async def command(stack: Stack) -> None:
+        run_id = await case_reset.reset_case(stack.client, case_id, reason)
+        console.print(f"{case_id} reset (已重置), new run {run_id}")
 
     run(command)
 

@@ -46,6 +46,7 @@ with workflow.unsafe.imports_passed_through():
     from schemas.task import TaskCancel, TaskChange, TaskRole, TaskStart, task_workflow_id
     from workflows import search_attributes as sa
     from workflows.case_state import CaseState, Rejected
+    from workflows.deadline import wait_for_change_or
     from workflows.department_task import DepartmentTaskWorkflow
 
 Command = TypeVar("Command", bound=BaseModel)
@@ -75,13 +76,10 @@ class CaseWorkflow:
             await self._settle()
             if case.status.value == "CLOSED" and not self._open_tasks():
                 break
-            due = case.next_due()
             seen = len(case.timeline)
-            timeout = max((due - workflow.now()).total_seconds(), 0.0) if due else None
-            try:
-                await workflow.wait_condition(lambda seen=seen: len(case.timeline) != seen, timeout=timeout)
-            except TimeoutError:
-                case.fire_due(workflow.now())
+            fire_at = await wait_for_change_or(case.next_due(), lambda seen=seen: len(case.timeline) != seen)
+            if fire_at is not None:
+                case.fire_due(fire_at)
         await workflow.wait_condition(workflow.all_handlers_finished)
         await self._settle()
         return case.summary()

@@ -27,6 +27,7 @@ with workflow.unsafe.imports_passed_through():
         TaskStatus,
         TaskView,
     )
+    from workflows.deadline import wait_for_change_or
 
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
 
@@ -60,13 +61,10 @@ class DepartmentTaskWorkflow:
         self._change(EventKind.TASK_SUMMONED, None, {"accept_due": task.accept_due})
         await self._settle()
         while task.status.is_open:
-            due = self._next_due()
             seen = task.version
-            timeout = max((due - workflow.now()).total_seconds(), 0.0) if due else None
-            try:
-                await workflow.wait_condition(lambda seen=seen: task.version != seen, timeout=timeout)
-            except TimeoutError:
-                self._fire_due(workflow.now())
+            fire_at = await wait_for_change_or(self._next_due(), lambda seen=seen: task.version != seen)
+            if fire_at is not None:
+                self._fire_due(fire_at)
             await self._settle()
         await workflow.wait_condition(workflow.all_handlers_finished)
         await self._settle()

@@ -1,0 +1,87 @@
+"""A deadline timer that fired means its deadline is reached, whatever clock the next workflow task runs at."""
+
+import json
+import re
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+from temporalio.client import WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer, Worker
+from temporalio.workflow import NondeterminismError
+
+from schemas.case import EventKind
+from schemas.domain import Level
+from tests.workflows.conftest import Harness
+from tests.workflows.stale_clock import StaleClockRunner
+from tests.workflows.test_departments import kinds, settled, to_district
+from workers.worker import WORKFLOWS, activities
+
+HISTORIES = sorted((Path(__file__).parent / "histories").glob("stuck-*.json"))
+WFT_STARTED = "EVENT_TYPE_WORKFLOW_TASK_STARTED"
+
+
+def offending_event(history: dict) -> int:
+    """The recorded event the failed workflow task could not reproduce (named in its nondeterminism error)."""
+    failed = [e for e in history["events"] if e["eventType"] == "EVENT_TYPE_WORKFLOW_TASK_FAILED"][-1]
+    return int(
+        re.search(r"HistoryEvent\(id: (\d+)", failed["workflowTaskFailedEventAttributes"]["failure"]["message"])[1]
+    )
+
+
+def with_stale_task(history: dict) -> dict:
+    """The history as the worker that recorded the offending event saw it: that task at the previous task's time."""
+    history = json.loads(json.dumps(history))
+    started = [e for e in history["events"] if e["eventType"] == WFT_STARTED]
+    before = [e for e in started if int(e["eventId"]) < offending_event(history)]
+    before[-1]["eventTime"] = before[-2]["eventTime"]
+    return history
+
+
+@pytest.mark.parametrize("path", HISTORIES, ids=lambda path: path.stem)
+async def test_stuck_histories_are_the_timer_loop_on_a_stale_clock(path):
+    """Recorded stuck cases: a replay at the recorded time escalates where the case re-armed its timer, so no
+    code can replay them (`whistle case reset` recovers such a case). With the one task that re-armed set back
+    to the previous task's time, every recorded command replays, through the fix's pre-patch path."""
+    history = json.loads(path.read_text())
+    replayer = Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter)
+    result = await replayer.replay_workflow(
+        WorkflowHistory.from_json(path.stem, history), raise_on_replay_failure=False
+    )
+    assert isinstance(result.replay_failure, NondeterminismError)
+    assert f"HistoryEvent(id: {offending_event(history)}, TimerStarted)" in str(result.replay_failure)
+    await replayer.replay_workflow(WorkflowHistory.from_json(path.stem, with_stale_task(history)))
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def stale(fresh_time_env, pool, task_queue):
+    """A worker whose every timer-firing workflow task runs at the time of the task before it."""
+    harness = Harness(env=fresh_time_env, pool=pool, task_queue=task_queue)
+    async with Worker(
+        fresh_time_env.client,
+        task_queue=task_queue,
+        workflows=WORKFLOWS,
+        activities=activities(pool),
+        workflow_runner=StaleClockRunner(),
+    ):
+        yield harness
+        assert await harness.replay() >= len(harness.started)
+
+
+async def test_case_climbs_when_its_timers_fire_on_a_stale_clock(stale):
+    handle, _ = await stale.report(category="CORRIDOR_CLUTTER")
+    await stale.env.sleep(timedelta(hours=1))  # COUNCIL: warning at 24 min, deadline at 30 min
+    view = await stale.view(handle)
+    assert view.level is Level.COMMUNITY
+    ladder = [EventKind.WARNING, EventKind.SLA_BREACHED, EventKind.ESCALATED]
+    assert [kind for kind in kinds(view) if kind in ladder] == ladder
+
+
+async def test_department_task_reminds_when_its_timers_fire_on_a_stale_clock(stale):
+    handle, _, _ = await to_district(stale)
+    await stale.env.sleep(timedelta(hours=30))  # accept missed at 2 h, reminders 1, 2, 4, 8, 8 h later
+    view = await settled(stale, handle, lambda v: kinds(v).count(EventKind.TASK_OVERDUE) == 6)
+    overdue = [event for event in view.timeline if event.kind is EventKind.TASK_OVERDUE]
+    assert [event.details["reminder"] for event in overdue] == [0, 1, 2, 3, 4, 5]
