@@ -207,6 +207,7 @@ def _show(manifest: DevManifest, data_dir: Path) -> None:
     table.add_column("what")
     table.add_column("where")
     table.add_row("HTTP API", manifest.api_url)
+    table.add_row("Supervisors' dashboard 督办看板", f"{manifest.api_url}/dashboard/")
     table.add_row("API docs", f"{manifest.api_url}/docs")
     table.add_row("health", f"{manifest.api_url}/healthz")
     table.add_row("Temporal gRPC", f"{manifest.temporal_address} (namespace {manifest.temporal_namespace})")

@@ -1,0 +1,29 @@
+"""The real API app served over HTTP by uvicorn on a free port, for what a newcomer's browser opens."""
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest_asyncio
+
+from workers.services import ApiServer
+from workers.settings import Settings
+from workers.startup import listen
+
+START_SECONDS = 30
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def api_url(time_env, database_url) -> AsyncIterator[str]:
+    settings = Settings(temporal_address=time_env.client.service_client.config.target_host, database_url=database_url)
+    listener = listen("127.0.0.1", 0, "API test")
+    server = ApiServer(settings, listener)
+    serving = asyncio.create_task(server.serve(sockets=[listener]))
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + START_SECONDS
+    while not server.started:  # uvicorn sets `started` once it serves
+        assert not serving.done() and loop.time() < deadline, "the API did not start"
+        await asyncio.sleep(0.02)
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    server.should_exit = True
+    await serving
+    listener.close()
