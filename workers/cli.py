@@ -8,6 +8,7 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Annotated, Any
 
+import structlog
 import typer
 
 from activities.notification_delivery import DeliveryLoop
@@ -15,8 +16,17 @@ from bench import command as bench_command
 from workers import case_cli, database, keys_cli, logs, notifications_cli, stats_cli, task_cli
 from workers.services import ApiServer, run_services, until_signalled
 from workers.settings import Settings
-from workers.startup import StartupError, connect_temporal, create_pool, listen
+from workers.startup import (
+    PostgresUnreachable,
+    StartupError,
+    check_default_policy,
+    connect_temporal,
+    create_pool,
+    listen,
+)
 from workers.worker import build_worker
+
+log = structlog.get_logger(__name__)
 
 
 class WhistleApp(typer.Typer):
@@ -154,6 +164,10 @@ def api(
 
 async def _api(settings: Settings) -> None:
     with listen(settings.api_host, settings.api_port, "API") as listener:
+        try:
+            await check_default_policy(settings.require_database_url(), settings.default_policy)
+        except PostgresUnreachable as error:  # the API starts anyway; /healthz reports it
+            log.warning("default SLA policy not checked", policy=settings.default_policy, reason=str(error))
         await run_services(api=ApiServer(settings, listener))
 
 

@@ -2,6 +2,7 @@
 
 import asyncio
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import pytest_asyncio
 
@@ -12,9 +13,9 @@ from workers.startup import listen
 START_SECONDS = 30
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def api_url(time_env, database_url) -> AsyncIterator[str]:
-    settings = Settings(temporal_address=time_env.client.service_client.config.target_host, database_url=database_url)
+@asynccontextmanager
+async def serving(settings: Settings) -> AsyncIterator[str]:
+    """The API app with these settings, served until the block ends; yields its base URL."""
     listener = listen("127.0.0.1", 0, "API test")
     server = ApiServer(settings, listener)
     serving = asyncio.create_task(server.serve(sockets=[listener]))
@@ -23,7 +24,16 @@ async def api_url(time_env, database_url) -> AsyncIterator[str]:
     while not server.started:  # uvicorn sets `started` once it serves
         assert not serving.done() and loop.time() < deadline, "the API did not start"
         await asyncio.sleep(0.02)
-    yield f"http://127.0.0.1:{listener.getsockname()[1]}"
-    server.should_exit = True
-    await serving
-    listener.close()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        await serving
+        listener.close()
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def api_url(time_env, database_url) -> AsyncIterator[str]:
+    settings = Settings(temporal_address=time_env.client.service_client.config.target_host, database_url=database_url)
+    async with serving(settings) as url:
+        yield url
