@@ -13,7 +13,7 @@ import typer
 
 from activities.notification_delivery import DeliveryLoop
 from bench import command as bench_command
-from workers import case_cli, database, keys_cli, logs, notifications_cli, stats_cli, task_cli
+from workers import case_cli, database, keys_cli, logs, notifications_cli, registry_cli, stats_cli, task_cli
 from workers.services import ApiServer, run_services, until_signalled
 from workers.settings import Settings
 from workers.startup import (
@@ -58,6 +58,7 @@ app.add_typer(task_cli.tasks_app, name="task")
 app.add_typer(task_cli.volunteers_app, name="volunteers")
 app.add_typer(notifications_cli.app, name="notifications")
 app.add_typer(keys_cli.app, name="keys")
+app.add_typer(registry_cli.app, name="registry")
 app.command(name="stats")(stats_cli.stats)
 app.command(name="rankings")(stats_cli.rankings_command)
 app.command(name="demo")(stats_cli.demo)
