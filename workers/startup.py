@@ -24,7 +24,7 @@ class StartupError(Exception):
 
 
 class PostgresUnreachable(StartupError):
-    pass
+    """PostgreSQL does not answer: a service that can start without it (the API) goes on."""
 
 
 def listen(host: str, port: int, what: str) -> socket.socket:
