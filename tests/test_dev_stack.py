@@ -5,10 +5,12 @@ while it runs.
 """
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -181,5 +183,12 @@ def test_unreachable_servers_are_one_line_errors(tmp_path):
     assert _one_line_failure(["migrate"], environment).startswith(
         f"whistle: PostgreSQL at postgresql://whistle:***@{nothing_there}/whistle is unreachable: "
     )
-    del environment["DATABASE_URL"]  # `whistle dev` starts its own PostgreSQL, then fails on Temporal
-    assert _one_line_failure(["dev"], environment).startswith(f"whistle: Temporal at {nothing_there} is unreachable: ")
+    # `whistle dev` starts its own PostgreSQL, then fails on Temporal. Its data is not under pytest's tmp_path:
+    # PostgreSQL runs as another user, and any pytest session starting meanwhile closes that tree to others.
+    del environment["DATABASE_URL"]
+    data_dir = Path(tempfile.mkdtemp(prefix="whistle-dev-"))
+    try:
+        line = _one_line_failure(["dev"], environment | {"WHISTLE_DATA_DIR": str(data_dir)})
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
+    assert line.startswith(f"whistle: Temporal at {nothing_there} is unreachable: ")
