@@ -9,7 +9,7 @@ from pydantic import TypeAdapter
 
 from schemas.domain import Code, JurisdictionKind, OrgKind, PartyRole
 from schemas.policy import SlaPolicy
-from schemas.registry import CaseContext, Category, Volunteer
+from schemas.registry import CaseContext, Category, CompoundParties, Jurisdiction, Organisation, Volunteer
 
 _policies = TypeAdapter(list[SlaPolicy])
 
@@ -191,3 +191,22 @@ async def case_context(
         category=await category(connection, category_code),
         policy=await policy(connection, policy_name),
     )
+
+
+async def jurisdictions(connection: asyncpg.Connection) -> list[Jurisdiction]:
+    rows = await connection.fetch("SELECT code, kind, name, parent FROM jurisdictions ORDER BY code")
+    return [Jurisdiction(**dict(row)) for row in rows]
+
+
+async def organisations(connection: asyncpg.Connection) -> list[Organisation]:
+    rows = await connection.fetch("SELECT code, kind, name, jurisdiction, duties FROM organisations ORDER BY code")
+    return [Organisation(**dict(row)) for row in rows]
+
+
+async def councils(connection: asyncpg.Connection) -> list[CompoundParties]:
+    """Every compound's three-party council."""
+    rows = await connection.fetch(
+        """SELECT compound, community_committee, owners_committee, property_company
+             FROM compound_parties ORDER BY compound"""
+    )
+    return [CompoundParties(**dict(row)) for row in rows]

@@ -2,9 +2,14 @@
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
+import fastapi_offline
 import structlog
 from fastapi import FastAPI
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
 
 from activities.db import create_pool
 from api import dashboard, departments, errors, handlers, health, open311, residents, statistics, supervisors
@@ -12,6 +17,11 @@ from workers import temporal
 from workers.settings import Settings
 
 log = structlog.get_logger(__name__)
+
+# Swagger UI and ReDoc as the fastapi-offline package ships them: FastAPI's own pages load them from a CDN,
+# which leaves /docs blank on a machine without internet.
+DOCS_ASSETS = "/docs-assets"
+_DOCS_FILES = Path(fastapi_offline.__file__).parent / "static"
 
 
 @asynccontextmanager
@@ -36,8 +46,11 @@ def create_app(settings: Settings) -> FastAPI:
         summary="Durable whistle-and-report (吹哨报到) escalation of residents' neighbourhood issues",
         version="0.1.0",
         lifespan=_lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
+    _install_front_door(app)
     app.include_router(health.router)
     for router in (residents.router, handlers.router, departments.router, supervisors.router, open311.router):
         app.include_router(router)
@@ -45,3 +58,35 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(dashboard.router)
     errors.install(app)
     return app
+
+
+def _install_front_door(app: FastAPI) -> None:
+    """What a browser finds at the API's address: the supervisors' dashboard at /, the API docs at /docs and /redoc."""
+    app.mount(DOCS_ASSETS, StaticFiles(directory=_DOCS_FILES), name="docs-assets")
+    title = f"{app.title} API 接口文档"
+    favicon = f"{DOCS_ASSETS}/favicon.png"
+
+    @app.get("/", include_in_schema=False)
+    async def front_door() -> RedirectResponse:
+        return RedirectResponse(dashboard.PREFIX + "/", status_code=307)
+
+    @app.get("/docs", include_in_schema=False)
+    async def swagger_ui() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url,
+            title=title,
+            swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+            swagger_favicon_url=favicon,
+            oauth2_redirect_url=None,
+        )
+
+    @app.get("/redoc", include_in_schema=False)
+    async def redoc() -> HTMLResponse:
+        return get_redoc_html(
+            openapi_url=app.openapi_url,
+            title=title,
+            redoc_js_url=f"{DOCS_ASSETS}/redoc.standalone.js",
+            redoc_favicon_url=favicon,
+            with_google_fonts=False,
+        )

@@ -308,7 +308,7 @@ async def create_request(
             raise ApiError(400, "service_code was not provided")
         category = await _category(connection, form.service_code)
     report = _report(form, category)
-    receipt = await report_for(client, pool, settings.task_queue, report, caller, idempotency_key)
+    receipt = await report_for(client, pool, settings, report, caller, idempotency_key)
     notice = {
         IntakeOutcome.CREATED: "received: the compound's three-party council responds first, under the 5341 standard",
         IntakeOutcome.LINKED: "the same issue is already reported and open in this compound; this request follows it",

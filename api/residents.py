@@ -14,6 +14,7 @@ from schemas.case import CaseReport, CaseView, Feedback, ResidentRole, Withdraw
 from schemas.domain import Channel
 from schemas.keys import Right
 from workers.cases import IdempotencyKeyReused, IntakeOutcome, report_case
+from workers.settings import Settings
 from workflows.case import CaseWorkflow
 
 router = APIRouter(prefix="/v1/cases", tags=["residents"])
@@ -35,9 +36,10 @@ class ReportReceipt(BaseModel):
 
 
 async def report_for(
-    client, pool, task_queue: str, report: CaseReport, caller, idempotency_key: str | None
+    client, pool, settings: Settings, report: CaseReport, caller, idempotency_key: str | None
 ) -> ReportReceipt:
-    """Shared by `/v1/cases` and Open311: the caller's channel, the registry check, then `report_case`."""
+    """Shared by `/v1/cases` and Open311: the caller's channel, the registry check, then `report_case` on the
+    deployment's default SLA policy (residents never choose one)."""
     channel = Channel.APP
     if caller is not None:
         check_right(caller, Right.REPORT)
@@ -53,7 +55,8 @@ async def report_for(
             client,
             pool,
             report,
-            task_queue=task_queue,
+            task_queue=settings.task_queue,
+            policy=settings.default_policy,
             idempotency_key=idempotency_key,
             caller_org=caller.org if caller is not None else None,
         )
@@ -91,7 +94,7 @@ async def report(
     caller: OptionalCaller,
     idempotency_key: IdempotencyHeader = None,
 ) -> ReportReceipt:
-    receipt = await report_for(client, pool, settings.task_queue, body, caller, idempotency_key)
+    receipt = await report_for(client, pool, settings, body, caller, idempotency_key)
     if receipt.outcome is IntakeOutcome.EXISTING:
         response.status_code = status.HTTP_200_OK
     return receipt

@@ -5,10 +5,12 @@ while it runs.
 """
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -48,6 +50,7 @@ def _environment(data_dir: Path) -> dict[str, str]:
         "WHISTLE_API_PORT": str(_free_port()),
         "WHISTLE_TEMPORAL_PORT": str(_free_port()),
         "WHISTLE_TEMPORAL_UI_PORT": str(_free_port()),
+        "COLUMNS": "250",  # the table of what runs where, unwrapped
     }
 
 
@@ -118,6 +121,12 @@ async def test_dev_stack_runs_stops_cleanly_and_keeps_its_data(tmp_path):
     marker = uuid.uuid4().hex
 
     with whistle_dev(data_dir, signal.SIGINT, to_group=True) as manifest:
+        dashboard = f"{manifest.api_url}/dashboard/"
+        shown = (tmp_path / "whistle-dev.log").read_text().splitlines()
+        assert any("Supervisors' dashboard 督办看板" in line and dashboard in line for line in shown)
+        async with httpx.AsyncClient() as http:
+            front_door = await http.get(manifest.api_url, follow_redirects=True)
+        assert front_door.status_code == 200 and str(front_door.url) == f"{dashboard}login"
         client = await Client.connect(manifest.temporal_address, namespace=manifest.temporal_namespace)
         registered = await client.operator_service.list_search_attributes(
             ListSearchAttributesRequest(namespace=manifest.temporal_namespace)
@@ -180,3 +189,12 @@ def test_unreachable_servers_are_one_line_errors(tmp_path):
     assert _one_line_failure(["migrate"], environment).startswith(
         f"whistle: PostgreSQL at postgresql://whistle:***@{nothing_there}/whistle is unreachable: "
     )
+    # `whistle dev` starts its own PostgreSQL, then fails on Temporal. Its data is not under pytest's tmp_path:
+    # PostgreSQL runs as another user, and any pytest session starting meanwhile closes that tree to others.
+    del environment["DATABASE_URL"]
+    data_dir = Path(tempfile.mkdtemp(prefix="whistle-dev-"))
+    try:
+        line = _one_line_failure(["dev"], environment | {"WHISTLE_DATA_DIR": str(data_dir)})
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
+    assert line.startswith(f"whistle: Temporal at {nothing_there} is unreachable: ")

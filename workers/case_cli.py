@@ -90,7 +90,9 @@ def report(
     name: Annotated[str | None, typer.Option(help="reporter's name")] = None,
     phone: Annotated[str | None, typer.Option(help="reporter's phone")] = None,
     anonymous: Annotated[bool, typer.Option(help="report anonymously")] = False,
-    policy: Annotated[str, typer.Option(help="SLA policy (demo-fast: budgets of seconds)")] = "default",
+    policy: Annotated[
+        str | None, typer.Option(help="SLA policy (demo-fast: budgets of seconds) [default: WHISTLE_DEFAULT_POLICY]")
+    ] = None,
 ) -> None:
     """Report a case; prints its id and the resident's access token (shown once)."""
 
@@ -105,7 +107,11 @@ def report(
             reporter=Reporter(name=name, phone=phone, anonymous=anonymous),
         )
         reported = await cases.report_case(
-            stack.client, stack.pool, case_report, task_queue=stack.settings.task_queue, policy=policy
+            stack.client,
+            stack.pool,
+            case_report,
+            task_queue=stack.settings.task_queue,
+            policy=policy or stack.settings.default_policy,
         )
         console.print(f"[bold]{reported.case_id}[/bold] {reported.outcome.value}")
         if reported.token:

@@ -1,27 +1,64 @@
 """`whistle`: the command line for operators, handlers and developers."""
 
 import asyncio
+import contextlib
+import os
+import sys
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Annotated, Any
 
+import structlog
 import typer
 
 from activities.notification_delivery import DeliveryLoop
 from bench import command as bench_command
-from workers import case_cli, database, keys_cli, logs, notifications_cli, stats_cli, task_cli
+from workers import case_cli, database, keys_cli, logs, notifications_cli, registry_cli, stats_cli, task_cli
 from workers.services import ApiServer, run_services, until_signalled
 from workers.settings import Settings
-from workers.startup import StartupError, connect_temporal, create_pool, listen
+from workers.startup import (
+    PostgresUnreachable,
+    StartupError,
+    check_default_policy,
+    connect_temporal,
+    create_pool,
+    listen,
+)
 from workers.worker import build_worker
 
-app = typer.Typer(help="Whistle: durable whistle-and-report escalation of neighbourhood issues.", no_args_is_help=True)
+log = structlog.get_logger(__name__)
+
+
+class WhistleApp(typer.Typer):
+    """The `whistle` command. Once a command is done (its pools closed, child processes stopped) the process
+    ends with `os._exit`, skipping interpreter finalization: the Temporal SDK's Rust runtime keeps native
+    threads that can be neither stopped nor joined, and one may still be inside the interpreter, e.g.
+    finishing the callback of a refused connect (it releases the GIL in `call_soon_threadsafe`'s write).
+    CPython then ends that thread mid-call and the process aborts in PyGILState_Release (exit 134)."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> None:
+        try:
+            super().__call__(*args, **kwargs)
+            code = 0
+        except SystemExit as done:
+            code = done.code
+        if code is not None and not isinstance(code, int):  # sys.exit("message"), as Python would show it
+            print(code, file=sys.stderr)
+            code = 1
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(OSError, ValueError):  # a closed pipe, as with `whistle case list | head`
+                stream.flush()
+        os._exit(code or 0)
+
+
+app = WhistleApp(help="Whistle: durable whistle-and-report escalation of neighbourhood issues.", no_args_is_help=True)
 app.add_typer(case_cli.app, name="case")
 app.command(name="bench")(bench_command.bench)
 app.add_typer(task_cli.tasks_app, name="task")
 app.add_typer(task_cli.volunteers_app, name="volunteers")
 app.add_typer(notifications_cli.app, name="notifications")
 app.add_typer(keys_cli.app, name="keys")
+app.add_typer(registry_cli.app, name="registry")
 app.command(name="stats")(stats_cli.stats)
 app.command(name="rankings")(stats_cli.rankings_command)
 app.command(name="demo")(stats_cli.demo)
@@ -128,6 +165,10 @@ def api(
 
 async def _api(settings: Settings) -> None:
     with listen(settings.api_host, settings.api_port, "API") as listener:
+        try:
+            await check_default_policy(settings.require_database_url(), settings.default_policy)
+        except PostgresUnreachable as error:  # the API starts anyway; /healthz reports it
+            log.warning("default SLA policy not checked", policy=settings.default_policy, reason=str(error))
         await run_services(api=ApiServer(settings, listener))
 
 

@@ -31,7 +31,15 @@ from workers.binaries import temporal_cli
 from workers.manifest import MANIFEST, DevManifest
 from workers.services import ApiServer, run_services
 from workers.settings import Settings
-from workers.startup import StartupError, connect_temporal, create_pool, ensure_free, listen, redact
+from workers.startup import (
+    StartupError,
+    check_default_policy,
+    connect_temporal,
+    create_pool,
+    ensure_free,
+    listen,
+    redact,
+)
 from workers.worker import build_worker
 from workflows import search_attributes
 
@@ -185,6 +193,7 @@ async def run(settings: Settings) -> None:
             await database.ensure_exists(server.get_uri(), DATABASE)
             database_url = server.get_uri(DATABASE)
         await database.prepare(database_url, demo=True)
+        await check_default_policy(database_url, settings.default_policy)
         live = settings.model_copy(
             update={
                 "temporal_address": temporal.address if temporal else settings.temporal_address,
@@ -203,6 +212,7 @@ async def run(settings: Settings) -> None:
             temporal_ui_url=temporal.ui_url if temporal else None,
             database_url=database_url,
             task_queue=settings.task_queue,
+            default_policy=settings.default_policy,
         )
         manifest_file = data_dir / MANIFEST
         manifest_file.write_text(manifest.model_dump_json(indent=2))
@@ -221,11 +231,13 @@ def _show(manifest: DevManifest, data_dir: Path) -> None:
     table.add_column("what")
     table.add_column("where")
     table.add_row("HTTP API", manifest.api_url)
+    table.add_row("Supervisors' dashboard 督办看板", f"{manifest.api_url}/dashboard/")
     table.add_row("API docs", f"{manifest.api_url}/docs")
     table.add_row("health", f"{manifest.api_url}/healthz")
     table.add_row("Temporal gRPC", f"{manifest.temporal_address} (namespace {manifest.temporal_namespace})")
     table.add_row("Temporal Web UI", manifest.temporal_ui_url or "external: see your Temporal deployment")
     table.add_row("DATABASE_URL", redact(manifest.database_url))
     table.add_row("worker task queue", manifest.task_queue)
+    table.add_row("default SLA policy", manifest.default_policy)
     table.add_row("data", str(data_dir))
     Console().print(table)

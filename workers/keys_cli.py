@@ -23,7 +23,8 @@ DatabaseUrl = Annotated[
 DataDir = Annotated[Path | None, typer.Option(help="data dir of a running `whistle dev` (env WHISTLE_DATA_DIR)")]
 
 
-def _database_url(database_url: str | None, data_dir: Path | None) -> str:
+def database_url_of(database_url: str | None, data_dir: Path | None) -> str:
+    """The --database-url or DATABASE_URL, else the database of the `whistle dev` running on the data dir."""
     settings = Settings.from_env(database_url=database_url, data_dir=data_dir)
     if settings.database_url:
         return settings.database_url
@@ -32,7 +33,7 @@ def _database_url(database_url: str | None, data_dir: Path | None) -> str:
 
 def _run(database_url: str | None, data_dir: Path | None, action) -> object:
     async def main():
-        connection = await connect_postgres(_database_url(database_url, data_dir))
+        connection = await connect_postgres(database_url_of(database_url, data_dir))
         try:
             return await action(connection)
         finally:

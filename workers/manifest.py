@@ -17,6 +17,7 @@ class DevManifest(BaseModel):
     temporal_ui_url: str | None  # None when Temporal is external
     database_url: str
     task_queue: str
+    default_policy: str = "default"
 
 
 def read_manifest(data_dir: Path, missing: str) -> DevManifest:

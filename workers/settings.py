@@ -23,6 +23,9 @@ class Settings(BaseModel):
     data_dir: Path = Path(".whistle")
     log_format: Literal["console", "json"] = "console"
     max_cached_workflows: int | None = Field(default=None, ge=0)  # None: workers.worker.CACHED_WORKFLOWS
+    # The SLA policy of every case reported without one (residents never choose): e.g. demo-fast for a
+    # training or acceptance stack whose deadlines should pass in seconds. Checked against the registry at start.
+    default_policy: str = "default"
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
@@ -43,6 +46,7 @@ class Settings(BaseModel):
             "data_dir": env.get("WHISTLE_DATA_DIR", ".whistle"),
             "log_format": env.get("WHISTLE_LOG_FORMAT", "console"),
             "max_cached_workflows": env.get("WHISTLE_MAX_CACHED_WORKFLOWS") or None,
+            "default_policy": env.get("WHISTLE_DEFAULT_POLICY") or "default",
         }
         values.update({key: value for key, value in overrides.items() if value is not None})
         return cls.model_validate(values)

@@ -24,6 +24,7 @@ def cli_settings() -> Settings:
             "temporal_namespace": manifest.temporal_namespace,
             "database_url": settings.database_url or manifest.database_url,
             "task_queue": manifest.task_queue,
+            "default_policy": manifest.default_policy,
         }
     )
 

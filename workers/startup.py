@@ -12,7 +12,7 @@ from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
-from activities import db
+from activities import db, registry
 from workers import temporal
 from workers.settings import Settings
 
@@ -21,6 +21,10 @@ _CONNECT_TIMEOUT_SECONDS = 15
 
 class StartupError(Exception):
     """A service cannot start; the message is the whole explanation shown to the operator."""
+
+
+class PostgresUnreachable(StartupError):
+    """PostgreSQL does not answer: a service that can start without it (the API) goes on."""
 
 
 def listen(host: str, port: int, what: str) -> socket.socket:
@@ -76,7 +80,7 @@ async def _reaching_postgres(url: str) -> AsyncIterator[None]:
         async with asyncio.timeout(_CONNECT_TIMEOUT_SECONDS):
             yield
     except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
-        raise StartupError(f"PostgreSQL at {redact(url)} is unreachable: {error or 'timed out'}") from None
+        raise PostgresUnreachable(f"PostgreSQL at {redact(url)} is unreachable: {error or 'timed out'}") from None
 
 
 async def connect_postgres(url: str) -> asyncpg.Connection:
@@ -87,3 +91,17 @@ async def connect_postgres(url: str) -> asyncpg.Connection:
 async def create_pool(url: str) -> asyncpg.Pool:
     async with _reaching_postgres(url):
         return await db.create_pool(url)
+
+
+async def check_default_policy(url: str, name: str) -> None:
+    """The SLA policy of cases reported without one must be in the registry, or the service does not start."""
+    connection = await connect_postgres(url)
+    try:
+        await registry.policy(connection, name)
+    except asyncpg.UndefinedTableError:
+        raise StartupError(f"PostgreSQL at {redact(url)} holds no registry yet: run `whistle migrate`") from None
+    except registry.UnknownReference:
+        known = await connection.fetchval("SELECT string_agg(name, ', ' ORDER BY name) FROM sla_policies")
+        raise StartupError(f"WHISTLE_DEFAULT_POLICY {name!r} is not an SLA policy of the registry ({known})") from None
+    finally:
+        await connection.close()
