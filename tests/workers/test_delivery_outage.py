@@ -63,7 +63,7 @@ async def test_the_loop_rides_out_postgres_stopping_while_it_holds_a_connection(
     try:
         with structlog.testing.capture_logs() as logs:
             await asyncio.wait_for(channel.holding.wait(), 30)  # the claim transaction is open
-            await own_postgres.stop()
+            await asyncio.to_thread(own_postgres.stop)
             channel.release.set()
 
             async def paused() -> bool:
@@ -71,7 +71,7 @@ async def test_the_loop_rides_out_postgres_stopping_while_it_holds_a_connection(
                 return any(entry["event"] == "notification delivery paused" for entry in logs)
 
             await eventually(paused, "the loop to notice the outage")
-            await own_postgres.start()
+            await asyncio.to_thread(own_postgres.start)
             await pool.execute(_QUEUE, "AFTER")
 
             async def delivered() -> bool:
@@ -150,11 +150,11 @@ async def test_the_worker_process_survives_a_postgres_restart(own_postgres, dev_
         before = await report("HP-DF-QH-1")
         await eventually(watching(receiver.holding.is_set), "the worker to claim and send a notification")
         await pool.close()  # the test's own connections would be cut too
-        await own_postgres.stop()
+        await asyncio.to_thread(own_postgres.stop)
         receiver.release.set()
         await eventually(watching(lambda: _logged(output, "notification delivery paused")), "the worker to pause")
         alive()
-        await own_postgres.start()
+        await asyncio.to_thread(own_postgres.start)
         pool = await create_pool(own_postgres.url)
         after = await report("HP-DF-QH-2")
         await delivered(after)
