@@ -10,9 +10,12 @@ import inspect
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import asyncpg
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import WorkflowHandle
+
+from schemas.case import CaseView
 
 WITHIN = 90.0  # seconds
 _POLL = 0.05
@@ -96,4 +99,13 @@ async def quiescent(handle: WorkflowHandle, *, within: float = WITHIN) -> list[H
         within=within,
         what=f"{handle.id} to finish its work",
         show=in_flight,
+    )
+
+
+async def projected(pool: asyncpg.Pool, view: CaseView) -> None:
+    """Wait until the read model holds the case up to the view's last event (each transition projects after)."""
+    await eventually(
+        lambda: pool.fetchval("SELECT last_seq FROM cases WHERE case_id = $1", view.case_id),
+        lambda last: last is not None and last >= view.last_seq,
+        what=f"the read model of {view.case_id} up to seq {view.last_seq}",
     )

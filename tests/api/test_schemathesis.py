@@ -17,6 +17,7 @@ from activities.db import create_pool
 from api.app import create_app
 from schemas.case import CaseReport
 from tests.api.conftest import COMPOUND, bearer, settings_for
+from tests.waiting import WITHIN
 from workers import temporal
 from workers.cases import report_case
 from workers.settings import Settings
@@ -70,9 +71,10 @@ def served(dev_env, database_url, api_keys, task_queue_module):
     served = Served(settings_for(dev_env, database_url, task_queue_module), api_keys)
     thread = threading.Thread(target=served.run, name="schemathesis-worker")
     thread.start()
-    served.ready.wait(60)
+    ready = served.ready.wait(WITHIN)
     if served.error is not None:
         raise served.error
+    assert ready, f"the worker thread reported no case within {WITHIN:.0f} s"
     yield served
     served.stop.set()
     thread.join(30)

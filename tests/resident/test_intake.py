@@ -9,8 +9,9 @@ from temporalio.client import WorkflowUpdateFailedError
 from activities import notifications
 from schemas.case import Accept, Actor, CaseReport, Feedback, LinkReport, Reporter, ResidentRole, Resolve, Signoff
 from schemas.domain import Channel, Status
-from tests.resident.conftest import PHONE, REPORTER, projected
+from tests.resident.conftest import PHONE, REPORTER
 from tests.resident.test_feedback import resolve_at_council
+from tests.waiting import projected
 from workers import cases
 from workflows.case import CaseWorkflow
 from workflows.case_state import token_hash
