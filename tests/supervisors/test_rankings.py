@@ -132,6 +132,10 @@ async def scheduled_hour(client) -> int | None:
     return description.schedule.spec.calendars[0].hour[0].start
 
 
+async def schedule_ids(client) -> list[str]:
+    return [entry.id async for entry in await client.list_schedules()]
+
+
 async def test_worker_start_up_creates_one_schedule_however_often_it_starts(dev_env, pool, monkeypatch):
     """Started twice (the second with another cron), the worker leaves one schedule, as last configured."""
     client = dev_env.client
@@ -142,7 +146,8 @@ async def test_worker_start_up_creates_one_schedule_however_often_it_starts(dev_
         await eventually(lambda: scheduled_hour(client), hour.__eq__, what=f"the {cron} schedule")
         services.cancel()
         await asyncio.gather(services, return_exceptions=True)
-    schedules = [entry.id async for entry in await client.list_schedules()]
+    # the schedule list comes from the server's visibility store, which shows a new schedule a moment later
+    schedules = await eventually(lambda: schedule_ids(client), lambda ids: SCHEDULE_ID in ids, what="the list")
     assert schedules.count(SCHEDULE_ID) == 1
     description = await client.get_schedule_handle(SCHEDULE_ID).describe()
     action = description.schedule.action
