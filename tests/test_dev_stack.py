@@ -30,8 +30,8 @@ from workers.manifest import MANIFEST, DevManifest
 from workflows import search_attributes
 
 WHISTLE = Path(sys.executable).parent / "whistle"
-START_SECONDS = 45
-STOP_SECONDS = 20
+START_SECONDS = 180  # generous: on a busy 2-core machine the dev server, PostgreSQL and the worker start slowly
+STOP_SECONDS = 60
 
 
 def _free_port() -> int:

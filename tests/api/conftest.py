@@ -1,10 +1,8 @@
 """API tests: the real app (its lifespan, its own Temporal client and pool) over httpx, a worker on a fresh
 task queue of the real dev server, and real PostgreSQL."""
 
-import asyncio
 import itertools
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from typing import Any
+from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest_asyncio
@@ -90,14 +88,3 @@ async def http(dev_env, pool, database_url, task_queue) -> AsyncIterator[httpx.A
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://whistle.test") as client:
             yield client
-
-
-async def eventually(probe: Callable[[], Awaitable[Any]], until: Callable[[Any], bool], within: float = 10.0) -> Any:
-    """Poll a read-model probe until it shows what the workflow already did (projections are asynchronous)."""
-    for _ in itertools.count():
-        result = await probe()
-        if until(result):
-            return result
-        within -= 0.05
-        assert within > 0, f"still not there: {result}"
-        await asyncio.sleep(0.05)

@@ -6,7 +6,8 @@ import httpx
 import pytest
 
 from api import keys
-from tests.api.conftest import COMPOUND, bearer, eventually
+from tests.api.conftest import COMPOUND, bearer
+from tests.waiting import eventually
 
 
 async def report(http: httpx.AsyncClient, category: str, **fields) -> dict:

@@ -3,7 +3,8 @@
 import re
 from datetime import UTC, datetime, timedelta
 
-from tests.api.conftest import COMPOUND, bearer, eventually
+from tests.api.conftest import COMPOUND, bearer
+from tests.waiting import eventually
 
 W3C = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(Z|[+-]\d\d:\d\d)$")
 

@@ -3,7 +3,7 @@
 import asyncio
 import logging
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 
 import pytest
@@ -101,24 +101,6 @@ async def delivery(pool) -> AsyncIterator[Callable[[], asyncio.Task]]:
     for task in running:
         task.cancel()
     await asyncio.gather(*running, return_exceptions=True)
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], within: float = 15.0, what: str = "condition") -> None:
-    deadline = asyncio.get_running_loop().time() + within
-    while not await check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
-
-
-async def projected(pool, view) -> None:
-    """Wait until the read model has caught up with a view (projection runs after each update)."""
-
-    async def caught_up() -> bool:
-        last = await pool.fetchval("SELECT last_seq FROM cases WHERE case_id = $1", view.case_id)
-        return last is not None and last >= view.last_seq
-
-    await eventually(caught_up, what=f"projection of {view.case_id} up to seq {view.last_seq}")
 
 
 def free_port() -> int:

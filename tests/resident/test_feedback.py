@@ -20,7 +20,8 @@ from schemas.case import (
 )
 from schemas.domain import CloseReason, Level, Status
 from schemas.task import TaskStatus
-from tests.resident.conftest import COMMUNITY, OWNERS, PROPERTY, REPORTER, STREET, eventually, projected
+from tests.resident.conftest import COMMUNITY, OWNERS, PROPERTY, REPORTER, STREET
+from tests.waiting import eventually, projected
 from workflows.case import CaseWorkflow
 
 

@@ -13,8 +13,9 @@ from activities import notifications
 from activities.db import create_pool
 from schemas.case import Accept, Actor, CaseReport, Feedback, LinkReport, Reporter, ResidentRole, Resolve, Signoff
 from schemas.domain import Channel, Status
-from tests.resident.conftest import NAME, PHONE, REPORTER, eventually, projected
+from tests.resident.conftest import NAME, PHONE, REPORTER
 from tests.resident.test_feedback import resolve_at_council
+from tests.waiting import eventually, projected
 from workers import cases
 from workflows.case import CaseWorkflow
 from workflows.case_state import token_hash

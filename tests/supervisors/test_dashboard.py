@@ -26,6 +26,7 @@ from schemas.ranking import Cadence, RankingPeriod
 from schemas.statistics import Statistics, StatisticsQuery
 from schemas.task import TaskActor, TaskExtension, task_workflow_id
 from tests.supervisors.scenario import rank
+from tests.waiting import WITHIN, eventually
 from workers.services import ApiServer
 from workers.settings import Settings
 from workers.startup import listen
@@ -42,6 +43,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 WHISTLE = Path(sys.executable).parent / "whistle"
+PAGE_MS = WITHIN * 1000
 
 
 @dataclass
@@ -69,10 +71,8 @@ async def served(time_env, database_url, scripted) -> AsyncIterator[Served]:
     listener = listen("127.0.0.1", 0, "dashboard test")
     server = ApiServer(settings, listener)
     serving = asyncio.create_task(server.serve(sockets=[listener]))
-    for _ in range(500):  # uvicorn sets `started` once it serves
-        if server.started:
-            break
-        await asyncio.sleep(0.02)
+    await eventually(lambda: server.started or serving.done(), what="uvicorn to serve")
+    assert server.started, serving.exception()
     port = listener.getsockname()[1]
     yield Served(url=f"http://127.0.0.1:{port}", settings=settings, supervisor_key=supervisor, street_key=street)
     server.should_exit = True
@@ -177,6 +177,7 @@ async def test_supervisor_signs_in_sees_an_overdue_case_and_supervises_it(served
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
         page = await browser.new_page()
+        page.set_default_timeout(PAGE_MS)  # for elements and pages (30 s by default): CI is a busy machine
         await page.goto(f"{served.url}/dashboard/")
         assert page.url.endswith("/dashboard/login")
         await page.fill("input[name=key]", "whk_not_a_key")
@@ -184,14 +185,14 @@ async def test_supervisor_signs_in_sees_an_overdue_case_and_supervises_it(served
         assert "unknown or revoked API key" in await page.text_content("[role=alert]")
         await page.fill("input[name=key]", served.supervisor_key)
         await page.click("button[type=submit]")
-        assert page.url.endswith("/dashboard/")
+        await page.wait_for_url("**/dashboard/")
         assert await page.text_content("#reported") == "4"
 
         await page.click("text=Deadlines & overdue")
         row = page.locator("#deadlines tr.late", has_text=scripted.fumes)
         assert "overdue" in await row.locator(".countdown").text_content()
         await row.locator("a").click()
-        assert page.url.endswith(f"/dashboard/cases/{scripted.fumes}")
+        await page.wait_for_url(f"**/dashboard/cases/{scripted.fumes}")
         assert "overdue" in await page.text_content("#case-status")
 
         await page.fill("#supervise input[name=reason]", "restaurant fumes for a week: act today")

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 from temporalio.client import ScheduleActionStartWorkflow
+from temporalio.service import RPCError
 from temporalio.worker import Replayer
 
 from activities import rankings
@@ -22,6 +23,7 @@ from schemas.ranking import (
     ScoredPeriod,
 )
 from tests.supervisors.scenario import rank
+from tests.waiting import eventually
 from workers.ranking_schedule import SCHEDULE_ID, RankingSchedule
 from workers.services import run_services
 from workers.worker import WORKFLOWS, build_worker
@@ -122,6 +124,18 @@ def test_a_scheduled_run_ranks_the_period_just_ended():
     assert RankingPeriod.before(datetime(2026, 3, 2, 1, tzinfo=UTC), Cadence.WEEK).label == "2026-W09"
 
 
+async def scheduled_hour(client) -> int | None:
+    try:
+        description = await client.get_schedule_handle(SCHEDULE_ID).describe()
+    except RPCError:  # not created yet
+        return None
+    return description.schedule.spec.calendars[0].hour[0].start
+
+
+async def schedule_ids(client) -> list[str]:
+    return [entry.id async for entry in await client.list_schedules()]
+
+
 async def test_worker_start_up_creates_one_schedule_however_often_it_starts(dev_env, pool, monkeypatch):
     """Started twice (the second with another cron), the worker leaves one schedule, as last configured."""
     client = dev_env.client
@@ -129,19 +143,11 @@ async def test_worker_start_up_creates_one_schedule_however_often_it_starts(dev_
         monkeypatch.setenv("WHISTLE_RANKING_CRON", cron)
         task_queue = f"whistle-test-{uuid.uuid4()}"
         services = asyncio.create_task(run_services(worker=build_worker(client, pool, task_queue)))
-        handle = client.get_schedule_handle(SCHEDULE_ID)
-        for _ in range(200):
-            try:
-                description = await handle.describe()
-            except Exception:  # not created yet
-                await asyncio.sleep(0.05)
-                continue
-            if description.schedule.spec.calendars[0].hour[0].start == hour:
-                break
-            await asyncio.sleep(0.05)
+        await eventually(lambda: scheduled_hour(client), hour.__eq__, what=f"the {cron} schedule")
         services.cancel()
         await asyncio.gather(services, return_exceptions=True)
-    schedules = [entry.id async for entry in await client.list_schedules()]
+    # the schedule list comes from the server's visibility store, which shows a new schedule a moment later
+    schedules = await eventually(lambda: schedule_ids(client), lambda ids: SCHEDULE_ID in ids, what="the list")
     assert schedules.count(SCHEDULE_ID) == 1
     description = await client.get_schedule_handle(SCHEDULE_ID).describe()
     action = description.schedule.action

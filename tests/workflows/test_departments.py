@@ -33,6 +33,7 @@ from schemas.task import (
     TaskStatus,
     task_workflow_id,
 )
+from tests.waiting import eventually
 from workers.worker import WORKFLOWS
 from workflows.case import CaseWorkflow
 from workflows.department_task import DepartmentTaskWorkflow
@@ -66,14 +67,10 @@ def task(harness, case_id: str, department: str):
     return harness.client.get_workflow_handle_for(DepartmentTaskWorkflow.run, task_workflow_id(case_id, department))
 
 
-async def settled(harness, handle, predicate, tries: int = 100):
-    """Department signals reach the case asynchronously: wait (briefly, real time) for the case to show them."""
-    for _ in range(tries):
-        view = await harness.view(handle)
-        if predicate(view):
-            return view
-        await harness.env.sleep(timedelta(milliseconds=50))
-    raise AssertionError(f"case never reached the expected state: {[e.kind for e in view.timeline]}")
+async def settled(harness, handle, predicate):
+    """Department signals reach the case asynchronously: wait (real time, the clock stays put) for the case to
+    show them."""
+    return await eventually(lambda: harness.view(handle), predicate, what="the case's state", show=kinds)
 
 
 async def act(harness, case_id, department, update, payload):

@@ -7,6 +7,7 @@ from temporalio import activity
 from activities.cases import CaseActivities
 from schemas.case import Accept, Actor, CaseProjection, EventKind
 from schemas.domain import Level
+from tests.waiting import quiescent
 from tests.workflows.conftest import Harness
 from workers.worker import build_worker
 from workflows.case import CaseWorkflow
@@ -32,6 +33,7 @@ async def test_an_activity_failing_once_still_writes_one_row_per_transition(fres
         handle, _ = await harness.report()
         await handle.execute_update(CaseWorkflow.accept, Accept(actor=Actor(org="PM-LVYUAN")))
         await fresh_time_env.sleep(timedelta(minutes=31))  # warning, breach, escalation to COMMUNITY
+        await quiescent(handle)  # the escalation's projection retries after its lost first attempt
         view = await harness.view(handle)
         assert view.level is Level.COMMUNITY
         case_id = view.case_id
