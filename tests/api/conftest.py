@@ -1,7 +1,6 @@
 """API tests: the real app (its lifespan, its own Temporal client and pool) over httpx, a worker on a fresh
 task queue of the real dev server, and real PostgreSQL."""
 
-import itertools
 from collections.abc import AsyncIterator, Iterator
 
 import httpx
@@ -33,20 +32,6 @@ KEYS: dict[str, tuple[str, Role, Channel | None]] = {
 
 def bearer(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
-
-
-_case_number_blocks = itertools.count(1)
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="session", autouse=True)
-async def distinct_case_ids(database_url) -> None:
-    """Every test module gets a fresh database whose case numbers restart at 1, but the dev server is shared
-    by the session and keeps the finished workflows: give each module's cases their own block of numbers."""
-    connection = await connect(database_url)
-    try:
-        await connection.execute("SELECT setval('case_number', $1)", 100_000 + 10_000 * next(_case_number_blocks))
-    finally:
-        await connection.close()
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")

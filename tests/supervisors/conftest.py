@@ -1,6 +1,5 @@
 """Supervisors' tests share one scripted scenario per module, driven on the time-skipping server."""
 
-import itertools
 import uuid
 from collections.abc import AsyncIterator
 
@@ -21,14 +20,9 @@ async def all_projected(harness: Harness, pool) -> None:
         await projected(pool, await handle.query(CaseWorkflow.view))
 
 
-_case_number_blocks = itertools.count(1)
-
-
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def scripted(time_env, pool) -> AsyncIterator[scenario.Scenario]:
     """The scenario, run once for the module on its own database, replayed at the end."""
-    # every module has a fresh database whose case numbers restart, on a server shared by the session
-    await pool.execute("SELECT setval('case_number', $1)", 500_000 + 10_000 * next(_case_number_blocks))
     harness = Harness(env=time_env, pool=pool, task_queue=f"whistle-supervisors-{uuid.uuid4()}")
     async with build_worker(time_env.client, pool, harness.task_queue):
         result = await scenario.run(harness)

@@ -18,18 +18,11 @@ from activities.notifications import Notification
 from activities.webhooks import Subscription
 from schemas.case import CaseReport
 from tests.resident.conftest import Receiver, free_port
+from tests.waiting import eventually
 from workers import cases
 
 _QUEUE = """INSERT INTO notifications (case_id, seq, recipient, topic, level, occurred_at, payload)
             VALUES ($1, 1, 'PM-JINDI', 'REPORTED', 'COUNCIL', now(), '{"text": "outage test"}')"""
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], what: str, within: float = 60.0) -> None:
-    deadline = asyncio.get_running_loop().time() + within
-    while not await check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
 
 
 class StallingChannel:
@@ -70,7 +63,7 @@ async def test_the_loop_rides_out_postgres_stopping_while_it_holds_a_connection(
                 assert not running.done(), running.exception()
                 return any(entry["event"] == "notification delivery paused" for entry in logs)
 
-            await eventually(paused, "the loop to notice the outage")
+            await eventually(paused, what="the loop to notice the outage")
             await asyncio.to_thread(own_postgres.start)
             await pool.execute(_QUEUE, "AFTER")
 
@@ -78,7 +71,7 @@ async def test_the_loop_rides_out_postgres_stopping_while_it_holds_a_connection(
                 assert not running.done(), running.exception()
                 return await pool.fetchval("SELECT count(*) FROM notifications WHERE delivered_at IS NOT NULL") == 2
 
-            await eventually(delivered, "delivery after the restart")
+            await eventually(delivered, what="delivery after the restart")
         # the claim that was cut never committed, so that row is sent again (receivers deduplicate on its id)
         assert sorted(channel.sent) == ["AFTER", "BEFORE", "BEFORE"]
         events = [entry["event"] for entry in logs]
@@ -144,15 +137,15 @@ async def test_the_worker_process_survives_a_postgres_restart(own_postgres, dev_
             outbox = "SELECT count(*) FROM notifications WHERE case_id = $1"
             return await pool.fetchval(outbox, case_id) > 0 and await pool.fetchval(undelivered, case_id) == 0
 
-        await eventually(check, f"the worker to deliver the notifications of {case_id}")
+        await eventually(check, what=f"the worker to deliver the notifications of {case_id}")
 
     try:
         before = await report("HP-DF-QH-1")
-        await eventually(watching(receiver.holding.is_set), "the worker to claim and send a notification")
+        await eventually(watching(receiver.holding.is_set), what="the worker to claim and send a notification")
         await pool.close()  # the test's own connections would be cut too
         await asyncio.to_thread(own_postgres.stop)
         receiver.release.set()
-        await eventually(watching(lambda: _logged(output, "notification delivery paused")), "the worker to pause")
+        await eventually(watching(lambda: _logged(output, "notification delivery paused")), what="the worker to pause")
         alive()
         await asyncio.to_thread(own_postgres.start)
         pool = await create_pool(own_postgres.url)
