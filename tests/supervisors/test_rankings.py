@@ -3,6 +3,8 @@ rules, periods, and the schedule the worker creates at start-up (on the real dev
 server does not implement Schedules)."""
 
 import asyncio
+import functools
+import operator
 import uuid
 from datetime import UTC, datetime
 
@@ -143,7 +145,8 @@ async def test_worker_start_up_creates_one_schedule_however_often_it_starts(dev_
         monkeypatch.setenv("WHISTLE_RANKING_CRON", cron)
         task_queue = f"whistle-test-{uuid.uuid4()}"
         services = asyncio.create_task(run_services(worker=build_worker(client, pool, task_queue)))
-        await eventually(lambda: scheduled_hour(client), hour.__eq__, what=f"the {cron} schedule")
+        wanted = functools.partial(operator.eq, hour)
+        await eventually(lambda: scheduled_hour(client), wanted, what=f"the {cron} schedule")
         services.cancel()
         await asyncio.gather(services, return_exceptions=True)
     # the schedule list comes from the server's visibility store, which shows a new schedule a moment later
