@@ -13,8 +13,8 @@ from fastapi.staticfiles import StaticFiles
 
 from activities.db import create_pool
 from api import dashboard, departments, errors, handlers, health, open311, residents, statistics, supervisors
-from workers import temporal
-from workers.settings import Settings
+from client import temporal
+from client.settings import Settings
 
 log = structlog.get_logger(__name__)
 

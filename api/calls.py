@@ -24,9 +24,9 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.errors import ApiError, FieldError, dependency_failure
+from client.cases import case_handle, read_case_view, read_resident_role, read_task_view, task_handle
 from schemas.case import CaseView, Rejection, ResidentRole
 from schemas.task import TaskView
-from workers.cases import case_handle, read_case_view, read_resident_role, read_task_view, task_handle
 
 T = TypeVar("T")
 

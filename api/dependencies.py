@@ -6,7 +6,7 @@ import asyncpg
 from fastapi import Depends, Request
 from temporalio.client import Client
 
-from workers.settings import Settings
+from client.settings import Settings
 
 
 def temporal_client(request: Request) -> Client:

@@ -23,12 +23,12 @@ from api.bodies import IdempotencyHeader
 from api.dependencies import AppSettings, DbPool, TemporalClient
 from api.errors import ApiError, Open311Error, responses
 from api.residents import report_for
+from client.cases import IntakeOutcome
 from schemas.case import CaseReport, CaseSummary, CaseView
 from schemas.domain import Code, Severity, Status
 from schemas.instant import Instant
 from schemas.registry import Category
 from schemas.search import CaseFilter, CaseSort
-from workers.cases import IntakeOutcome
 
 router = APIRouter(prefix="/open311/v2", tags=["open311"])
 

@@ -10,11 +10,11 @@ from api.auth import CaseToken, OptionalCaller, check_right, resident_access
 from api.bodies import IdempotencyHeader, body_of, command_from, request_id
 from api.dependencies import AppSettings, DbPool, TemporalClient
 from api.errors import ApiError, FieldError, responses
+from client.cases import IdempotencyKeyReused, IntakeOutcome, report_case
+from client.settings import Settings
 from schemas.case import CaseReport, CaseView, Feedback, ResidentRole, Withdraw
 from schemas.domain import Channel
 from schemas.keys import Right
-from workers.cases import IdempotencyKeyReused, IntakeOutcome, report_case
-from workers.settings import Settings
 from workflows.case import CaseWorkflow
 
 router = APIRouter(prefix="/v1/cases", tags=["residents"])

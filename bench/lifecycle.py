@@ -24,10 +24,10 @@ from temporalio.service import RPCError, RPCStatusCode
 from bench.reports import council, report
 from bench.stack import CLIMB_POLICY, bench_category
 from bench.watch import ReadModelWatcher
+from client.cases import ReportedCase, case_handle, report_case
 from schemas.case import Accept, Actor, Feedback, Rejection, Resolve, Signoff
 from schemas.domain import Level, Status
 from schemas.task import TaskAccept, TaskActor, TaskComplete
-from workers.cases import ReportedCase, case_handle, report_case
 from workflows.case import CaseWorkflow, task_workflow_id
 from workflows.department_task import DepartmentTaskWorkflow
 

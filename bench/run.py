@@ -13,7 +13,7 @@ from bench.results import BenchRun, Cost, Floor, Intake, Latency, Lifecycle, Mac
 from bench.stack import bench_stack, climb_wait
 from bench.watch import ReadModelWatcher
 from bench.worker_process import MeasuredWorker, WorkerConfig
-from workers.cases import workflow_id
+from client.cases import workflow_id
 from workflows.case import task_workflow_id
 
 RESULTS = Path(__file__).parent / "results"

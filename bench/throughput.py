@@ -10,7 +10,7 @@ from temporalio.client import Client
 from bench.floor import FloorWorkflow
 from bench.reports import report
 from bench.watch import ReadModelWatcher
-from workers.cases import report_case
+from client.cases import report_case
 
 
 async def timed_batch(count: int, concurrency: int, item: Callable[[int], Awaitable[float]]) -> tuple[list, float]:

@@ -29,9 +29,9 @@ class WorkerConfig(BaseModel):
 
 async def _serve(config: WorkerConfig) -> None:
     from bench.floor import floor_worker
-    from workers import logs
-    from workers.settings import Settings
-    from workers.startup import connect_temporal, create_pool
+    from client import logs
+    from client.settings import Settings
+    from client.startup import connect_temporal, create_pool
     from workers.worker import build_worker
 
     logs.configure("json")

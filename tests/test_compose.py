@@ -52,9 +52,9 @@ def test_command_is_a_real_whistle_command(name):
 def test_environment_points_at_services_in_the_file(name):
     environment = SERVICES[name]["environment"]
     assert REQUIRED_ENV[name] <= environment.keys()
-    settings_source = (ROOT / "workers" / "settings.py").read_text()
+    settings_source = (ROOT / "client" / "settings.py").read_text()
     for variable in environment:
-        assert f'"{variable}"' in settings_source, f"{variable} is not read by workers/settings.py"
+        assert f'"{variable}"' in settings_source, f"{variable} is not read by client/settings.py"
 
     database = urlsplit(environment["DATABASE_URL"])
     postgres = SERVICES["postgres"]["environment"]

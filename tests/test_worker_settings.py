@@ -2,7 +2,7 @@
 
 import pytest
 
-from workers.settings import Settings
+from client.settings import Settings
 from workers.worker import CACHED_WORKFLOWS, build_worker
 
 

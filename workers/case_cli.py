@@ -14,6 +14,8 @@ from temporalio.client import WorkflowQueryFailedError, WorkflowUpdateFailedErro
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities import registry, search
+from client import case_reset, cases, logs
+from client.startup import StartupError
 from schemas.case import (
     Accept,
     Actor,
@@ -40,9 +42,7 @@ from schemas.case import (
 from schemas.domain import Channel, Level, Severity, Status
 from schemas.local_time import local_time
 from schemas.search import CaseFilter, CaseSort
-from workers import case_reset, cases, logs
 from workers.stack import Stack, connected
-from workers.startup import StartupError
 from workflows.case import CaseWorkflow
 
 app = typer.Typer(help="Report, inspect and act on cases.", no_args_is_help=True)

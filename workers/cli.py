@@ -13,10 +13,9 @@ import typer
 
 from activities.notification_delivery import DeliveryLoop
 from bench import command as bench_command
-from workers import case_cli, database, keys_cli, logs, notifications_cli, registry_cli, stats_cli, task_cli
-from workers.services import ApiServer, run_services, until_signalled
-from workers.settings import Settings
-from workers.startup import (
+from client import database, logs
+from client.settings import Settings
+from client.startup import (
     PostgresUnreachable,
     StartupError,
     check_default_policy,
@@ -24,6 +23,8 @@ from workers.startup import (
     create_pool,
     listen,
 )
+from workers import case_cli, keys_cli, notifications_cli, registry_cli, stats_cli, task_cli
+from workers.services import ApiServer, run_services, until_signalled
 from workers.worker import build_worker
 
 log = structlog.get_logger(__name__)

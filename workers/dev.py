@@ -26,12 +26,9 @@ from temporalio.client import Client
 from temporalio.common import SearchAttributeKey
 
 from activities.notification_delivery import DeliveryLoop
-from workers import database
-from workers.binaries import temporal_cli
-from workers.manifest import MANIFEST, DevManifest
-from workers.services import ApiServer, run_services
-from workers.settings import Settings
-from workers.startup import (
+from client import database
+from client.settings import Settings
+from client.startup import (
     StartupError,
     check_default_policy,
     connect_temporal,
@@ -40,6 +37,9 @@ from workers.startup import (
     listen,
     redact,
 )
+from workers.binaries import temporal_cli
+from workers.manifest import MANIFEST, DevManifest
+from workers.services import ApiServer, run_services
 from workers.worker import build_worker
 from workflows import search_attributes
 

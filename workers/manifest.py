@@ -4,7 +4,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from workers.startup import StartupError
+from client.startup import StartupError
 
 MANIFEST = "dev.json"
 

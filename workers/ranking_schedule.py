@@ -21,8 +21,8 @@ from temporalio.client import (
 )
 from temporalio.service import RPCError
 
+from client.startup import StartupError
 from schemas.ranking import Cadence, RankingRun
-from workers.startup import StartupError
 from workflows.ranking import RankingWorkflow
 
 log = structlog.get_logger(__name__)

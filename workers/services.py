@@ -13,8 +13,8 @@ from temporalio.worker import Worker
 
 from activities.notification_delivery import DeliveryLoop
 from api.app import create_app
+from client.settings import Settings
 from workers.ranking_schedule import ensure_ranking_schedule
-from workers.settings import Settings
 
 log = structlog.get_logger(__name__)
 

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 import asyncpg
 from temporalio.client import Client
 
+from client.settings import Settings
+from client.startup import connect_temporal, create_pool
 from workers.manifest import read_manifest
-from workers.settings import Settings
-from workers.startup import connect_temporal, create_pool
 
 
 def cli_settings() -> Settings:

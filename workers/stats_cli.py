@@ -18,6 +18,7 @@ from temporalio.service import RPCError
 
 from activities import rankings, registry
 from activities.statistics import statistics
+from client import cases
 from schemas.case import (
     Accept,
     Actor,
@@ -36,7 +37,6 @@ from schemas.ranking import EntityKind, ListKind, RankingPeriod, RankingRun, Ran
 from schemas.registry import Category
 from schemas.statistics import Ratio, Statistics, StatisticsQuery
 from schemas.task import TaskAccept, TaskActor, TaskComplete, task_workflow_id
-from workers import cases
 from workers.case_cli import run
 from workers.stack import Stack
 from workflows.case import CaseWorkflow

@@ -10,9 +10,9 @@ from activities import registry
 from activities.db import connect
 from api import keys
 from api.app import create_app
+from client.settings import Settings
 from schemas.domain import Channel
 from schemas.keys import Role
-from workers.settings import Settings
 from workers.worker import build_worker
 
 COMPOUND = "HP-DF-QH-1"  # council: PM-LVYUAN, OC-HP-DF-QH-1, HP-DF-QH; street HP-DF; district centre HP-CENTRE

@@ -12,12 +12,12 @@ from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.cases import CaseActivities, kept_residents, kept_view
+from client.cases import workflow_id
 from schemas.case import CaseProjection, CaseView, EventKind, ReporterView, ResidentRole, TimelineEvent
 from schemas.domain import Channel, Level, Severity, Status
 from schemas.task import task_workflow_id
 from tests.api.conftest import COMPOUND, bearer
 from tests.conftest import whistle_cli
-from workers.cases import workflow_id
 
 WAIT = 30.0  # seconds a workflow may take to finish
 DELETION_WAIT = 120.0  # the dev server deletes asynchronously; about 20 s on a busy 2-core machine

@@ -17,10 +17,10 @@ import pytest_asyncio
 from activities.db import connect
 from api import keys
 from api.app import create_app
+from client.settings import Settings
 from schemas.keys import Role
 from tests.api.conftest import COMPOUND, bearer, settings_for
 from tests.postgres import OwnPostgres, create_database, own_postgres_server
-from workers.settings import Settings
 
 RECOVERY = 60.0  # seconds PostgreSQL may take to be back, on a busy machine
 

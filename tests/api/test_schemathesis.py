@@ -33,11 +33,11 @@ from schemathesis.specs.openapi.checks import (
 
 from activities.db import create_pool
 from api.app import create_app
+from client import temporal
+from client.cases import report_case
+from client.settings import Settings
 from schemas.case import CaseReport
 from tests.api.conftest import COMPOUND, bearer, settings_for
-from workers import temporal
-from workers.cases import report_case
-from workers.settings import Settings
 from workers.worker import build_worker
 
 CHECKS = [

@@ -11,12 +11,12 @@ from temporalio.client import WorkflowUpdateFailedError
 
 from activities import notifications
 from activities.db import create_pool
+from client import cases
 from schemas.case import Accept, Actor, CaseReport, Feedback, LinkReport, Reporter, ResidentRole, Resolve, Signoff
 from schemas.domain import Channel, Status
 from tests.resident.conftest import NAME, PHONE, REPORTER
 from tests.resident.test_feedback import resolve_at_council
 from tests.waiting import eventually, projected
-from workers import cases
 from workflows.case import CaseWorkflow
 from workflows.case_state import token_hash
 

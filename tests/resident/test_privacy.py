@@ -1,10 +1,10 @@
 """The reporter's name and phone stay in the workflow: never in a log line, a read-model table or a webhook."""
 
+from client import cases
 from schemas.case import Accept, Feedback, Reporter, Resolve, Whistle
 from tests.resident.conftest import COMMUNITY, NAME, PHONE, PROPERTY, REPORTER
 from tests.resident.test_intake import hotline, report
 from tests.waiting import eventually, projected
-from workers import cases
 from workflows.case import CaseWorkflow
 
 

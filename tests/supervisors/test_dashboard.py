@@ -19,6 +19,8 @@ from activities.db import connect
 from activities.statistics import statistics
 from api import keys
 from api.dashboard import COOKIE
+from client.settings import Settings
+from client.startup import listen
 from schemas.case import EventKind
 from schemas.keys import Role
 from schemas.local_time import DEPLOYMENT_ZONE as BEIJING
@@ -28,8 +30,6 @@ from schemas.task import TaskActor, TaskExtension, task_workflow_id
 from tests.supervisors.scenario import rank
 from tests.waiting import WITHIN, eventually
 from workers.services import ApiServer
-from workers.settings import Settings
-from workers.startup import listen
 from workflows.case import CaseWorkflow
 from workflows.department_task import DepartmentTaskWorkflow
 

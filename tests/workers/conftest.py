@@ -7,10 +7,10 @@ from contextlib import asynccontextmanager
 
 import pytest_asyncio
 
+from client.settings import Settings
+from client.startup import listen
 from tests.postgres import OwnPostgres, create_database, own_postgres_server
 from workers.services import ApiServer
-from workers.settings import Settings
-from workers.startup import listen
 
 START_SECONDS = 30
 

@@ -11,10 +11,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from client import cases
+from client.settings import Settings
 from tests.conftest import whistle_cli
 from tests.workers.conftest import serving
-from workers import cases
-from workers.settings import Settings
 from workers.worker import build_worker
 
 WHISTLE = Path(sys.executable).parent / "whistle"

@@ -8,8 +8,8 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
+from client import cases
 from schemas.case import CaseReport, CaseView
-from workers import cases
 from workers.worker import WORKFLOWS, build_worker
 from workflows.case import CaseWorkflow
 

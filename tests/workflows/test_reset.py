@@ -10,11 +10,11 @@ from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer, Worker
 
+from client import case_reset, cases
 from schemas.case import CaseReport, EventKind
 from schemas.domain import Level
 from tests.conftest import whistle_cli
 from tests.workflows.stale_clock import StaleClockRunner
-from workers import case_reset, cases
 from workers.worker import WORKFLOWS, activities, build_worker
 
 TIMER_STARTED = EventType.EVENT_TYPE_TIMER_STARTED

@@ -13,9 +13,9 @@ from temporalio.client import WorkflowHistory
 from temporalio.service import RPCError
 from temporalio.worker import Replayer
 
+from client import case_reset, cases
 from schemas.case import CaseReport
 from schemas.domain import Level
-from workers import case_reset, cases
 from workers.worker import WORKFLOWS
 
 COMPOUNDS = [

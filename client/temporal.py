@@ -3,7 +3,7 @@
 from temporalio.client import Client, TLSConfig
 from temporalio.contrib.pydantic import pydantic_data_converter
 
-from workers.settings import Settings
+from client.settings import Settings
 
 
 async def connect(settings: Settings, address: str | None = None, *, lazy: bool = False) -> Client:

@@ -13,8 +13,8 @@ from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities import db, registry
-from workers import temporal
-from workers.settings import Settings
+from client import temporal
+from client.settings import Settings
 
 _CONNECT_TIMEOUT_SECONDS = 15
 

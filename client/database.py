@@ -4,7 +4,7 @@ import structlog
 
 from activities import registry
 from activities.migrations import migrate
-from workers.startup import connect_postgres, redact
+from client.startup import connect_postgres, redact
 
 log = structlog.get_logger(__name__)
 

@@ -1,0 +1,1 @@
+"""The client layer every front end shares: cases over Temporal, intake, settings, connections."""
