@@ -11,7 +11,6 @@ from typing import Annotated, Any
 import structlog
 import typer
 
-from activities.notification_delivery import DeliveryLoop
 from bench import command as bench_command
 from client import database, logs
 from client.settings import Settings
@@ -24,6 +23,7 @@ from client.startup import (
     listen,
 )
 from workers import case_cli, keys_cli, notifications_cli, registry_cli, stats_cli, task_cli
+from workers.notification_delivery import DeliveryLoop
 from workers.services import ApiServer, run_services, until_signalled
 from workers.worker import build_worker
 

@@ -25,7 +25,6 @@ from temporalio.api.workflowservice.v1 import UpdateNamespaceRequest
 from temporalio.client import Client
 from temporalio.common import SearchAttributeKey
 
-from activities.notification_delivery import DeliveryLoop
 from client import database
 from client.settings import Settings
 from client.startup import (
@@ -39,6 +38,7 @@ from client.startup import (
 )
 from workers.binaries import temporal_cli
 from workers.manifest import MANIFEST, DevManifest
+from workers.notification_delivery import DeliveryLoop
 from workers.services import ApiServer, run_services
 from workers.worker import build_worker
 from workflows import search_attributes

@@ -11,9 +11,9 @@ import structlog
 import uvicorn
 from temporalio.worker import Worker
 
-from activities.notification_delivery import DeliveryLoop
 from api.app import create_app
 from client.settings import Settings
+from workers.notification_delivery import DeliveryLoop
 from workers.ranking_schedule import ensure_ranking_schedule
 
 log = structlog.get_logger(__name__)

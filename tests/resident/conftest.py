@@ -10,9 +10,9 @@ import pytest
 import pytest_asyncio
 import structlog
 
-from activities.notification_delivery import Backoff, DeliveryLoop
 from schemas.case import Actor, Reporter
 from tests.workflows.conftest import Harness
+from workers.notification_delivery import Backoff, DeliveryLoop
 from workers.worker import build_worker
 
 PHONE = "13812345678"

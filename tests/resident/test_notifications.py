@@ -8,12 +8,12 @@ import httpx
 
 from activities import notifications, webhooks
 from activities.cases import CaseActivities
-from activities.notification_delivery import DeliveryLoop
 from schemas.case import CaseProjection, CaseSummary, Feedback
 from tests.conftest import whistle_cli
 from tests.resident.conftest import REPORTER, Receiver, free_port
 from tests.resident.test_feedback import resolve_at_council
 from tests.waiting import eventually, projected
+from workers.notification_delivery import DeliveryLoop
 from workflows.case import CaseWorkflow
 
 SECRET = "s3cret-shared-with-the-receiver"

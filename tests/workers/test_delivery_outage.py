@@ -13,13 +13,13 @@ from pathlib import Path
 import structlog
 
 from activities.db import create_pool
-from activities.notification_delivery import Backoff, DeliveryLoop
 from activities.notifications import Notification
 from activities.webhooks import Subscription
 from client import cases
 from schemas.case import CaseReport
 from tests.resident.conftest import Receiver, free_port
 from tests.waiting import eventually
+from workers.notification_delivery import Backoff, DeliveryLoop
 
 _QUEUE = """INSERT INTO notifications (case_id, seq, recipient, topic, level, occurred_at, payload)
             VALUES ($1, 1, 'PM-JINDI', 'REPORTED', 'COUNCIL', now(), '{"text": "outage test"}')"""
