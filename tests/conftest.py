@@ -21,8 +21,8 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from activities.db import create_pool
+from devstack.binaries import temporal_cli, temporal_test_server
 from tests.postgres import create_database
-from workers.binaries import temporal_cli, temporal_test_server
 from workflows import search_attributes
 
 _database_numbers = itertools.count(1)

@@ -10,8 +10,8 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from devstack.dev import RETENTION, temporal_cli_type
 from workers.cli import app
-from workers.dev import RETENTION, temporal_cli_type
 from workflows import search_attributes
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -25,8 +25,8 @@ from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
 from temporalio.client import Client, WorkflowExecutionStatus
 
 from activities.migrations import available
-from workers.dev import RETENTION
-from workers.manifest import MANIFEST, DevManifest
+from devstack.dev import RETENTION
+from devstack.manifest import MANIFEST, DevManifest
 from workflows import search_attributes
 
 WHISTLE = Path(sys.executable).parent / "whistle"

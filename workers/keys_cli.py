@@ -11,9 +11,9 @@ from rich.table import Table
 from api import keys
 from client.settings import Settings
 from client.startup import StartupError, connect_postgres
+from devstack.manifest import read_manifest
 from schemas.domain import Channel
 from schemas.keys import ApiKeyInfo, Role
-from workers.manifest import read_manifest
 
 app = typer.Typer(help="Create, revoke and list API keys (one per organisation and role).", no_args_is_help=True)
 

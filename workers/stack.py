@@ -9,7 +9,7 @@ from temporalio.client import Client
 
 from client.settings import Settings
 from client.startup import connect_temporal, create_pool
-from workers.manifest import read_manifest
+from devstack.manifest import read_manifest
 
 
 def cli_settings() -> Settings:

@@ -21,6 +21,7 @@ from api import keys
 from api.dashboard import COOKIE
 from client.settings import Settings
 from client.startup import listen
+from devstack.services import ApiServer
 from schemas.case import EventKind
 from schemas.keys import Role
 from schemas.local_time import DEPLOYMENT_ZONE as BEIJING
@@ -29,7 +30,6 @@ from schemas.statistics import Statistics, StatisticsQuery
 from schemas.task import TaskActor, TaskExtension, task_workflow_id
 from tests.supervisors.scenario import rank
 from tests.waiting import WITHIN, eventually
-from workers.services import ApiServer
 from workflows.case import CaseWorkflow
 from workflows.department_task import DepartmentTaskWorkflow
 

@@ -14,6 +14,7 @@ from temporalio.service import RPCError
 from temporalio.worker import Replayer
 
 from activities import rankings
+from devstack.services import run_services
 from schemas.ranking import (
     Cadence,
     EntityKind,
@@ -27,7 +28,6 @@ from schemas.ranking import (
 from tests.supervisors.scenario import rank
 from tests.waiting import eventually
 from workers.ranking_schedule import SCHEDULE_ID, RankingSchedule
-from workers.services import run_services
 from workers.worker import WORKFLOWS, build_worker
 from workflows.ranking import choose_lists
 

@@ -9,8 +9,8 @@ import pytest_asyncio
 
 from client.settings import Settings
 from client.startup import listen
+from devstack.services import ApiServer
 from tests.postgres import OwnPostgres, create_database, own_postgres_server
-from workers.services import ApiServer
 
 START_SECONDS = 30
 

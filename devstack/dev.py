@@ -36,10 +36,10 @@ from client.startup import (
     listen,
     redact,
 )
-from workers.binaries import temporal_cli
-from workers.manifest import MANIFEST, DevManifest
+from devstack.binaries import temporal_cli
+from devstack.manifest import MANIFEST, DevManifest
+from devstack.services import ApiServer, run_services
 from workers.notification_delivery import DeliveryLoop
-from workers.services import ApiServer, run_services
 from workers.worker import build_worker
 from workflows import search_attributes
 
