@@ -10,8 +10,8 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from cli.app import app
 from devstack.dev import RETENTION, temporal_cli_type
-from workers.cli import app
 from workflows import search_attributes
 
 ROOT = Path(__file__).resolve().parents[1]

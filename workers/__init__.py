@@ -1,1 +1,1 @@
-"""Worker process, Temporal client construction, the `whistle` CLI and the local dev stack."""
+"""The worker process and what only it runs: the worker, its schedules, the notification delivery loop."""

@@ -6,7 +6,7 @@ import hashlib
 import asyncpg
 from typer.testing import CliRunner
 
-from workers.cli import app
+from cli.app import app
 
 runner = CliRunner()
 

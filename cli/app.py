@@ -12,6 +12,12 @@ import structlog
 import typer
 
 from bench import command as bench_command
+from cli import cases as case_cli
+from cli import keys as keys_cli
+from cli import notifications as notifications_cli
+from cli import registry as registry_cli
+from cli import stats as stats_cli
+from cli import tasks as task_cli
 from client import database, logs
 from client.settings import Settings
 from client.startup import (
@@ -23,7 +29,6 @@ from client.startup import (
     listen,
 )
 from devstack.services import ApiServer, run_services, until_signalled
-from workers import case_cli, keys_cli, notifications_cli, registry_cli, stats_cli, task_cli
 from workers.notification_delivery import DeliveryLoop
 from workers.worker import build_worker
 

@@ -18,6 +18,8 @@ from temporalio.service import RPCError
 
 from activities import rankings, registry
 from activities.statistics import statistics
+from cli.cases import run
+from cli.stack import Stack
 from client import cases
 from schemas.case import (
     Accept,
@@ -37,8 +39,6 @@ from schemas.ranking import EntityKind, ListKind, RankingPeriod, RankingRun, Ran
 from schemas.registry import Category
 from schemas.statistics import Ratio, Statistics, StatisticsQuery
 from schemas.task import TaskAccept, TaskActor, TaskComplete, task_workflow_id
-from workers.case_cli import run
-from workers.stack import Stack
 from workflows.case import CaseWorkflow
 from workflows.department_task import DepartmentTaskWorkflow
 from workflows.ranking import RankingWorkflow

@@ -8,10 +8,10 @@ from pydantic import BaseModel
 from rich.table import Table
 
 from activities import registry
+from cli.cases import _time, console, run
+from cli.stack import Stack
 from schemas.case import Actor, DecideExtension
 from schemas.task import TaskAccept, TaskActor, TaskComplete, TaskExtension, TaskNote, TaskReturn, TaskView
-from workers.case_cli import _time, console, run
-from workers.stack import Stack
 from workflows.department_task import DepartmentTaskWorkflow
 
 tasks_app = typer.Typer(help="Department task inbox and actions (部门报到).", no_args_is_help=True)

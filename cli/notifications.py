@@ -6,8 +6,8 @@ import typer
 from rich.table import Table
 
 from activities import notifications, webhooks
-from workers.case_cli import _time, console, run
-from workers.stack import Stack
+from cli.cases import _time, console, run
+from cli.stack import Stack
 
 app = typer.Typer(help="Notification outbox and webhook subscriptions.", no_args_is_help=True)
 

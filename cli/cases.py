@@ -14,6 +14,7 @@ from temporalio.client import WorkflowQueryFailedError, WorkflowUpdateFailedErro
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities import registry, search
+from cli.stack import Stack, connected
 from client import case_reset, cases, logs
 from client.startup import StartupError
 from schemas.case import (
@@ -42,7 +43,6 @@ from schemas.case import (
 from schemas.domain import Channel, Level, Severity, Status
 from schemas.local_time import local_time
 from schemas.search import CaseFilter, CaseSort
-from workers.stack import Stack, connected
 from workflows.case import CaseWorkflow
 
 app = typer.Typer(help="Report, inspect and act on cases.", no_args_is_help=True)

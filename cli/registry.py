@@ -12,10 +12,10 @@ from rich.console import Console
 from rich.table import Table
 
 from activities import registry
+from cli.keys import DatabaseUrl, DataDir, database_url_of
 from client.startup import StartupError, connect_postgres
 from schemas.domain import OrgKind
 from schemas.registry import Category, CompoundParties, Jurisdiction, Organisation
-from workers.keys_cli import DatabaseUrl, DataDir, database_url_of
 
 app = typer.Typer(help="What the registry holds: the codes to use, with their names.", no_args_is_help=True)
 

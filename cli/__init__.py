@@ -1,0 +1,1 @@
+"""`whistle`: the command line for operators, handlers and developers (top floor: nothing imports it)."""
