@@ -1,7 +1,9 @@
 """API tests: the real app (its lifespan, its own Temporal client and pool) over httpx, a worker on a fresh
 task queue of the real dev server, and real PostgreSQL."""
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 
 import httpx
 import pytest_asyncio
@@ -11,6 +13,8 @@ from activities.db import connect
 from api import keys
 from api.app import create_app
 from client.settings import Settings
+from client.startup import listen
+from devstack.services import ApiServer
 from schemas.domain import Channel
 from schemas.keys import Role
 from workers.worker import build_worker
@@ -73,3 +77,32 @@ async def http(dev_env, pool, database_url, task_queue) -> AsyncIterator[httpx.A
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://whistle.test") as client:
             yield client
+
+
+START_SECONDS = 30
+
+
+@asynccontextmanager
+async def serving(settings: Settings) -> AsyncIterator[str]:
+    """The API app with these settings, served until the block ends; yields its base URL."""
+    listener = listen("127.0.0.1", 0, "API test")
+    server = ApiServer(settings, listener)
+    serving = asyncio.create_task(server.serve(sockets=[listener]))
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + START_SECONDS
+    while not server.started:  # uvicorn sets `started` once it serves
+        assert not serving.done() and loop.time() < deadline, "the API did not start"
+        await asyncio.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        await serving
+        listener.close()
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def api_url(time_env, database_url) -> AsyncIterator[str]:
+    settings = Settings(temporal_address=time_env.client.service_client.config.target_host, database_url=database_url)
+    async with serving(settings) as url:
+        yield url

@@ -65,7 +65,5 @@ async def test_a_workflow_validators_refusal_is_a_field_error_list(http, api_key
 async def test_rankings_period_and_unreadable_bodies_are_field_error_lists(http, api_keys):
     period = await http.get("/v1/supervisor/rankings", params={"period": "2026-13"}, headers=bearer(api_keys["centre"]))
     assert_field_errors(period, ["query", "period"])
-    unreadable = await http.post(
-        "/v1/cases", content=b"b\xe9", headers={"Content-Type": "application/json"}
-    )
+    unreadable = await http.post("/v1/cases", content=b"b\xe9", headers={"Content-Type": "application/json"})
     assert_field_errors(unreadable, ["body"])

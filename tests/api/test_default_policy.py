@@ -13,8 +13,8 @@ import pytest
 
 from client import cases
 from client.settings import Settings
+from tests.api.conftest import serving
 from tests.conftest import whistle_cli
-from tests.workers.conftest import serving
 from workers.worker import build_worker
 
 WHISTLE = Path(sys.executable).parent / "whistle"
