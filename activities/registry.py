@@ -7,6 +7,7 @@ from importlib import resources
 import asyncpg
 from pydantic import TypeAdapter
 
+from i18n.names import NameBook
 from schemas.domain import Code, JurisdictionKind, OrgKind, PartyRole
 from schemas.policy import SlaPolicy
 from schemas.registry import CaseContext, Category, CompoundParties, Jurisdiction, Organisation, Volunteer
@@ -41,46 +42,59 @@ async def load_demo(connection: asyncpg.Connection) -> None:
     """Load the demo district, its council parties, departments, categories and policies. Idempotent."""
     demo = demo_jurisdiction()
     district = demo["district"]["code"]
-    jurisdictions: list[tuple[str, str, str, str | None]] = [
-        (district, JurisdictionKind.DISTRICT, demo["district"]["name"], None)
-    ]
-    organisations: list[tuple[str, str, str, str, str | None]] = [
-        (demo["district_centre"]["code"], OrgKind.DISTRICT_CENTRE, demo["district_centre"]["name"], district, None)
-    ]
+    jurisdictions = [(district, JurisdictionKind.DISTRICT, demo["district"]["name"], demo["district"]["name_en"], None)]
+    centre = demo["district_centre"]
+    organisations = [(centre["code"], OrgKind.DISTRICT_CENTRE, centre["name"], centre["name_en"], district, None)]
     parties: list[tuple[str, str, str, str]] = []
-    volunteers: list[tuple[str, str, str, str]] = []
+    volunteers: list[tuple[str, str, str, str | None, str]] = []
     for company in demo["property_companies"]:
-        organisations.append((company["code"], OrgKind.PROPERTY_COMPANY, company["name"], district, None))
-    for dept in demo["departments"]:
-        organisations.append((dept["code"], OrgKind.DEPARTMENT, dept["name"], district, dept["duties"]))
-    for street in demo["streets"]:
-        jurisdictions.append((street["code"], JurisdictionKind.STREET, street["name"], district))
         organisations.append(
-            (street["code"], OrgKind.STREET_OFFICE, street["name"] + " 街道办事处", street["code"], None)
+            (company["code"], OrgKind.PROPERTY_COMPANY, company["name"], company["name_en"], district, None)
+        )
+    for dept in demo["departments"]:
+        organisations.append(
+            (dept["code"], OrgKind.DEPARTMENT, dept["name"], dept["name_en"], district, dept["duties"])
+        )
+    for street in demo["streets"]:
+        jurisdictions.append((street["code"], JurisdictionKind.STREET, street["name"], street["name_en"], district))
+        organisations.append(
+            (
+                street["code"],
+                OrgKind.STREET_OFFICE,
+                f"{street['name']}办事处",
+                f"{street['name_en']} Office",
+                street["code"],
+                None,
+            )
         )
         for community in street["communities"]:
-            jurisdictions.append((community["code"], JurisdictionKind.COMMUNITY, community["name"], street["code"]))
+            code, zh, en = community["code"], community["name"], community["name_en"]
+            jurisdictions.append((code, JurisdictionKind.COMMUNITY, zh, en, street["code"]))
             organisations.append(
-                (community["code"], OrgKind.COMMUNITY_COMMITTEE, community["name"] + " 居委会", community["code"], None)
+                (code, OrgKind.COMMUNITY_COMMITTEE, f"{zh}居委会", f"{en} Community Committee", code, None)
             )
-            volunteers += [(v["code"], community["code"], v["name"], v["employer"]) for v in community["volunteers"]]
+            volunteers += [
+                (v["code"], code, v["name"], v.get("name_en"), v["employer"]) for v in community["volunteers"]
+            ]
             for compound in community["compounds"]:
                 owners = f"OC-{compound['code']}"
-                jurisdictions.append((compound["code"], JurisdictionKind.COMPOUND, compound["name"], community["code"]))
+                zh, en = compound["name"], compound["name_en"]
+                jurisdictions.append((compound["code"], JurisdictionKind.COMPOUND, zh, en, code))
                 organisations.append(
-                    (owners, OrgKind.OWNERS_COMMITTEE, compound["name"] + " 业委会", compound["code"], None)
+                    (owners, OrgKind.OWNERS_COMMITTEE, f"{zh}业委会", f"{en} Owners' Committee", compound["code"], None)
                 )
-                parties.append((compound["code"], community["code"], owners, compound["property_company"]))
+                parties.append((compound["code"], code, owners, compound["property_company"]))
     async with connection.transaction():
         await connection.executemany(
-            """INSERT INTO jurisdictions (code, kind, name, parent) VALUES ($1, $2, $3, $4)
+            """INSERT INTO jurisdictions (code, kind, name, name_en, parent) VALUES ($1, $2, $3, $4, $5)
                ON CONFLICT (code) DO UPDATE SET kind = EXCLUDED.kind, name = EXCLUDED.name,
-                                                parent = EXCLUDED.parent""",
+                                                name_en = EXCLUDED.name_en, parent = EXCLUDED.parent""",
             jurisdictions,
         )
         await connection.executemany(
-            """INSERT INTO organisations (code, kind, name, jurisdiction, duties) VALUES ($1, $2, $3, $4, $5)
-               ON CONFLICT (code) DO UPDATE SET kind = EXCLUDED.kind, name = EXCLUDED.name,
+            """INSERT INTO organisations (code, kind, name, name_en, jurisdiction, duties)
+               VALUES ($1, $2, $3, $4, $5, $6)
+               ON CONFLICT (code) DO UPDATE SET kind = EXCLUDED.kind, name = EXCLUDED.name, name_en = EXCLUDED.name_en,
                    jurisdiction = EXCLUDED.jurisdiction, duties = EXCLUDED.duties""",
             organisations,
         )
@@ -92,9 +106,9 @@ async def load_demo(connection: asyncpg.Connection) -> None:
             parties,
         )
         await connection.executemany(
-            """INSERT INTO volunteers (code, community, name, employer) VALUES ($1, $2, $3, $4)
+            """INSERT INTO volunteers (code, community, name, name_en, employer) VALUES ($1, $2, $3, $4, $5)
                ON CONFLICT (code) DO UPDATE SET community = EXCLUDED.community, name = EXCLUDED.name,
-                   employer = EXCLUDED.employer""",
+                   name_en = EXCLUDED.name_en, employer = EXCLUDED.employer""",
             volunteers,
         )
         await connection.executemany(
@@ -114,7 +128,7 @@ async def next_case_id(connection: asyncpg.Connection, day: date) -> str:
 
 async def volunteer(connection: asyncpg.Connection, code: Code) -> Volunteer:
     row = await connection.fetchrow(
-        "SELECT code, community, name, employer, points FROM volunteers WHERE code = $1", code
+        "SELECT code, community, name, name_en, employer, points FROM volunteers WHERE code = $1", code
     )
     if row is None:
         raise UnknownReference(f"unknown volunteer {code!r}")
@@ -123,7 +137,7 @@ async def volunteer(connection: asyncpg.Connection, code: Code) -> Volunteer:
 
 async def volunteers(connection: asyncpg.Connection, community: Code) -> list[Volunteer]:
     rows = await connection.fetch(
-        """SELECT code, community, name, employer, points FROM volunteers
+        """SELECT code, community, name, name_en, employer, points FROM volunteers
             WHERE community = $1 ORDER BY points DESC, code""",
         community,
     )
@@ -194,12 +208,14 @@ async def case_context(
 
 
 async def jurisdictions(connection: asyncpg.Connection) -> list[Jurisdiction]:
-    rows = await connection.fetch("SELECT code, kind, name, parent FROM jurisdictions ORDER BY code")
+    rows = await connection.fetch("SELECT code, kind, name, name_en, parent FROM jurisdictions ORDER BY code")
     return [Jurisdiction(**dict(row)) for row in rows]
 
 
 async def organisations(connection: asyncpg.Connection) -> list[Organisation]:
-    rows = await connection.fetch("SELECT code, kind, name, jurisdiction, duties FROM organisations ORDER BY code")
+    rows = await connection.fetch(
+        "SELECT code, kind, name, name_en, jurisdiction, duties FROM organisations ORDER BY code"
+    )
     return [Organisation(**dict(row)) for row in rows]
 
 
@@ -210,3 +226,14 @@ async def councils(connection: asyncpg.Connection) -> list[CompoundParties]:
              FROM compound_parties ORDER BY compound"""
     )
     return [CompoundParties(**dict(row)) for row in rows]
+
+
+async def name_book(connection: asyncpg.Connection) -> NameBook:
+    """Every code a person may read, with its names: organisations, jurisdictions, categories, volunteers."""
+    rows = await connection.fetch(
+        """SELECT code, name, name_en FROM jurisdictions
+           UNION ALL SELECT code, name, name_en FROM organisations
+           UNION ALL SELECT code, name, name_en FROM volunteers
+           UNION ALL SELECT code, definition->>'name', definition->>'name_en' FROM categories"""
+    )
+    return NameBook({row["code"]: (row["name"], row["name_en"]) for row in rows})

@@ -22,10 +22,10 @@ from api.bodies import request_id
 from api.dependencies import DbPool, TemporalClient
 from api.errors import ApiError
 from api.statistics import district_statistics
+from i18n.zone import local_time
 from schemas.case import CaseId, CaseView, DecideExtension, Supervise, SuperviseAction
 from schemas.domain import Code, Level, Status
 from schemas.keys import Right
-from schemas.local_time import local_time
 from schemas.ranking import EntityKind, ListKind
 from schemas.search import CaseFilter, CaseSort
 from schemas.statistics import Ratio, StatisticsQuery, TrendPoint

@@ -17,6 +17,7 @@ from activities import registry, search
 from cli.stack import Stack, connected
 from client import case_reset, cases, logs
 from client.startup import StartupError
+from i18n.zone import local_time
 from schemas.case import (
     Accept,
     Actor,
@@ -41,7 +42,6 @@ from schemas.case import (
     Withdraw,
 )
 from schemas.domain import Channel, Level, Severity, Status
-from schemas.local_time import local_time
 from schemas.search import CaseFilter, CaseSort
 from workflows.case import CaseWorkflow
 

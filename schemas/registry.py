@@ -9,14 +9,16 @@ from schemas.policy import SlaPolicy
 class Jurisdiction(BaseModel):
     code: Code
     kind: JurisdictionKind
-    name: Name
+    name: Name  # Chinese
+    name_en: Name | None = None
     parent: Code | None = None
 
 
 class Organisation(BaseModel):
     code: Code
     kind: OrgKind
-    name: Name
+    name: Name  # Chinese
+    name_en: Name | None = None
     jurisdiction: Code
     duties: str | None = None
 
@@ -27,6 +29,7 @@ class Volunteer(BaseModel):
     code: Code
     community: Code
     name: Name
+    name_en: Name | None = None
     employer: str | None = None
     points: int = 0
 

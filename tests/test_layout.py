@@ -8,14 +8,15 @@ ROOT = Path(__file__).resolve().parents[1]
 # Each folder and the folders it may import (beside itself).
 MAY_IMPORT: dict[str, set[str]] = {
     "schemas": set(),
+    "i18n": {"schemas"},  # what a person reads: never imported by workflows (it reads the environment)
     "workflows": {"schemas", "activities"},  # activities only as stubs passed through the sandbox
-    "activities": {"schemas"},
-    "client": {"schemas", "workflows", "activities"},
-    "workers": {"schemas", "workflows", "activities", "client"},
-    "api": {"schemas", "workflows", "activities", "client"},
-    "devstack": {"schemas", "workflows", "activities", "client", "workers", "api"},
-    "bench": {"schemas", "workflows", "activities", "client", "workers", "devstack"},
-    "cli": {"schemas", "workflows", "activities", "client", "workers", "api", "devstack", "bench"},
+    "activities": {"schemas", "i18n"},
+    "client": {"schemas", "i18n", "workflows", "activities"},
+    "workers": {"schemas", "i18n", "workflows", "activities", "client"},
+    "api": {"schemas", "i18n", "workflows", "activities", "client"},
+    "devstack": {"schemas", "i18n", "workflows", "activities", "client", "workers", "api"},
+    "bench": {"schemas", "i18n", "workflows", "activities", "client", "workers", "devstack"},
+    "cli": {"schemas", "i18n", "workflows", "activities", "client", "workers", "api", "devstack", "bench"},
 }
 
 

@@ -69,7 +69,7 @@ async def test_post_then_get_by_id_and_filtered(http, api_keys, categories):
     assert by_id.status_code == 200, by_id.text
     [request] = by_id.json()
     assert request["service_request_id"] == request_id and request["service_code"] == code
-    assert request["status"] == "open" and request["agency_responsible"] == "绿苑物业 Lvyuan Property"
+    assert request["status"] == "open" and request["agency_responsible"] == "绿苑物业"
     assert request["description"] == "drain overflowing into the yard"
     assert (request["lat"], request["long"]) == (39.1234, 117.2)
     assert request["address"] == "Building 3, Sunshine compound"

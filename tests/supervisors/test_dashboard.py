@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -24,7 +25,6 @@ from client.startup import listen
 from devstack.services import ApiServer
 from schemas.case import EventKind
 from schemas.keys import Role
-from schemas.local_time import DEPLOYMENT_ZONE as BEIJING
 from schemas.ranking import Cadence, RankingPeriod
 from schemas.statistics import Statistics, StatisticsQuery
 from schemas.task import TaskActor, TaskExtension, task_workflow_id
@@ -33,6 +33,7 @@ from tests.waiting import WITHIN, eventually
 from workflows.case import CaseWorkflow
 from workflows.department_task import DepartmentTaskWorkflow
 
+BEIJING = ZoneInfo("Asia/Shanghai")
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless",
@@ -134,7 +135,7 @@ async def test_rankings_api_and_cli(served, time_env, scripted):
     printed = whistle(served, "rankings", "--period", label)
     assert printed.returncode == 0, printed.stderr
     assert "红黑榜 " + label in printed.stdout and "PM-HUAXIA" not in printed.stdout  # names are shown
-    assert "Huaxia" in printed.stdout and "BLACK" in printed.stdout
+    assert "华夏物业" in printed.stdout and "BLACK" in printed.stdout
 
 
 def whistle(served: Served, *args: str) -> subprocess.CompletedProcess:

@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime, timedelta, timezone
 
-from schemas.local_time import local_time
+from i18n.zone import local_time
 
 
 def test_a_beijing_time_is_shown_as_entered_and_labelled():

@@ -1,0 +1,164 @@
+"""The words a person reads for the domain's codes: levels, statuses, roles, kinds. Codes stay in the API's
+machine fields and in URLs; everything shown to a person goes through `name()`."""
+
+from enum import StrEnum
+
+from i18n.language import ENGLISH, N_, current, gettext
+from schemas.case import BreachKind, EventKind, SuperviseAction
+from schemas.domain import Channel, CloseReason, Level, OrgKind, PartyRole, Severity, Status
+from schemas.keys import Role
+from schemas.ranking import EntityKind, ListKind
+from schemas.task import TaskRole, TaskStatus
+
+_WORDS: dict[type[StrEnum], dict[StrEnum, str]] = {
+    Level: {
+        Level.COUNCIL: N_("compound council"),
+        Level.COMMUNITY: N_("community"),
+        Level.STREET: N_("street"),
+        Level.DISTRICT: N_("district"),
+    },
+    Status: {
+        Status.REPORTED: N_("reported"),
+        Status.IN_PROGRESS: N_("in progress"),
+        Status.RESOLVED: N_("resolved, awaiting the resident's verdict"),
+        Status.REOPENED: N_("reopened"),
+        Status.CLOSED: N_("closed"),
+    },
+    Severity: {
+        Severity.ORDINARY: N_("ordinary"),
+        Severity.MAJOR: N_("major"),
+        Severity.COMPLEX: N_("complex"),
+    },
+    CloseReason: {
+        CloseReason.SATISFIED: N_("resident satisfied"),
+        CloseReason.UNSATISFIED: N_("resident unsatisfied"),
+        CloseReason.NO_FEEDBACK: N_("no verdict given in time"),
+        CloseReason.WITHDRAWN: N_("withdrawn by the resident"),
+    },
+    Channel: {
+        Channel.APP: N_("app"),
+        Channel.HOTLINE: N_("12345 hotline"),
+        Channel.GRID: N_("grid patrol"),
+        Channel.WINDOW: N_("one-stop window"),
+        Channel.OPEN311: N_("Open311"),
+    },
+    PartyRole: {
+        PartyRole.COMMUNITY_COMMITTEE: N_("community committee"),
+        PartyRole.OWNERS_COMMITTEE: N_("owners' committee"),
+        PartyRole.PROPERTY_COMPANY: N_("property company"),
+    },
+    OrgKind: {
+        OrgKind.STREET_OFFICE: N_("street office"),
+        OrgKind.DISTRICT_CENTRE: N_("district command centre"),
+        OrgKind.DEPARTMENT: N_("district department"),
+    },
+    Role: {
+        Role.COUNCIL: N_("council party"),
+        Role.COMMUNITY: N_("community committee"),
+        Role.STREET: N_("street office"),
+        Role.DEPARTMENT: N_("district department"),
+        Role.SUPERVISOR: N_("district command centre"),
+        Role.INTAKE: N_("intake desk"),
+    },
+    TaskRole: {
+        TaskRole.LEAD: N_("lead"),
+        TaskRole.ASSIST: N_("assisting"),
+    },
+    TaskStatus: {
+        TaskStatus.SUMMONED: N_("summoned, to report for duty"),
+        TaskStatus.ACCEPTED: N_("reported for duty"),
+        TaskStatus.COMPLETED: N_("completed"),
+        TaskStatus.RETURNED: N_("returned"),
+        TaskStatus.CANCELLED: N_("cancelled"),
+    },
+    SuperviseAction: {
+        SuperviseAction.URGE: N_("urge"),
+        SuperviseAction.ESCALATE: N_("escalate one level"),
+    },
+    BreachKind: {
+        BreachKind.DEADLINE: N_("deadline missed"),
+        BreachKind.ARRIVAL: N_("arrival missed"),
+    },
+    EntityKind: {
+        EntityKind.PROPERTY_COMPANY: N_("property companies"),
+        EntityKind.DEPARTMENT: N_("district departments"),
+    },
+    ListKind: {
+        ListKind.RED: N_("red list"),
+        ListKind.BLACK: N_("black list"),
+    },
+    EventKind: {
+        EventKind.REPORTED: N_("reported"),
+        EventKind.ACCEPTED: N_("accepted"),
+        EventKind.ARRIVED: N_("arrived on site"),
+        EventKind.ARRIVAL_BREACHED: N_("arrival missed"),
+        EventKind.NOTE: N_("note"),
+        EventKind.PLAN_PRESENTED: N_("plan presented"),
+        EventKind.RESOLUTION_PROPOSED: N_("resolution proposed"),
+        EventKind.SIGNED_OFF: N_("signed off"),
+        EventKind.OBJECTED: N_("objected"),
+        EventKind.PROPOSAL_FAILED: N_("proposal failed"),
+        EventKind.RESOLVED: N_("resolved"),
+        EventKind.WARNING: N_("deadline warning"),
+        EventKind.SLA_BREACHED: N_("deadline missed"),
+        EventKind.ESCALATED: N_("escalated"),
+        EventKind.EXTENSION_REQUESTED: N_("extension requested"),
+        EventKind.EXTENSION_APPROVED: N_("extension approved"),
+        EventKind.EXTENSION_DENIED: N_("extension denied"),
+        EventKind.SUPERVISED: N_("supervised"),
+        EventKind.FEEDBACK: N_("resident's verdict"),
+        EventKind.REOPENED: N_("reopened"),
+        EventKind.WITHDRAWN: N_("withdrawn"),
+        EventKind.CLOSED: N_("closed"),
+        EventKind.TASK_SUMMONED: N_("department summoned"),
+        EventKind.TASK_ACCEPTED: N_("department reported for duty"),
+        EventKind.TASK_NOTE: N_("department note"),
+        EventKind.TASK_COMPLETED: N_("department completed its task"),
+        EventKind.TASK_RETURNED: N_("department returned the task"),
+        EventKind.TASK_OVERDUE: N_("department late"),
+        EventKind.TASK_EXTENSION_REQUESTED: N_("department asked for more time"),
+        EventKind.TASK_EXTENSION_APPROVED: N_("department extension approved"),
+        EventKind.TASK_EXTENSION_DENIED: N_("department extension denied"),
+        EventKind.TASK_EXTENDED: N_("department extension"),
+        EventKind.TASK_CANCELLED: N_("department task cancelled"),
+        EventKind.REROUTED: N_("rerouted"),
+        EventKind.ALL_RETURNED: N_("every department returned"),
+        EventKind.CONCLUDED: N_("concluded on the completed work"),
+        EventKind.DISPATCHED: N_("dispatched to a volunteer"),
+        EventKind.VOLUNTEER_ACCEPTED: N_("volunteer took the order"),
+        EventKind.VOLUNTEER_COMPLETED: N_("volunteer finished the order"),
+        EventKind.DUPLICATE_LINKED: N_("same issue reported again"),
+    },
+}
+
+
+def name(member: StrEnum | None) -> str:
+    """The member's name in the language in force; "–" for nothing."""
+    if member is None:
+        return "–"
+    # keyed by enum first: members of different enums with the same value (Level.COUNCIL, Role.COUNCIL) are equal
+    words = _WORDS.get(type(member), {}).get(member)
+    return gettext(words) if words else str(member.value)
+
+
+def named_members() -> list[StrEnum]:
+    return [member for words in _WORDS.values() for member in words]
+
+
+class NameBook:
+    """The registry's names of its codes (organisations, jurisdictions, categories, volunteers) in Chinese and
+    English; a code it does not know reads as itself."""
+
+    def __init__(self, names: dict[str, tuple[str, str | None]]) -> None:
+        self._names = names
+
+    def __call__(self, code: str | None) -> str:
+        if code is None:
+            return "–"
+        if code == RESIDENT:
+            return gettext(N_("the resident"))
+        chinese, english = self._names.get(code, (code, None))
+        return english if english and current() == ENGLISH else chinese
+
+
+RESIDENT = "resident"  # the actor of the resident's own actions in a timeline
