@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 
 from activities.db import create_pool
 from api import dashboard, departments, errors, handlers, health, open311, residents, statistics, supervisors
+from api.language import LanguageMiddleware
 from client import temporal
 from client.settings import Settings
 
@@ -57,6 +58,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(statistics.router)
     app.include_router(dashboard.router)
     errors.install(app)
+    app.add_middleware(LanguageMiddleware)
     return app
 
 
