@@ -9,7 +9,7 @@ import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -167,6 +167,45 @@ async def test_whistle_stats_prints_the_figures(served, scripted):
     assert lines["SLA compliance, all levels"] == "0.0% (0/4)"
     unknown = await asyncio.to_thread(whistle, served, "stats", "--street", "NOWHERE")
     assert unknown.returncode == 1 and "unknown jurisdiction 'NOWHERE'" in unknown.stderr
+
+
+def zone_a_day_off(moments: list[datetime]) -> ZoneInfo:
+    """A fixed-offset zone on whose clock all `moments` fall on one day, another than UTC's, an hour or
+    more from local midnight: a day counted in UTC instead of locally would miss them or take them in."""
+    for hours in (14, -12):  # Etc/GMT-14 is UTC+14 (POSIX signs)
+        zone = ZoneInfo(f"Etc/GMT{-hours:+d}")
+        local_days = {moment.astimezone(zone).date() for moment in moments}
+        if len(local_days) == 1 and all(
+            moment.astimezone(zone).date() != moment.astimezone(UTC).date() and 1 <= moment.astimezone(zone).hour < 23
+            for moment in moments
+        ):
+            return zone
+    raise AssertionError(f"no zone puts {moments} on another day than UTC")
+
+
+async def test_the_overview_counts_from_the_start_of_a_local_day(served, monkeypatch):
+    """The overview's date picker picks a day on the deployment's clock (00:00 local, not 00:00 UTC), and
+    shows the last 30 local days unless another day is picked."""
+    async with httpx.AsyncClient(base_url=served.url, headers=bearer(served.supervisor_key)) as api:
+        reports = [
+            datetime.fromisoformat(c["reported_at"]) for c in (await api.get("/v1/supervisor/cases")).json()["items"]
+        ]
+    assert len(reports) == 4
+    async with httpx.AsyncClient(base_url=served.url, cookies={COOKIE: served.supervisor_key}) as http:
+
+        async def reported_since(day: date) -> int:
+            page = (await http.get("/dashboard/", params={"since": day.isoformat()})).text
+            return int(re.search(r'id="reported">(\d+)<', page).group(1))
+
+        zone = zone_a_day_off(reports)
+        monkeypatch.setenv("WHISTLE_TIMEZONE", zone.key)
+        day = reports[0].astimezone(zone).date()  # the local day of the four reports
+        assert (await reported_since(day), await reported_since(day + timedelta(days=1))) == (4, 0)
+
+        zone = zone_a_day_off([datetime.now(UTC)])
+        monkeypatch.setenv("WHISTLE_TIMEZONE", zone.key)
+        page = (await http.get("/dashboard/")).text
+    assert f'name="since" value="{datetime.now(zone).date() - timedelta(days=30)}"' in page
 
 
 @pytest.fixture(scope="module")
