@@ -198,7 +198,7 @@ def _notice(done: str | None, names: NameBook) -> str | None:
     if done == "decided":
         return _("The extension request is decided.")
     if done and done.startswith("decided "):
-        return _("The extension request of %(department)s is decided.") % {"department": names(done.split(" ")[1])}
+        return _("The extension request of %(department)s is decided.") % {"department": names(done.split(" ", 1)[1])}
     return None
 
 

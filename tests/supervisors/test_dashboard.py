@@ -327,11 +327,11 @@ async def test_supervisor_signs_in_sees_an_overdue_case_in_chinese_and_beijing_t
         assert "召集区城管执法局（主办）" in timeline and "经居民端上报：油烟扰民（一般）" in timeline
         await shows_no_code(page, raw_code)
 
-        await page.fill("#supervise input[name=reason]", "restaurant fumes for a week: act today")
+        await page.fill("#supervise input[name=reason]", "餐馆油烟扰民已一周，请今日处理")
         await page.click("#supervise button")
         assert await page.text_content("[role=status]") == "已督办。"
         newest = await page.text_content("#timeline tr:nth-child(2)")  # newest first, under the heading
-        assert "和平区吹哨报到指挥中心督办催办：restaurant fumes for a week: act today" in newest
+        assert "和平区吹哨报到指挥中心督办催办：餐馆油烟扰民已一周，请今日处理" in newest
         await shows_no_code(page, raw_code)
         await picture(page, "case")
 
@@ -353,7 +353,7 @@ async def test_supervisor_signs_in_sees_an_overdue_case_in_chinese_and_beijing_t
     view = await time_env.client.get_workflow_handle(f"case-{scripted.fumes}").query(CaseWorkflow.view)
     supervised = [event for event in view.timeline if event.kind is EventKind.SUPERVISED]
     assert [(e.actor, e.details["reason"]) for e in supervised] == [
-        ("HP-CENTRE", "restaurant fumes for a week: act today")
+        ("HP-CENTRE", "餐馆油烟扰民已一周，请今日处理")
     ]
 
     # the same form sent twice (a double click, a resubmitted page) supervises once
@@ -366,7 +366,7 @@ async def test_supervisor_signs_in_sees_an_overdue_case_in_chinese_and_beijing_t
             assert sent.status_code == 303
     view = await time_env.client.get_workflow_handle(f"case-{scripted.fumes}").query(CaseWorkflow.view)
     assert [e.details["reason"] for e in view.timeline if e.kind is EventKind.SUPERVISED] == [
-        "restaurant fumes for a week: act today",
+        "餐馆油烟扰民已一周，请今日处理",
         "second reminder",
     ]
 
