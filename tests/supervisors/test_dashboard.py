@@ -352,9 +352,7 @@ async def test_supervisor_signs_in_sees_an_overdue_case_in_chinese_and_beijing_t
 
     view = await time_env.client.get_workflow_handle(f"case-{scripted.fumes}").query(CaseWorkflow.view)
     supervised = [event for event in view.timeline if event.kind is EventKind.SUPERVISED]
-    assert [(e.actor, e.details["reason"]) for e in supervised] == [
-        ("HP-CENTRE", "餐馆油烟扰民已一周，请今日处理")
-    ]
+    assert [(e.actor, e.details["reason"]) for e in supervised] == [("HP-CENTRE", "餐馆油烟扰民已一周，请今日处理")]
 
     # the same form sent twice (a double click, a resubmitted page) supervises once
     async with httpx.AsyncClient(base_url=served.url, cookies={COOKIE: served.supervisor_key}) as http:
