@@ -6,13 +6,13 @@ another site cannot post a form with it); supervision (督办) and extension dec
 import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
+from starlette.datastructures import URL
 
 from activities import rankings, search
 from api import calls
@@ -21,14 +21,20 @@ from api.auth import Principal, authenticate, check_right, check_view
 from api.bodies import request_id
 from api.dependencies import DbPool, TemporalClient
 from api.errors import ApiError
+from api.pages import templates
 from api.statistics import district_statistics
-from i18n.zone import local_time
-from schemas.case import CaseId, CaseView, DecideExtension, Supervise, SuperviseAction
-from schemas.domain import Code, Level, Status
+from client.names import name_book
+from i18n.language import _
+from i18n.names import NameBook
+from i18n.spans import percent
+from i18n.timeline import narrate
+from i18n.zone import day_start, local_day
+from schemas.case import CaseId, CaseView, DecideExtension, EventKind, Supervise, SuperviseAction
+from schemas.domain import Code, Level, OrgKind, Status
 from schemas.keys import Right
 from schemas.ranking import EntityKind, ListKind
 from schemas.search import CaseFilter, CaseSort
-from schemas.statistics import Ratio, StatisticsQuery, TrendPoint
+from schemas.statistics import StatisticsQuery, TrendPoint
 from workflows.case import CaseWorkflow
 from workflows.department_task import DepartmentTaskWorkflow
 
@@ -36,24 +42,14 @@ COOKIE = "whistle_key"
 PREFIX = "/dashboard"
 _STATIC = {"dashboard.css": "text/css", "dashboard.js": "text/javascript"}
 _OPEN = [Status.REPORTED, Status.IN_PROGRESS, Status.REOPENED]
-DEFAULT_PERIOD = timedelta(days=30)
+DEFAULT_PERIOD = timedelta(days=30)  # the overview's default: the last 30 local days
+KEY_HINT = "whistle keys create --org HP-CENTRE --role supervisor"  # the sign-in page's command, for the demo district
+_COUNCIL_VOTE = {EventKind.RESOLUTION_PROPOSED, EventKind.SIGNED_OFF, EventKind.OBJECTED, EventKind.PROPOSAL_FAILED}
 _TASK_ECHO_WAIT = 5.0  # seconds a task's change may take to reach its case (a signal) before the page shows it
 
 _HERE = Path(__file__).parent
-templates = Jinja2Templates(directory=_HERE / "templates")
 FormKey = Annotated[str | None, Form(pattern=r"^[0-9a-f]{32}$")]
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
-
-
-def _percent(ratio: Ratio | None) -> str:
-    return "–" if ratio is None or ratio.rate is None else f"{100 * ratio.rate:.1f}%"
-
-
-def _span(delta: timedelta) -> str:
-    minutes = int(abs(delta).total_seconds() // 60)
-    days, minutes = divmod(minutes, 24 * 60)
-    hours, minutes = divmod(minutes, 60)
-    return " ".join(f"{n}{unit}" for n, unit in ((days, "d"), (hours, "h"), (minutes, "m")) if n) or "<1m"
 
 
 def _trend_points(trend: list[TrendPoint], width: int = 600, height: int = 160) -> list[tuple[float, float, str]]:
@@ -64,14 +60,10 @@ def _trend_points(trend: list[TrendPoint], width: int = 600, height: int = 160) 
         (
             round(i * step if len(measured) > 1 else width / 2, 1),
             round(height - height * point.sla.rate, 1),
-            f"{point.day}: {_percent(point.sla)}",
+            f"{point.day}: {percent(point.sla.rate)}",
         )
         for i, point in enumerate(measured)
     ]
-
-
-templates.env.filters.update(percent=_percent, span=_span, local_time=local_time)
-templates.env.globals.update(trend_points=_trend_points)
 
 
 async def _supervisor(request: Request, pool: DbPool) -> Principal:
@@ -86,26 +78,49 @@ async def _supervisor(request: Request, pool: DbPool) -> Principal:
 Caller = Annotated[Principal, Depends(_supervisor)]
 
 
-def _page(request: Request, name: str, caller: Principal | None, status_code: int = 200, **context) -> HTMLResponse:
+async def _page(
+    request: Request,
+    pool: DbPool,
+    name: str,
+    caller: Principal | None,
+    status_code: int = 200,
+    here: URL | None = None,
+    **context,
+) -> HTMLResponse:
+    """A page in the request's language, naming what it shows (`names`); `here` is the address its language
+    switch reloads (the page's own, unless it answers a form post)."""
     return templates.TemplateResponse(
-        request, name, {"caller": caller, "now": datetime.now(UTC), **context}, status_code=status_code
+        request,
+        name,
+        {
+            "caller": caller,
+            "now": datetime.now(UTC),
+            "names": await name_book(pool),
+            "here": (here or request.url).remove_query_params("lang"),
+            **context,
+        },
+        status_code=status_code,
     )
 
 
+async def _login_page(request: Request, pool: DbPool, status_code: int = 200, error: str | None = None) -> HTMLResponse:
+    return await _page(request, pool, "login.html", None, status_code, key_hint=KEY_HINT, error=error)
+
+
 @router.get("/login")
-async def login_form(request: Request) -> HTMLResponse:
-    return _page(request, "login.html", None)
+async def login_form(request: Request, pool: DbPool) -> HTMLResponse:
+    return await _login_page(request, pool)
 
 
 @router.post("/login")
 async def login(request: Request, pool: DbPool, key: Annotated[str, Form()]) -> Response:
     principal = await authenticate(pool, key.strip())
     if principal is None:
-        return _page(request, "login.html", None, 401, error="unknown or revoked API key")
+        return await _login_page(request, pool, 401, _("Unknown or revoked API key."))
     try:
         check_right(principal, Right.SUPERVISE)
     except ApiError as error:
-        return _page(request, "login.html", None, 403, error=error.message)
+        return await _login_page(request, pool, 403, error.message)
     response = RedirectResponse(f"{PREFIX}/", status_code=303)
     response.set_cookie(COOKIE, key.strip(), httponly=True, samesite="strict", path=PREFIX)
     return response
@@ -126,16 +141,26 @@ async def overview(
     street: Annotated[Code | None, Query()] = None,
     since: Annotated[date | None, Query()] = None,
 ) -> HTMLResponse:
-    since = since or datetime.now(UTC).date() - DEFAULT_PERIOD  # all-time figures cost seconds at 1M cases
-    query = StatisticsQuery(jurisdiction=street, since=datetime.combine(since, time(), UTC))
+    """The district's figures for cases reported since a local day (30 local days ago unless chosen)."""
+    since = since or local_day(datetime.now(UTC)) - DEFAULT_PERIOD  # all-time figures cost seconds at 1M cases
+    query = StatisticsQuery(jurisdiction=street, since=day_start(since))
     stats = await district_statistics(pool, caller, query)
     async with pool.acquire() as connection:
         streets = await connection.fetch(
-            "SELECT code, name FROM jurisdictions WHERE kind = 'STREET' AND parent = $1 ORDER BY code",
-            caller.jurisdiction,
+            "SELECT code FROM jurisdictions WHERE kind = 'STREET' AND parent = $1 ORDER BY code", caller.jurisdiction
         )
-    return _page(
-        request, "overview.html", caller, stats=stats, streets=streets, street=street, since=since, levels=list(Level)
+    return await _page(
+        request,
+        pool,
+        "overview.html",
+        caller,
+        stats=stats,
+        streets=[row["code"] for row in streets],
+        street=street,
+        since=since,
+        levels=list(Level),
+        org_kind=OrgKind,
+        trend=_trend_points(stats.trend),
     )
 
 
@@ -145,7 +170,7 @@ async def overdue(request: Request, caller: Caller, pool: DbPool) -> HTMLRespons
     page = await search.search_cases(
         pool, CaseFilter(status=_OPEN, sort=CaseSort.DEADLINE, limit=100), district=caller.jurisdiction
     )
-    return _page(request, "overdue.html", caller, cases=page.items)
+    return await _page(request, pool, "overdue.html", caller, cases=page.items)
 
 
 @router.get("/cases/{case_id}")
@@ -161,19 +186,40 @@ async def case_page(
         view = await calls.case_view(client, pool, case_id)
         check_view(caller, view)
     except ApiError as error:
-        return _page(request, "error.html", caller, error.status_code, error=error.message)
-    return _case_page(request, caller, view, done=done)
+        return await _page(request, pool, "error.html", caller, error.status_code, error=error.message)
+    names = await name_book(pool)
+    return await _case_page(request, pool, caller, view, notice=_notice(done, names))
 
 
-def _case_page(request: Request, caller: Principal, view: CaseView, status_code: int = 200, **context) -> HTMLResponse:
+def _notice(done: str | None, names: NameBook) -> str | None:
+    """What the page confirms after an action redirected to it with `done` (see `_act`)."""
+    if done == "supervised":
+        return _("Supervision recorded.")
+    if done == "decided":
+        return _("The extension request is decided.")
+    if done and done.startswith("decided "):
+        return _("The extension request of %(department)s is decided.") % {"department": names(done.split(" ", 1)[1])}
+    return None
+
+
+async def _case_page(
+    request: Request, pool, caller: Principal, view: CaseView, status_code: int = 200, **context
+) -> HTMLResponse:
     """The case page; its forms carry a fresh key, so submitting one twice (a double click, a resubmission)
     acts once."""
-    return _page(
+    names = await name_book(pool)
+    lines = narrate(view.timeline, names)
+    kinds = {event.seq: event.kind for event in view.timeline}
+    return await _page(
         request,
+        pool,
         "case.html",
         caller,
         status_code,
+        here=request.url_for("case_page", case_id=view.case_id),
         case=view,
+        lines=lines,
+        council_lines=[line for line in lines if kinds[line.seqs[0]] in _COUNCIL_VOTE],
         actions=list(SuperviseAction),
         form_key=uuid.uuid4().hex,
         **context,
@@ -195,7 +241,7 @@ async def _act(
         await perform(request_id(caller.org, done, form_key))
     except ApiError as error:
         view = await calls.case_view(client, pool, case_id)
-        return _case_page(request, caller, view, error.status_code, error=error.message)
+        return await _case_page(request, pool, caller, view, error.status_code, error=error.message)
     return RedirectResponse(f"{PREFIX}/cases/{case_id}?done={done}", status_code=303)
 
 
@@ -287,8 +333,15 @@ async def rankings_page(
 ) -> HTMLResponse:
     async with pool.acquire() as connection:
         table = await rankings.stored(connection, period)
-    return _page(
-        request, "rankings.html", caller, table=table, period=period, kinds=list(EntityKind), boards=list(ListKind)
+    return await _page(
+        request,
+        pool,
+        "rankings.html",
+        caller,
+        table=table,
+        period=period,
+        kinds=list(EntityKind),
+        boards=list(ListKind),
     )
 
 

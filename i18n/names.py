@@ -48,6 +48,9 @@ _WORDS: dict[type[StrEnum], dict[StrEnum, str]] = {
         PartyRole.PROPERTY_COMPANY: N_("property company"),
     },
     OrgKind: {
+        OrgKind.COMMUNITY_COMMITTEE: N_("community committee"),
+        OrgKind.OWNERS_COMMITTEE: N_("owners' committee"),
+        OrgKind.PROPERTY_COMPANY: N_("property company"),
         OrgKind.STREET_OFFICE: N_("street office"),
         OrgKind.DISTRICT_CENTRE: N_("district command centre"),
         OrgKind.DEPARTMENT: N_("district department"),

@@ -1,21 +1,22 @@
-// Keeps "time left / late" current between page loads (the server renders the first value).
+// Keeps the deadlines table current: every minute the server renders the page again (in the page's language,
+// with its local times) and the fresh table replaces the shown one. A page that cannot be fetched (offline,
+// signed out) keeps the table it has.
 (function () {
-  function span(ms) {
-    let minutes = Math.floor(Math.abs(ms) / 60000);
-    const days = Math.floor(minutes / 1440); minutes -= days * 1440;
-    const hours = Math.floor(minutes / 60); minutes -= hours * 60;
-    const parts = [[days, "d"], [hours, "h"], [minutes, "m"]].filter(([n]) => n).map(([n, u]) => n + u);
-    return parts.join(" ") || "<1m";
+  const EVERY_MS = 60000;
+  async function refresh() {
+    const shown = document.getElementById("deadlines");
+    if (!shown) return;
+    try {
+      const answer = await fetch(location.href, { credentials: "same-origin", redirect: "error" });
+      if (!answer.ok) return;
+      const page = new DOMParser().parseFromString(await answer.text(), "text/html");
+      const fresh = page.getElementById("deadlines");
+      if (fresh) shown.replaceWith(fresh);
+    } catch (error) {
+      // keep the last table
+    }
   }
-  function tick() {
-    document.querySelectorAll(".countdown[data-deadline]").forEach(function (cell) {
-      if (!cell.dataset.deadline) return;
-      const left = new Date(cell.dataset.deadline) - new Date();
-      if (left < 0) cell.textContent = "late " + span(left);
-      else if (cell.dataset.overdue === "true") cell.textContent = "overdue";
-      else cell.textContent = span(left) + " left";
-      cell.closest("tr").classList.toggle("late", left < 0 || cell.dataset.overdue === "true");
-    });
-  }
-  document.addEventListener("DOMContentLoaded", function () { tick(); setInterval(tick, 30000); });
+  document.addEventListener("DOMContentLoaded", function () {
+    if (document.getElementById("deadlines")) setInterval(refresh, EVERY_MS);
+  });
 })();

@@ -70,7 +70,7 @@ async def test_the_sign_in_hint_is_a_command_whose_key_signs_in(api_url, time_en
     await offline_page.fill("input[name=key]", key)
     await offline_page.click("button[type=submit]")
     await offline_page.wait_for_url(f"{api_url}/dashboard/", timeout=RENDER_MS)
-    assert "HP-CENTRE" in await offline_page.text_content("header")
+    assert "District command centre" in await offline_page.text_content("#whoami")  # by name
 
 
 def test_the_design_of_record_is_in_the_repository():

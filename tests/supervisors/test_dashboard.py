@@ -7,8 +7,9 @@ import re
 import subprocess
 import sys
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -23,6 +24,8 @@ from api.dashboard import COOKIE
 from client.settings import Settings
 from client.startup import listen
 from devstack.services import ApiServer
+from i18n.language import CHINESE, ENGLISH
+from i18n.names import named_members
 from schemas.case import EventKind
 from schemas.keys import Role
 from schemas.ranking import Cadence, RankingPeriod
@@ -45,6 +48,8 @@ CHROMIUM_ARGS = [
 ]
 WHISTLE = Path(sys.executable).parent / "whistle"
 PAGE_MS = WITHIN * 1000
+SCREEN = {"width": 1360, "height": 900}
+SCREENSHOTS = os.environ.get("WHISTLE_SCREENSHOTS")  # a folder: docs/screenshots to redo the README's pictures
 
 
 @dataclass
@@ -164,6 +169,45 @@ async def test_whistle_stats_prints_the_figures(served, scripted):
     assert unknown.returncode == 1 and "unknown jurisdiction 'NOWHERE'" in unknown.stderr
 
 
+def zone_a_day_off(moments: list[datetime]) -> ZoneInfo:
+    """A fixed-offset zone on whose clock all `moments` fall on one day, another than UTC's, an hour or
+    more from local midnight: a day counted in UTC instead of locally would miss them or take them in."""
+    for hours in (14, -12):  # Etc/GMT-14 is UTC+14 (POSIX signs)
+        zone = ZoneInfo(f"Etc/GMT{-hours:+d}")
+        local_days = {moment.astimezone(zone).date() for moment in moments}
+        if len(local_days) == 1 and all(
+            moment.astimezone(zone).date() != moment.astimezone(UTC).date() and 1 <= moment.astimezone(zone).hour < 23
+            for moment in moments
+        ):
+            return zone
+    raise AssertionError(f"no zone puts {moments} on another day than UTC")
+
+
+async def test_the_overview_counts_from_the_start_of_a_local_day(served, monkeypatch):
+    """The overview's date picker picks a day on the deployment's clock (00:00 local, not 00:00 UTC), and
+    shows the last 30 local days unless another day is picked."""
+    async with httpx.AsyncClient(base_url=served.url, headers=bearer(served.supervisor_key)) as api:
+        reports = [
+            datetime.fromisoformat(c["reported_at"]) for c in (await api.get("/v1/supervisor/cases")).json()["items"]
+        ]
+    assert len(reports) == 4
+    async with httpx.AsyncClient(base_url=served.url, cookies={COOKIE: served.supervisor_key}) as http:
+
+        async def reported_since(day: date) -> int:
+            page = (await http.get("/dashboard/", params={"since": day.isoformat()})).text
+            return int(re.search(r'id="reported">(\d+)<', page).group(1))
+
+        zone = zone_a_day_off(reports)
+        monkeypatch.setenv("WHISTLE_TIMEZONE", zone.key)
+        day = reports[0].astimezone(zone).date()  # the local day of the four reports
+        assert (await reported_since(day), await reported_since(day + timedelta(days=1))) == (4, 0)
+
+        zone = zone_a_day_off([datetime.now(UTC)])
+        monkeypatch.setenv("WHISTLE_TIMEZONE", zone.key)
+        page = (await http.get("/dashboard/")).text
+    assert f'name="since" value="{datetime.now(zone).date() - timedelta(days=30)}"' in page
+
+
 @pytest.fixture(scope="module")
 def chromium() -> Path:
     if not CHROMIUM.exists():
@@ -172,41 +216,143 @@ def chromium() -> Path:
     return CHROMIUM
 
 
-async def test_supervisor_signs_in_sees_an_overdue_case_and_supervises_it(served, scripted, time_env, chromium):
+@asynccontextmanager
+async def beijing_browser(chromium: Path) -> AsyncIterator:
+    """A page of a browser the way the supervisors use it: Chinese, on Beijing time."""
     from playwright.async_api import async_playwright
 
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
-        page = await browser.new_page()
+        context = await browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai", viewport=SCREEN)
+        page = await context.new_page()
         page.set_default_timeout(PAGE_MS)  # for elements and pages (30 s by default): CI is a busy machine
+        try:
+            yield page
+        finally:
+            await browser.close()
+
+
+async def sign_in(page, served: Served) -> None:
+    await page.goto(f"{served.url}/dashboard/login")
+    await page.fill("input[name=key]", served.supervisor_key)
+    await page.click("button[type=submit]")
+    await page.wait_for_url("**/dashboard/")
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def raw_code(pool) -> re.Pattern:
+    """Any code a person must not read: the registry's (organisations, places, categories) and every named
+    enum member (REPORTED, COUNCIL, LEAD ...), as a whole word."""
+    async with pool.acquire() as connection:
+        registry = await connection.fetch(
+            "SELECT code FROM jurisdictions UNION SELECT code FROM organisations UNION SELECT code FROM categories"
+        )
+    codes = {row["code"] for row in registry} | {member.value for member in named_members()}
+    return re.compile(r"(?<![\w-])(" + "|".join(map(re.escape, sorted(codes, key=len, reverse=True))) + r")(?![\w-])")
+
+
+async def shows_no_code(page, raw_code: re.Pattern) -> str:
+    """The page's visible text, asserted free of codes."""
+    shown = await page.inner_text("body")
+    assert not raw_code.findall(shown), f"{page.url} shows codes {sorted(set(raw_code.findall(shown)))}"
+    return shown
+
+
+def beijing(moment: datetime, language: str = CHINESE) -> str:
+    """How the dashboard writes a moment in a table: 11月28日 14:35 / Nov 28, 14:35, on Beijing's clock."""
+    local = moment.astimezone(BEIJING)
+    if language == CHINESE:
+        return f"{local.month}月{local.day}日 {local:%H:%M}"
+    return f"{local:%b} {local.day}, {local:%H:%M}"
+
+
+async def picture(page, name: str) -> None:
+    """With WHISTLE_SCREENSHOTS=docs/screenshots, the README's pictures of the dashboard are taken again."""
+    if SCREENSHOTS:
+        await page.screenshot(path=Path(SCREENSHOTS) / f"dashboard-{name}.png", full_page=True)
+
+
+async def test_supervisor_signs_in_sees_an_overdue_case_in_chinese_and_beijing_time_and_supervises_it(
+    served, scripted, time_env, chromium, raw_code
+):
+    view = await time_env.client.get_workflow_handle(f"case-{scripted.fumes}").query(CaseWorkflow.view)
+    async with beijing_browser(chromium) as page:
+        await page.clock.install()  # the deadlines page refreshes itself every minute: fast-forwarded below
         await page.goto(f"{served.url}/dashboard/")
         assert page.url.endswith("/dashboard/login")
+        assert await page.get_attribute("html", "lang") == "zh-CN"
+        assert await page.text_content("h1") == "督办看板登录"
         await page.fill("input[name=key]", "whk_not_a_key")
         await page.click("button[type=submit]")
-        assert "unknown or revoked API key" in await page.text_content("[role=alert]")
+        assert await page.text_content("[role=alert]") == "API 密钥无效或已吊销。"
         await page.fill("input[name=key]", served.supervisor_key)
         await page.click("button[type=submit]")
         await page.wait_for_url("**/dashboard/")
         assert await page.text_content("#reported") == "4"
+        overview = await shows_no_code(page, raw_code)
+        assert "和平区吹哨报到指挥中心" in await page.text_content("#whoami")
+        labels = ("总览", "上报", "当前超时", "矛盾不出小区率", "各层级案件", "红黑榜")
+        assert all(label in overview for label in labels)
+        assert "华夏物业" in await page.text_content("#organisations")  # the noise case's company
+        assert "区生态环境局" in await page.text_content("#departments")
+        assert "截至 " in overview and " 北京时间" in await page.text_content("#as-of")
+        await picture(page, "overview")
 
-        await page.click("text=Deadlines & overdue")
+        await page.click("text=时限与超时案件")
         row = page.locator("#deadlines tr.late", has_text=scripted.fumes)
-        assert "overdue" in await row.locator(".countdown").text_content()
+        assert await row.locator(".deadline").text_content() == beijing(view.deadline)
+        assert "超时" in await row.locator(".countdown").text_content()
+        assert "和平区吹哨报到指挥中心" in await row.text_content() and "油烟扰民" in await row.text_content()
+        assert "办理时限（北京时间）" in await page.text_content("#deadlines tr:first-child")
+        await shows_no_code(page, raw_code)
+        await picture(page, "deadlines")
+        # a minute later the server renders the table again, still in Chinese
+        await page.evaluate("document.getElementById('deadlines').dataset.shown = 'before'")
+        async with page.expect_response(lambda answer: answer.request.resource_type == "fetch") as refreshed:
+            await page.clock.fast_forward(61_000)
+        assert (await refreshed.value).ok
+        await page.wait_for_selector("#deadlines:not([data-shown])", state="attached")
+        assert await row.locator(".deadline").text_content() == beijing(view.deadline)
+
         await row.locator("a").click()
         await page.wait_for_url(f"**/dashboard/cases/{scripted.fumes}")
-        assert "overdue" in await page.text_content("#case-status")
+        status = await page.text_content("#case-status")
+        assert "处理中" in status and "超时" in status
+        deadline = f"{view.deadline.astimezone(BEIJING):%Y-%m-%d %H:%M}"
+        assert await page.text_content("#case-deadline") == f"{deadline} 北京时间"
+        assert "区 / 和平区吹哨报到指挥中心" == await page.text_content("#case-owner")
+        assert "金地物业" in await page.text_content("#stages")  # the compound's company owned the council stage
+        assert "区城管执法局" in await page.text_content("#tasks") and "主办" in await page.text_content("#tasks")
+        timeline = await page.text_content("#timeline")
+        assert "召集区城管执法局（主办）" in timeline and "经居民端上报：油烟扰民（一般）" in timeline
+        await shows_no_code(page, raw_code)
 
-        await page.fill("#supervise input[name=reason]", "restaurant fumes for a week: act today")
+        await page.fill("#supervise input[name=reason]", "餐馆油烟扰民已一周，请今日处理")
         await page.click("#supervise button")
-        assert "Done: supervised" in await page.text_content("[role=status]")
-        assert "restaurant fumes for a week: act today" in await page.text_content("#timeline")
-        await browser.close()
+        assert await page.text_content("[role=status]") == "已督办。"
+        newest = await page.text_content("#timeline tr:nth-child(2)")  # newest first, under the heading
+        assert "和平区吹哨报到指挥中心督办催办：餐馆油烟扰民已一周，请今日处理" in newest
+        await shows_no_code(page, raw_code)
+        await picture(page, "case")
+
+        # the same page in English on request, and the next page too (the choice is remembered)
+        await page.click("header .languages a[hreflang=en]")
+        await page.wait_for_url("**lang=en")
+        assert await page.get_attribute("html", "lang") == "en"
+        assert "in progress" in await page.text_content("#case-status")
+        assert "Urban Management Enforcement (lead)" in await page.text_content("#timeline")
+        assert await page.text_content("#case-deadline") == f"{deadline} Beijing time"
+        await shows_no_code(page, raw_code)
+        await page.click("text=Deadlines and overdue cases")
+        await page.wait_for_url("**/dashboard/overdue")
+        assert await page.text_content("h1") == "Open cases by deadline"
+        assert await row.locator(".deadline").text_content() == beijing(view.deadline, ENGLISH)
+        assert "District command centre" in await row.text_content()
+        await shows_no_code(page, raw_code)
 
     view = await time_env.client.get_workflow_handle(f"case-{scripted.fumes}").query(CaseWorkflow.view)
     supervised = [event for event in view.timeline if event.kind is EventKind.SUPERVISED]
-    assert [(e.actor, e.details["reason"]) for e in supervised] == [
-        ("HP-CENTRE", "restaurant fumes for a week: act today")
-    ]
+    assert [(e.actor, e.details["reason"]) for e in supervised] == [("HP-CENTRE", "餐馆油烟扰民已一周，请今日处理")]
 
     # the same form sent twice (a double click, a resubmitted page) supervises once
     async with httpx.AsyncClient(base_url=served.url, cookies={COOKIE: served.supervisor_key}) as http:
@@ -218,9 +364,31 @@ async def test_supervisor_signs_in_sees_an_overdue_case_and_supervises_it(served
             assert sent.status_code == 303
     view = await time_env.client.get_workflow_handle(f"case-{scripted.fumes}").query(CaseWorkflow.view)
     assert [e.details["reason"] for e in view.timeline if e.kind is EventKind.SUPERVISED] == [
-        "restaurant fumes for a week: act today",
+        "餐馆油烟扰民已一周，请今日处理",
         "second reminder",
     ]
+
+
+async def test_the_red_and_black_lists_in_chinese(served, scripted, time_env, chromium, raw_code):
+    label = RankingPeriod.containing(scripted.started, Cadence.MONTH).label
+    async with httpx.AsyncClient(base_url=served.url) as http:
+        ranked = await http.get(
+            "/v1/supervisor/rankings", params={"period": label}, headers=bearer(served.supervisor_key)
+        )
+    if ranked.status_code == 404:  # run alone, before test_rankings_api_and_cli ranked the month
+        await rank(time_env, scripted, label)
+    async with beijing_browser(chromium) as page:
+        await sign_in(page, served)
+        await page.click("text=红黑榜")
+        await page.wait_for_url("**/dashboard/rankings")
+        assert await page.text_content("h1") == f"红黑榜 {label}"
+        computed = await page.text_content("#computed")
+        start = RankingPeriod.parse(label).start.astimezone(BEIJING)
+        assert f"统计 {start:%Y-%m-%d %H:%M} 北京时间 起" in computed
+        assert "绿苑物业" in await page.text_content("table.red-list")
+        shown = await shows_no_code(page, raw_code)
+        assert all(words in shown for words in ("物业公司", "区职能部门", "红榜", "黑榜", "得分"))
+        await picture(page, "rankings")
 
 
 async def case_shows(time_env, case_id: str, predicate, within: float = 10.0):
@@ -263,8 +431,6 @@ async def test_the_street_cannot_conclude_while_a_department_still_works(served,
 async def test_supervisor_sees_and_approves_a_department_extension_in_beijing_time(
     served, scripted, time_env, chromium
 ):
-    from playwright.async_api import async_playwright
-
     cgzf = TaskActor(department="CGZF")
     task = time_env.client.get_workflow_handle_for(DepartmentTaskWorkflow.run, task_workflow_id(scripted.fumes, "CGZF"))
     work_due = (await task.query(DepartmentTaskWorkflow.view)).work_due
@@ -275,15 +441,11 @@ async def test_supervisor_sees_and_approves_a_department_extension_in_beijing_ti
     )
     await case_shows(time_env, scripted.fumes, lambda v: any(t.extension for t in v.tasks))
 
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
-        page = await browser.new_page()
-        await page.goto(f"{served.url}/dashboard/login")
-        await page.fill("input[name=key]", served.supervisor_key)
-        await page.click("button[type=submit]")
+    async with beijing_browser(chromium) as page:
+        await sign_in(page, served)
         await page.goto(f"{served.url}/dashboard/cases/{scripted.fumes}")
         pending = await page.text_content("#task-extension-CGZF")
-        assert f"asks until {until:%Y-%m-%d} 18:00 北京时间: awaiting a permit" in pending
+        assert f"区城管执法局申请延期至 {until:%Y-%m-%d} 18:00 北京时间：awaiting a permit" in pending
         shown = await page.text_content("main")
         assert "UTC" not in shown
         reported = (await case_shows(time_env, scripted.fumes, lambda v: True)).reported_at
@@ -291,11 +453,11 @@ async def test_supervisor_sees_and_approves_a_department_extension_in_beijing_ti
 
         await page.fill("#task-extension-CGZF input[name=reason]", "permit office confirmed the date")
         await page.click("#task-extension-CGZF button[value=true]")
-        assert "Done: decided CGZF" in await page.text_content("[role=status]")
+        assert await page.text_content("[role=status]") == "已批复区城管执法局的延期申请。"
         assert await page.locator("#task-extension-CGZF").count() == 0  # decided: no longer pending
-        assert "No department asks for more time" in await page.text_content("main")
-        assert f"{until:%m-%d} 18:00" in await page.text_content("table:has-text('work due')")
-        await browser.close()
+        assert "无待批的部门延期申请。" in await page.text_content("main")
+        work_due_shown = await page.locator("#tasks tr", has_text="区城管执法局").locator(".work-due").text_content()
+        assert work_due_shown == beijing(until)
 
     view = await time_env.client.get_workflow_handle(f"case-{scripted.fumes}").query(CaseWorkflow.view)
     decided = [(e.kind, e.actor) for e in view.timeline if e.kind.startswith("TASK_EXTENSION")]
