@@ -229,11 +229,14 @@ async def councils(connection: asyncpg.Connection) -> list[CompoundParties]:
 
 
 async def name_book(connection: asyncpg.Connection) -> NameBook:
-    """Every code a person may read, with its names: organisations, jurisdictions, categories, volunteers."""
-    rows = await connection.fetch(
-        """SELECT code, name, name_en FROM jurisdictions
-           UNION ALL SELECT code, name, name_en FROM organisations
+    """Every code a person may read, with its names: organisations, volunteers, categories, and places."""
+    names = await connection.fetch(
+        """SELECT code, name, name_en FROM organisations
            UNION ALL SELECT code, name, name_en FROM volunteers
            UNION ALL SELECT code, definition->>'name', definition->>'name_en' FROM categories"""
     )
-    return NameBook({row["code"]: (row["name"], row["name_en"]) for row in rows})
+    places = await connection.fetch("SELECT code, name, name_en FROM jurisdictions")
+    return NameBook(
+        {row["code"]: (row["name"], row["name_en"]) for row in names},
+        {row["code"]: (row["name"], row["name_en"]) for row in places},
+    )

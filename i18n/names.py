@@ -149,19 +149,31 @@ def named_members() -> list[StrEnum]:
 
 
 class NameBook:
-    """The registry's names of its codes (organisations, jurisdictions, categories, volunteers) in Chinese and
-    English; a code it does not know reads as itself."""
+    """The registry's names of its codes in Chinese and English: who (organisations, volunteers, categories) and
+    where (jurisdictions). A street office and its street share a code: `names(code)` is the office,
+    `names.place(code)` the street. A code the book does not know reads as itself."""
 
-    def __init__(self, names: dict[str, tuple[str, str | None]]) -> None:
+    def __init__(
+        self, names: dict[str, tuple[str, str | None]], places: dict[str, tuple[str, str | None]] | None = None
+    ) -> None:
         self._names = names
+        self._places = places or {}
+
+    def _pick(self, book: dict[str, tuple[str, str | None]], code: str) -> str:
+        chinese, english = book.get(code, (code, None))
+        return english if english and current() == ENGLISH else chinese
 
     def __call__(self, code: str | None) -> str:
         if code is None:
             return "–"
         if code == RESIDENT:
             return gettext(N_("the resident"))
-        chinese, english = self._names.get(code, (code, None))
-        return english if english and current() == ENGLISH else chinese
+        return self._pick(self._names if code in self._names else self._places, code)
+
+    def place(self, code: str | None) -> str:
+        if code is None:
+            return "–"
+        return self._pick(self._places if code in self._places else self._names, code)
 
 
 RESIDENT = "resident"  # the actor of the resident's own actions in a timeline
