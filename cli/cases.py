@@ -86,7 +86,7 @@ def run(command: Callable[[Stack], Coroutine[Any, Any, None]]) -> None:
         raise fail(f"whistle: {error}") from None
 
 
-_OUTCOMES = {
+OUTCOMES = {
     cases.IntakeOutcome.CREATED: N_("case opened"),
     cases.IntakeOutcome.EXISTING: N_("reported before: this is that case"),
     cases.IntakeOutcome.LINKED: N_("the same issue is open in the compound: the reporter follows that case"),
@@ -126,7 +126,7 @@ def report(
             task_queue=stack.settings.task_queue,
             policy=policy or stack.settings.default_policy,
         )
-        console.print(f"[bold]{reported.case_id}[/bold] {_(_OUTCOMES[reported.outcome])}")
+        console.print(f"[bold]{reported.case_id}[/bold] {_(OUTCOMES[reported.outcome])}")
         if reported.token:  # the token last on its line, after a space: scripts take the line's last word
             console.print(_("access token (shown once):"), reported.token)
 

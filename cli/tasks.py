@@ -153,7 +153,7 @@ def act_on_task(
         told = {"task": task.task_id, "department": names(task.department), "status": name(task.status)}
         line = _("%(task)s (%(department)s): %(status)s") % told
         console.print(
-            escape(_("%(line)s: %(result)s") % {"line": line, "result": task.result} if task.result else line)
+            escape(_("%(text)s: %(extra)s") % {"text": line, "extra": task.result} if task.result else line)
         )
 
     run(command)
