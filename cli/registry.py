@@ -1,23 +1,26 @@
 """`whistle registry show`: the codes a newcomer types (categories, compounds, organisations, departments) with
-their Chinese names, read from the registry in PostgreSQL."""
+their names in the language in force, read from the registry in PostgreSQL."""
 
 import asyncio
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from activities import registry
 from cli.keys import DatabaseUrl, DataDir, database_url_of
+from cli.output import console, fail
 from client.startup import StartupError, connect_postgres
-from schemas.domain import OrgKind
+from i18n.language import N_, _
+from i18n.names import NameBook, name
+from schemas.domain import OrgKind, Severity
 from schemas.registry import Category, CompoundParties, Jurisdiction, Organisation
 
-app = typer.Typer(help="What the registry holds: the codes to use, with their names.", no_args_is_help=True)
+app = typer.Typer(help=_("What the registry holds: the codes to use, with their names."), no_args_is_help=True)
 
 
 class Section(StrEnum):
@@ -28,28 +31,36 @@ class Section(StrEnum):
 
 
 TITLES = {
-    Section.CATEGORIES: "categories 问题类别",
-    Section.COMPOUNDS: "compounds 小区 (and their three-party council 三方议事会)",
-    Section.ORGANISATIONS: "organisations 单位",
-    Section.DEPARTMENTS: "departments 区直部门",
+    Section.CATEGORIES: N_("categories"),
+    Section.COMPOUNDS: N_("compounds and their three-party councils (三方联动)"),
+    Section.ORGANISATIONS: N_("organisations"),
+    Section.DEPARTMENTS: N_("district departments"),
 }
 HEADERS = {
-    "code": "code 代码",
-    "name": "name 名称",
-    "name_en": "English",
-    "default_severity": "severity 紧急程度",
-    "lead": "lead department 主办",
-    "assist": "assisting 协办",
-    "community": "community 社区",
-    "street": "street 街道",
-    "property_company": "property company 物业",
-    "owners_committee": "owners' committee 业委会",
-    "community_committee": "community committee 居委会",
-    "kind": "kind 类型",
-    "jurisdiction": "area 辖区",
-    "duties": "duties 职责",
+    "code": N_("code"),
+    "name": N_("name"),
+    "default_severity": N_("default severity"),
+    "lead": N_("lead department (主办)"),
+    "assist": N_("assisting departments (协办)"),
+    "community": N_("community"),
+    "street": N_("street"),
+    "property_company": N_("property company"),
+    "owners_committee": N_("owners' committee"),
+    "community_committee": N_("community committee"),
+    "kind": N_("kind"),
+    "jurisdiction": N_("area"),
+    "duties": N_("duties"),
 }
-NAMED = {"lead", "community", "street", "property_company", "jurisdiction"}  # codes a table shows with their names
+NAMED = {
+    "lead",
+    "assist",
+    "community",
+    "street",
+    "property_company",
+    "owners_committee",
+    "jurisdiction",
+}  # codes shown with names
+WORDS = {"default_severity": Severity, "kind": OrgKind}  # codes of the domain, shown as words
 
 
 @dataclass
@@ -100,24 +111,41 @@ class Registry:
         ]
 
     def table(self, section: Section) -> Table:
+        """The section in the language in force: each row's own name, the codes it refers to with theirs."""
         # a community or street is shown by its area's name, not its office's (the codes are the same)
-        names = {o.code: o.name for o in self.organisations} | {place.code: place.name for place in self.jurisdictions}
+        names = _book(self.organisations, self.jurisdictions)
+        own = _book(
+            {
+                Section.CATEGORIES: self.categories,
+                Section.COMPOUNDS: self.jurisdictions,
+                Section.ORGANISATIONS: self.organisations,
+                Section.DEPARTMENTS: self.organisations,
+            }[section]
+        )
         rows = self.rows(section)
-        table = Table(title=TITLES[section], title_justify="left")
-        columns = list(rows[0]) if rows else ["code", "name"]
+        table = Table(title=_(TITLES[section]), title_justify="left")
+        columns = [column for column in (list(rows[0]) if rows else ["code", "name"]) if column != "name_en"]
         for column in columns:
-            table.add_column(HEADERS[column], no_wrap=column == "code")
+            table.add_column(_(HEADERS[column]), no_wrap=column == "code")
         for row in rows:
-            table.add_row(*(_cell(row[column], names if column in NAMED else {}) for column in columns))
+            table.add_row(*(_cell(column, row, names, own) for column in columns))
         return table
 
 
-def _cell(value: str | list[str] | None, names: dict[str, str]) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, list):
-        return ", ".join(value)
-    return f"{value} {names[value]}" if value in names else value
+def _book(*sources: Iterable[Category | Jurisdiction | Organisation]) -> NameBook:
+    """Names by code, in Chinese and English; a later source's name wins for a code both hold."""
+    return NameBook({item.code: (item.name, item.name_en) for items in sources for item in items})
+
+
+def _cell(column: str, row: dict, names: NameBook, own: NameBook) -> str:
+    value = row[column]
+    if column == "name":
+        return own(row["code"])
+    if column in WORDS:
+        return name(WORDS[column](value))
+    if column in NAMED:
+        return ", ".join(f"{code} {names(code)}" for code in ([value] if isinstance(value, str) else value))
+    return ", ".join(value) if isinstance(value, list) else value or ""
 
 
 async def _load(url: str) -> Registry:
@@ -133,25 +161,22 @@ async def _load(url: str) -> Registry:
         await connection.close()
 
 
-@app.command()
+@app.command(help=_("Categories, compounds (with their councils), organisations and departments: codes and names."))
 def show(
     sections: Annotated[
-        list[Section] | None, typer.Argument(help="what to show (default: all four)", show_default=False)
+        list[Section] | None, typer.Argument(help=_("what to show (default: all four)"), show_default=False)
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="print JSON (codes only) instead of tables")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help=_("print JSON (codes and names) instead of tables"))] = False,
     database_url: DatabaseUrl = None,
     data_dir: DataDir = None,
 ) -> None:
-    """Categories, compounds (with their councils), organisations and departments: codes and names."""
     sections = sections or list(Section)
     try:
         loaded = asyncio.run(_load(database_url_of(database_url, data_dir)))
     except StartupError as error:
-        typer.secho(f"whistle registry: {error}", fg=typer.colors.RED, err=True)
-        raise typer.Exit(1) from None
+        raise fail(f"whistle registry: {error}") from None
     if as_json:
         typer.echo(json.dumps({section.value: loaded.rows(section) for section in sections}, ensure_ascii=False))
         return
-    console = Console()
     for section in sections:
         console.print(loaded.table(section))

@@ -5,12 +5,11 @@ import asyncio
 import random
 import uuid
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 import structlog
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
@@ -18,9 +17,16 @@ from temporalio.service import RPCError
 
 from activities import rankings, registry
 from activities.statistics import statistics
-from cli.cases import run
+from cli.cases import OUTCOMES, run
+from cli.output import console, labelled
 from cli.stack import Stack
+from cli.typed import typed_day
 from client import cases
+from client.names import name_book
+from i18n.language import N_, _
+from i18n.names import NameBook, name
+from i18n.spans import number, percent, span
+from i18n.zone import local_day, local_time
 from schemas.case import (
     Accept,
     Actor,
@@ -43,80 +49,104 @@ from workflows.case import CaseWorkflow
 from workflows.department_task import DepartmentTaskWorkflow
 from workflows.ranking import RankingWorkflow
 
-console = Console()
 log = structlog.get_logger(__name__)
 DRIVE_SECONDS = 30  # a step that does not answer by then is reported, not waited for
 
 
-def _percent(ratio: Ratio | None) -> str:
-    return "–" if ratio is None or ratio.rate is None else f"{100 * ratio.rate:.1f}% ({ratio.count}/{ratio.of})"
+def _ratio(ratio: Ratio | None) -> str:
+    """85.0% (17/20), or – when there is nothing to measure."""
+    if ratio is None or ratio.rate is None:
+        return "–"
+    return f"{percent(ratio.rate)} ({number(ratio.count)}/{number(ratio.of)})"
 
 
 def stats(
-    street: Annotated[str | None, typer.Option(help="a street (or community, compound) code; default all")] = None,
-    since: Annotated[datetime | None, typer.Option(formats=["%Y-%m-%d"], help="cases reported from this day")] = None,
+    street: Annotated[str | None, typer.Option(help=_("a street (or community, compound) code; default all"))] = None,
+    since: Annotated[
+        datetime | None,
+        typer.Option(
+            parser=typed_day, metavar=_("DAY"), help=_("cases reported from this local day on, e.g. 2026-10-31")
+        ),
+    ] = None,
 ) -> None:
-    """Supervisors' figures (as defined in docs/statistics.md) for the cases reported since a day."""
-
     async def command(stack: Stack) -> None:
-        query = StatisticsQuery(jurisdiction=street, since=since.replace(tzinfo=UTC) if since else None)
+        query = StatisticsQuery(jurisdiction=street, since=since)
         async with stack.pool.acquire() as connection:
-            show_statistics(await statistics(connection, query))
+            figures = await statistics(connection, query)
+        show_statistics(figures, await name_book(stack.pool))
 
     run(command)
 
 
-def show_statistics(stats: Statistics) -> None:
-    scope = stats.query.jurisdiction or "all jurisdictions"
-    since = f" reported since {stats.query.since.date()}" if stats.query.since else ""
-    figures = Table(title=f"Whistle statistics: {scope}{since} (as of {stats.as_of:%Y-%m-%d %H:%M} UTC)")
-    figures.add_column("figure")
-    figures.add_column("value", justify="right")
+def show_statistics(stats: Statistics, names: NameBook) -> None:
+    told = {
+        "scope": labelled(names, stats.query.jurisdiction) if stats.query.jurisdiction else _("all jurisdictions"),
+        "as_of": local_time(stats.as_of),
+    }
+    if stats.query.since:
+        title = _("Whistle statistics: %(scope)s, cases reported since %(since)s (as of %(as_of)s)") % (
+            told | {"since": local_day(stats.query.since).isoformat()}
+        )
+    else:
+        title = _("Whistle statistics: %(scope)s (as of %(as_of)s)") % told
+    figures = Table(title=title)
+    figures.add_column(_("figure"))
+    figures.add_column(_("value"), justify="right")
     rows = [
-        ("cases reported", stats.reported),
+        (_("cases reported"), number(stats.reported)),
         (
-            "open / resolved / closed / withdrawn",
-            f"{stats.open} / {stats.resolved} / {stats.closed} / {stats.withdrawn}",
+            _("open / resolved / closed / withdrawn"),
+            " / ".join(map(number, (stats.open, stats.resolved, stats.closed, stats.withdrawn))),
         ),
-        *((f"resolved at {level.level}", _percent(level.resolved)) for level in stats.levels),
-        ("whistles: manual / automatic", f"{stats.whistles} / {stats.auto_escalations}"),
-        ("cases that left the compound", _percent(stats.escalated_cases)),
-        ("SLA compliance, all levels", _percent(stats.sla)),
-        *((f"SLA compliance at {level.level}", _percent(level.sla)) for level in stats.levels),
-        ("on-site arrival on time", _percent(stats.arrival)),
-        ("first-time satisfaction", _percent(stats.first_time_satisfaction)),
-        ("mean score (1-5)", "–" if stats.mean_score is None else f"{stats.mean_score:.2f}"),
-        ("reopened (unsatisfied)", stats.reopened),
-        ("overdue now", stats.overdue_now),
-        ("supervisions (督办) / cases flagged", f"{stats.supervisions} / {stats.supervised_cases}"),
-        ("department returns / overdue tasks", f"{stats.returns} / {stats.task_overdue}"),
+        *(
+            (_("resolved at the %(level)s level") % {"level": name(level.level)}, _ratio(level.resolved))
+            for level in stats.levels
+        ),
+        (_("whistles (吹哨): manual / automatic"), f"{number(stats.whistles)} / {number(stats.auto_escalations)}"),
+        (_("cases that left the compound"), _ratio(stats.escalated_cases)),
+        (_("on time, all levels"), _ratio(stats.sla)),
+        *(
+            (_("on time at the %(level)s level") % {"level": name(level.level)}, _ratio(level.sla))
+            for level in stats.levels
+        ),
+        (_("on-site arrival on time"), _ratio(stats.arrival)),
+        (_("satisfied at the first verdict"), _ratio(stats.first_time_satisfaction)),
+        (_("mean score (1-5)"), "–" if stats.mean_score is None else number(round(stats.mean_score, 2))),
+        (_("reopened (unsatisfied)"), number(stats.reopened)),
+        (_("overdue now"), number(stats.overdue_now)),
+        (_("supervisions (督办) / cases flagged"), f"{number(stats.supervisions)} / {number(stats.supervised_cases)}"),
+        (_("department returns (退单) / overdue tasks"), f"{number(stats.returns)} / {number(stats.task_overdue)}"),
     ]
-    for name, value in rows:
-        figures.add_row(name, str(value))
+    for label, value in rows:
+        figures.add_row(label, value)
     console.print(figures)
     if stats.departments:
-        departments = Table(title="Departments")
-        for column in ("department", "tasks", "accepted on time", "completed on time", "mean accept", "returns"):
+        departments = Table(title=_("district departments"))
+        for column in (
+            _("department"),
+            _("tasks"),
+            _("reported for duty on time"),
+            _("completed on time"),
+            _("mean time to report for duty"),
+            _("returns (退单)"),
+        ):
             departments.add_column(column)
         for d in stats.departments:
-            accept = "–" if d.mean_accept_minutes is None else f"{d.mean_accept_minutes:.0f} min"
             departments.add_row(
-                d.department,
-                str(d.tasks),
-                _percent(d.accepted_on_time),
-                _percent(d.completed_on_time),
-                accept,
-                str(d.returns),
+                labelled(names, d.department),
+                number(d.tasks),
+                _ratio(d.accepted_on_time),
+                _ratio(d.completed_on_time),
+                "–" if d.mean_accept_minutes is None else span(timedelta(minutes=d.mean_accept_minutes)),
+                number(d.returns),
             )
         console.print(departments)
 
 
 def rankings_command(
-    period: Annotated[str | None, typer.Option(help="2026-11 or 2026-W47; default the latest ranked")] = None,
-    compute: Annotated[bool, typer.Option(help="run the ranking workflow for the period now")] = False,
+    period: Annotated[str | None, typer.Option(help=_("2026-11 or 2026-W47; default the latest ranked"))] = None,
+    compute: Annotated[bool, typer.Option(help=_("run the ranking workflow for the period now"))] = False,
 ) -> None:
-    """The red/black list (红黑榜) of a period, as stored by the ranking workflow."""
-
     async def command(stack: Stack) -> None:
         if compute:
             label = period or RankingPeriod.before(datetime.now(UTC), RankingRun().cadence).label
@@ -132,33 +162,43 @@ def rankings_command(
             async with stack.pool.acquire() as connection:
                 table = await rankings.stored(connection, period)
         if table is None or not table.entries:
-            which = f"for {period}" if period else "yet"
-            console.print(f"no rankings {which} (run `whistle rankings --compute [--period P]`)")
+            missing = _("no rankings for %(period)s") % {"period": period} if period else _("no rankings yet")
+            console.print(_("%(missing)s (run `whistle rankings --compute [--period P]`)") % {"missing": missing})
             return
-        show_rankings(table)
+        show_rankings(table, await name_book(stack.pool))
 
     run(command)
 
 
-_KIND_TITLES = {EntityKind.PROPERTY_COMPANY: "property companies 物业", EntityKind.DEPARTMENT: "departments 成员单位"}
-
-
-def show_rankings(table: RankingTable) -> None:
+def show_rankings(table: RankingTable, names: NameBook) -> None:
     for kind in EntityKind:
-        listing = Table(title=f"红黑榜 {table.period.label}: {_KIND_TITLES[kind]}")
-        for column in ("list", "#", "organisation", "score", "street", "district", "satisfaction", "items"):
+        title = _("Red and black list (红黑榜) %(period)s: %(kind)s") % {
+            "period": table.period.label,
+            "kind": name(kind),
+        }
+        listing = Table(title=title)
+        for column in (
+            _("list"),
+            "#",
+            _("organisation"),
+            _("score"),
+            _("street's evaluation"),
+            _("district's evaluation"),
+            _("satisfaction"),
+            _("cases"),
+        ):
             listing.add_column(column)
         for board in ListKind:
             for entry in table.listed(kind, board):
                 listing.add_row(
-                    "红 RED" if board is ListKind.RED else "黑 BLACK",
+                    name(board),
                     str(entry.position),
-                    entry.name or entry.org,
-                    f"{entry.score:.1f}",
-                    "–" if entry.street_evaluation is None else f"{entry.street_evaluation:.1f}",
-                    f"{entry.district_evaluation:.1f}",
-                    "–" if entry.satisfaction is None else f"{entry.satisfaction:.0f}",
-                    str(entry.items),
+                    names(entry.org),
+                    number(round(entry.score, 1)),
+                    "–" if entry.street_evaluation is None else number(round(entry.street_evaluation, 1)),
+                    number(round(entry.district_evaluation, 1)),
+                    "–" if entry.satisfaction is None else number(round(entry.satisfaction)),
+                    number(entry.items),
                     style="red" if board is ListKind.RED else "bold",
                 )
         console.print(listing)
@@ -166,30 +206,31 @@ def show_rankings(table: RankingTable) -> None:
 
 # ---- the demo generator -------------------------------------------------------------------------------
 
+# What the residents and handlers of the demo write, in the operator's language (it becomes the cases' text).
 _DESCRIPTIONS = {
-    "FLYING_WIRE": "e-bike charged from a cable out of a 3rd-floor window",
-    "SEWER_BLOCKAGE": "sewer overflowing by building 4",
-    "CORRIDOR_CLUTTER": "boxes and an old sofa block the stairwell",
-    "PARKING": "cars parked on the fire lane every night",
-    "LIFT_MAINTENANCE": "lift in building 2 stops between floors",
-    "NOISE": "loud music after midnight",
-    "COOKING_FUMES": "restaurant fumes blow into the flats",
-    "ILLEGAL_CONSTRUCTION": "a rooftop extension is being built",
-    "FIRE_LANE_BLOCKED": "fire lane blocked by a skip",
-    "HOUSE_LEAK": "water leaking through the ceiling",
-    "GREENERY_DESTROYED": "lawn dug up to grow vegetables",
-    "POULTRY": "chickens kept in the courtyard",
-    "ROAD_SURFACE": "pothole at the gate",
-    "DOWNPIPE": "broken downpipe floods the path",
+    "FLYING_WIRE": N_("e-bike charged from a cable out of a 3rd-floor window"),
+    "SEWER_BLOCKAGE": N_("sewer overflowing by building 4"),
+    "CORRIDOR_CLUTTER": N_("boxes and an old sofa block the stairwell"),
+    "PARKING": N_("cars parked on the fire lane every night"),
+    "LIFT_MAINTENANCE": N_("lift in building 2 stops between floors"),
+    "NOISE": N_("loud music after midnight"),
+    "COOKING_FUMES": N_("restaurant fumes blow into the flats"),
+    "ILLEGAL_CONSTRUCTION": N_("a rooftop extension is being built"),
+    "FIRE_LANE_BLOCKED": N_("fire lane blocked by a skip"),
+    "HOUSE_LEAK": N_("water leaking through the ceiling"),
+    "GREENERY_DESTROYED": N_("lawn dug up to grow vegetables"),
+    "POULTRY": N_("chickens kept in the courtyard"),
+    "ROAD_SURFACE": N_("pothole at the gate"),
+    "DOWNPIPE": N_("broken downpipe floods the path"),
 }
-# What the generator does with each case it opened, and how often.
+# What the generator does with each case it opened, how often, and how its summary says it.
 _PLANS = {
-    "council": 30,  # accept, arrive, resolve with a council quorum, feedback
-    "community": 15,  # the council whistles; the community resolves; feedback
-    "district": 10,  # whistled up to the street, which summons departments; they complete; feedback
-    "supervised": 10,  # the district centre urges (督办), left open
-    "extension": 5,  # the property company asks for more time; waits for a decision
-    "left": 30,  # nobody acts: it climbs on its deadlines (live on the demo-fast policy)
+    "council": (30, N_("solved by the compound council")),  # accept, arrive, resolve with a quorum, feedback
+    "community": (15, N_("whistled to the community, which solved it")),  # feedback
+    "district": (10, N_("whistled to the district departments, which solved it")),  # they complete; feedback
+    "supervised": (10, N_("urged by the district centre (督办), left open")),
+    "extension": (5, N_("more time asked for, awaiting a decision")),
+    "left": (30, N_("left to climb on its deadlines")),  # live on the demo-fast policy
 }
 
 
@@ -209,37 +250,39 @@ async def _drive(stack: Stack, plan: str, case_id: str, token: str, compound: _C
         await handle.execute_update(CaseWorkflow.accept, Accept(actor=company))
         if category.needs_arrival:
             await handle.execute_update(CaseWorkflow.arrive, Arrive(actor=company))
-        await handle.execute_update(CaseWorkflow.resolve, Resolve(actor=company, summary="fixed on site"))
+        await handle.execute_update(CaseWorkflow.resolve, Resolve(actor=company, summary=_("fixed on site")))
         await handle.execute_update(CaseWorkflow.signoff, Signoff(actor=owners, agree=True))
         await handle.execute_update(CaseWorkflow.feedback, feedback)
     elif plan == "community":
-        await handle.execute_update(CaseWorkflow.whistle, Whistle(actor=company, reason="owner will not cooperate"))
+        await handle.execute_update(CaseWorkflow.whistle, Whistle(actor=company, reason=_("owner will not cooperate")))
         await handle.execute_update(CaseWorkflow.accept, Accept(actor=community))
-        await handle.execute_update(CaseWorkflow.resolve, Resolve(actor=community, summary="mediated"))
+        await handle.execute_update(CaseWorkflow.resolve, Resolve(actor=community, summary=_("mediated")))
         await handle.execute_update(CaseWorkflow.feedback, feedback)
     elif plan == "district":
-        await handle.execute_update(CaseWorkflow.whistle, Whistle(actor=company, reason="beyond the compound"))
-        await handle.execute_update(CaseWorkflow.whistle, Whistle(actor=community, reason="needs the street"))
+        await handle.execute_update(CaseWorkflow.whistle, Whistle(actor=company, reason=_("beyond the compound")))
+        await handle.execute_update(CaseWorkflow.whistle, Whistle(actor=community, reason=_("needs the street")))
         await handle.execute_update(CaseWorkflow.accept, Accept(actor=street))
         routing = category.routing
         summons = DepartmentSummons(lead=routing.lead, assist=routing.assist)
-        await handle.execute_update(CaseWorkflow.whistle, Whistle(actor=street, reason="summon", departments=summons))
+        await handle.execute_update(
+            CaseWorkflow.whistle, Whistle(actor=street, reason=_("summon"), departments=summons)
+        )
         for department in summons.codes():
             task = stack.client.get_workflow_handle(task_workflow_id(case_id, department))
             actor = TaskActor(department=department)
             await task.execute_update(DepartmentTaskWorkflow.accept, TaskAccept(actor=actor))
-            await task.execute_update(DepartmentTaskWorkflow.complete, TaskComplete(actor=actor, result="done"))
+            await task.execute_update(DepartmentTaskWorkflow.complete, TaskComplete(actor=actor, result=_("done")))
         view = await cases.wait_until_open(stack.client, case_id)
         if view.status == "RESOLVED":
             await handle.execute_update(CaseWorkflow.feedback, feedback)
     elif plan == "supervised":
         centre = Actor(org=await _centre(stack))
-        await handle.execute_update(CaseWorkflow.supervise, Supervise(actor=centre, reason="residents call daily"))
+        await handle.execute_update(CaseWorkflow.supervise, Supervise(actor=centre, reason=_("residents call daily")))
     elif plan == "extension":
         view = await cases.view_case(stack.client, case_id)
         until = view.stage.deadline + (view.stage.budget * 2)
         await handle.execute_update(
-            CaseWorkflow.request_extension, RequestExtension(actor=company, until=until, reason="parts on order")
+            CaseWorkflow.request_extension, RequestExtension(actor=company, until=until, reason=_("parts on order"))
         )
 
 
@@ -248,13 +291,12 @@ async def _centre(stack: Stack) -> str:
 
 
 def demo(
-    count: Annotated[int, typer.Option("--cases", min=1, max=100_000, help="how many cases to report")] = 50,
+    count: Annotated[int, typer.Option("--cases", min=1, max=100_000, help=_("how many cases to report"))] = 50,
     fast_share: Annotated[
-        float, typer.Option(min=0, max=1, help="share on the demo-fast policy (deadlines of seconds)")
+        float, typer.Option(min=0, max=1, help=_("share on the demo-fast policy (deadlines of seconds)"))
     ] = 0.3,
-    seed: Annotated[int | None, typer.Option(help="random seed, for a repeatable mix")] = None,
+    seed: Annotated[int | None, typer.Option(help=_("random seed, for a repeatable mix"))] = None,
 ) -> None:
-    """Report realistic cases against the running `whistle dev` and drive a mix of them."""
     random.seed(seed)
 
     async def command(stack: Stack) -> None:
@@ -286,8 +328,8 @@ def demo(
         with Progress(
             TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
         ) as progress:
-            reporting = progress.add_task("reporting cases", total=count)
-            driving = progress.add_task("driving cases", total=count)
+            reporting = progress.add_task(_("reporting cases"), total=count)
+            driving = progress.add_task(_("driving cases"), total=count)
             semaphore = asyncio.Semaphore(8)
 
             async def one() -> None:
@@ -297,35 +339,38 @@ def demo(
                     report = CaseReport(
                         compound=compound.code,
                         category=category.code,
-                        description=_DESCRIPTIONS.get(category.code, category.name_en),
+                        description=_(_DESCRIPTIONS[category.code])
+                        if category.code in _DESCRIPTIONS
+                        else category.name,
                         channel=random.choice([Channel.APP, Channel.APP, Channel.HOTLINE, Channel.GRID]),
                         external_id=f"DEMO-{uuid.uuid4().hex[:10]}",
                     )
                     reported = await cases.report_case(
                         stack.client, stack.pool, report, task_queue=stack.settings.task_queue, policy=policy
                     )
-                    outcomes[f"reported: {reported.outcome.lower()}"] += 1
+                    outcomes[_("reported: %(outcome)s") % {"outcome": _(OUTCOMES[reported.outcome])}] += 1
                     progress.advance(reporting)
                     if reported.outcome is cases.IntakeOutcome.CREATED and reported.token:
-                        plan = random.choices(list(_PLANS), weights=list(_PLANS.values()))[0]
+                        plan = random.choices(list(_PLANS), weights=[weight for weight, _said in _PLANS.values()])[0]
+                        said = _(_PLANS[plan][1])
                         await cases.wait_until_open(stack.client, reported.case_id)
                         try:
                             async with asyncio.timeout(DRIVE_SECONDS):
                                 await _drive(stack, plan, reported.case_id, reported.token, compound, category)
-                            outcomes[f"plan: {plan}"] += 1
+                            outcomes[said] += 1
                         except (WorkflowUpdateFailedError, RPCError):
-                            outcomes[f"plan: {plan} (the case moved on first)"] += 1
+                            outcomes[_("%(plan)s (the case moved on first)") % {"plan": said}] += 1
                         except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
                             log.warning("demo step timed out", case_id=reported.case_id, plan=plan)
-                            outcomes[f"plan: {plan} (timed out)"] += 1
+                            outcomes[_("%(plan)s (timed out)") % {"plan": said}] += 1
                     progress.advance(driving)
 
-            await asyncio.gather(*(one() for _ in range(count)))
-        summary = Table(title=f"whistle demo: {count} reports")
-        summary.add_column("what")
-        summary.add_column("cases", justify="right")
-        for what, number in sorted(outcomes.items()):
-            summary.add_row(what, str(number))
+            await asyncio.gather(*(one() for _case in range(count)))
+        summary = Table(title=_("whistle demo: %(count)s reports") % {"count": number(count)})
+        summary.add_column(_("what"))
+        summary.add_column(_("cases"), justify="right")
+        for what, cases_of in sorted(outcomes.items()):
+            summary.add_row(what, number(cases_of))
         console.print(summary)
 
     run(command)

@@ -1,30 +1,44 @@
 """`whistle task …` (department inbox and actions) and `whistle volunteers …` (三单制 registry)."""
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import typer
 from pydantic import BaseModel
+from rich.markup import escape
 from rich.table import Table
 
 from activities import registry
-from cli.cases import _time, console, run
+from cli.cases import run
+from cli.output import at, console, due, fail, labelled, zoned
 from cli.stack import Stack
+from cli.typed import typed_time
+from client.names import name_book
+from i18n.language import _
+from i18n.names import name
 from schemas.case import Actor, DecideExtension
-from schemas.task import TaskAccept, TaskActor, TaskComplete, TaskExtension, TaskNote, TaskReturn, TaskView
+from schemas.task import (
+    TaskAccept,
+    TaskActor,
+    TaskComplete,
+    TaskExtension,
+    TaskNote,
+    TaskReturn,
+    TaskRole,
+    TaskStatus,
+    TaskView,
+)
 from workflows.department_task import DepartmentTaskWorkflow
 
-tasks_app = typer.Typer(help="Department task inbox and actions (部门报到).", no_args_is_help=True)
-volunteers_app = typer.Typer(help="Community volunteers (三单制) and their points.", no_args_is_help=True)
+tasks_app = typer.Typer(help=_("Department task inbox and actions (部门报到)."), no_args_is_help=True)
+volunteers_app = typer.Typer(help=_("Community volunteers (三单制) and their points."), no_args_is_help=True)
 
 
-@tasks_app.command("list")
+@tasks_app.command("list", help=_("A department's tasks: open ones first, overdue first, then by deadline."))
 def list_tasks(
-    department: Annotated[str, typer.Option(help="department code, e.g. PSB")],
-    all_tasks: Annotated[bool, typer.Option("--all", help="include closed tasks")] = False,
+    department: Annotated[str, typer.Option(help=_("department code, e.g. PSB"))],
+    all_tasks: Annotated[bool, typer.Option("--all", help=_("include closed tasks"))] = False,
 ) -> None:
-    """A department's tasks: open ones first, overdue first, then by deadline."""
-
     async def command(stack: Stack) -> None:
         rows = await stack.pool.fetch(
             """SELECT task_id, case_id, role, status, accept_due, work_due, overdue, supervision
@@ -35,11 +49,33 @@ def list_tasks(
             department,
             all_tasks,
         )
-        table = Table("task", "case", "role", "status", "due", "flags", title=f"tasks of {department}")
+        names = await name_book(stack.pool)
+        table = Table(
+            _("task"),
+            _("case"),
+            _("role"),
+            _("status"),
+            zoned(_("due")),
+            _("flags"),
+            title=_("tasks of %(department)s") % {"department": labelled(names, department)},
+        )
+        now = datetime.now(UTC)
         for row in rows:
-            due = row["work_due"] if row["status"] == "ACCEPTED" else row["accept_due"]
-            flags = " ".join(flag for flag, on in (("OVERDUE", row["overdue"]), ("督办", row["supervision"])) if on)
-            table.add_row(row["task_id"], row["case_id"], row["role"], row["status"], _time(due), flags)
+            status = TaskStatus(row["status"])
+            deadline = row["work_due"] if status is TaskStatus.ACCEPTED else row["accept_due"]
+            flags = [
+                flag
+                for flag, on in ((_("overdue"), row["overdue"]), (_("under supervision (督办)"), row["supervision"]))
+                if on
+            ]
+            table.add_row(
+                row["task_id"],
+                row["case_id"],
+                name(TaskRole(row["role"])),
+                name(status),
+                due(deadline, now) if status in (TaskStatus.SUMMONED, TaskStatus.ACCEPTED) else at(deadline),
+                " ".join(flags),
+            )
         console.print(table)
 
     run(command)
@@ -73,22 +109,32 @@ TASK_ACTIONS: dict[str, tuple[Any, Any]] = {
 }
 
 
-@tasks_app.command("act")
+@tasks_app.command(
+    "act", help=_("Act on a department task; the task workflow validates and answers with the task's state.")
+)
 def act_on_task(
-    task_id: Annotated[str, typer.Argument(help="case-<case id>-dept-<code>")],
+    task_id: Annotated[str, typer.Argument(help=_("case-<case id>-dept-<code>"))],
     action: Annotated[str, typer.Argument(help=" | ".join(TASK_ACTIONS))],
-    as_org: Annotated[str, typer.Option("--as", help="the department code (the district centre decides extensions)")],
-    text: Annotated[str | None, typer.Option(help="note text or completion result")] = None,
-    reason: Annotated[str | None, typer.Option(help="return or extension reason")] = None,
-    until: Annotated[datetime | None, typer.Option(help="requested deadline (ISO, with zone)")] = None,
-    evidence: Annotated[list[str] | None, typer.Option(help="evidence URL (repeatable)")] = None,
+    as_org: Annotated[
+        str, typer.Option("--as", help=_("the department code (the district centre decides extensions)"))
+    ],
+    text: Annotated[str | None, typer.Option(help=_("note text or completion result"))] = None,
+    reason: Annotated[str | None, typer.Option(help=_("return or extension reason"))] = None,
+    until: Annotated[
+        datetime | None,
+        typer.Option(
+            parser=typed_time,
+            metavar=_("TIME"),
+            help=_("requested deadline: 2026-12-01 18:00 is local time, or give a zone"),
+        ),
+    ] = None,
+    evidence: Annotated[list[str] | None, typer.Option(help=_("evidence URL (repeatable)"))] = None,
     approve: Annotated[bool, typer.Option("--approve/--deny")] = True,
     person: Annotated[str | None, typer.Option()] = None,
 ) -> None:
-    """Act on a department task; the task workflow validates and answers with the task's state."""
     if action not in TASK_ACTIONS:
-        typer.secho(f"unknown action {action!r}; one of: {', '.join(TASK_ACTIONS)}", fg=typer.colors.RED, err=True)
-        raise typer.Exit(2)
+        unknown = _("unknown action %(action)s; one of: %(actions)s")
+        raise fail(unknown % {"action": repr(action), "actions": ", ".join(TASK_ACTIONS)}, code=2)
     update, build = TASK_ACTIONS[action]
 
     async def command(stack: Stack) -> None:
@@ -103,21 +149,26 @@ def act_on_task(
         task: TaskView = await stack.client.get_workflow_handle(task_id).execute_update(
             update, build(options), result_type=TaskView
         )
-        console.print(f"{task.task_id}: {task.status}" + (f" — {task.result}" if task.result else ""))
+        names = await name_book(stack.pool)
+        told = {"task": task.task_id, "department": names(task.department), "status": name(task.status)}
+        line = _("%(task)s (%(department)s): %(status)s") % told
+        console.print(
+            escape(_("%(text)s: %(extra)s") % {"text": line, "extra": task.result} if task.result else line)
+        )
 
     run(command)
 
 
-@volunteers_app.command("list")
-def list_volunteers(community: Annotated[str, typer.Option(help="community code, e.g. HP-DF-QH")]) -> None:
-    """A community's registered volunteers and their points, most points first."""
-
+@volunteers_app.command("list", help=_("A community's registered volunteers and their points, most points first."))
+def list_volunteers(community: Annotated[str, typer.Option(help=_("community code, e.g. HP-DF-QH"))]) -> None:
     async def command(stack: Stack) -> None:
         async with stack.pool.acquire() as connection:
             members = await registry.volunteers(connection, community)
-        table = Table("volunteer", "name", "employer", "points", title=f"volunteers of {community}")
+        names = await name_book(stack.pool)
+        title = _("volunteers of %(community)s") % {"community": labelled(names, community)}
+        table = Table(_("volunteer"), _("name"), _("employer"), _("points"), title=title)
         for member in members:
-            table.add_row(member.code, member.name, member.employer or "", str(member.points))
+            table.add_row(member.code, names(member.code), member.employer or "", str(member.points))
         console.print(table)
 
     run(command)

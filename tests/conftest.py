@@ -106,14 +106,21 @@ def task_queue() -> str:
     return f"whistle-test-{uuid.uuid4()}"
 
 
-async def whistle_cli(temporal: WorkflowEnvironment, database_url: str, *args: str, exit_code: int = 0) -> str:
+_LANGUAGE_ENV = ("WHISTLE_LANG", "LC_ALL", "LC_MESSAGES", "LANG")
+
+
+async def whistle_cli(
+    temporal: WorkflowEnvironment, database_url: str, *args: str, exit_code: int = 0, language: str | None = None
+) -> str:
     """Run the real `whistle` command against this test's Temporal and PostgreSQL: its output, or its
-    error output when it is expected to fail."""
+    error output when it is expected to fail. It speaks `language` (WHISTLE_LANG), else its default, Chinese,
+    whatever the locale of the machine running the tests."""
     env = {
-        **os.environ,
+        **{key: value for key, value in os.environ.items() if key not in _LANGUAGE_ENV},
         "TEMPORAL_ADDRESS": temporal.client.service_client.config.target_host,
         "DATABASE_URL": database_url,
         "COLUMNS": "250",
+        **({"WHISTLE_LANG": language} if language else {}),
     }
     process = await asyncio.create_subprocess_exec(
         str(Path(sys.executable).with_name("whistle")),

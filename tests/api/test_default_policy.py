@@ -54,7 +54,7 @@ async def test_the_cli_reports_on_the_default_policy_unless_told(time_env, pool,
         budgets = []
         for compound, told in (("HP-DF-YL-1", []), ("HP-DF-YL-2", ["--policy", "default"])):
             printed = await whistle_cli(time_env, database_url, *report, "--compound", compound, *told)
-            assert "CREATED" in printed, printed
+            assert "已立案" in printed, printed
             view = await cases.wait_until_open(time_env.client, printed.split()[0])
             budgets.append(view.stage.budget)
     assert budgets == [COUNCIL_ORDINARY["demo-fast"], COUNCIL_ORDINARY["default"]]

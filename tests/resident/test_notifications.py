@@ -133,7 +133,7 @@ async def test_receiver_down_then_up_gets_it_exactly_once(resident, pool, delive
         failed = await notifications.outbox(connection, case_id=case_id, failed=True)
     assert [n.recipient for n in failed] == ["HP-XH-CH"] and "connect" in (failed[0].last_error or "").lower()
     listed = await whistle_cli(resident.env, database_url, "notifications", "list", "--failed", "--case", case_id)
-    assert f"{case_id}:" in listed and "HP-XH-CH" in listed and "failing" in listed
+    assert f"{case_id}:" in listed and "HP-XH-CH" in listed and "投递失败" in listed
 
     receiver = await Receiver(port=port, failures=1).start()  # up, though its first answer is a 503
     try:
@@ -143,7 +143,7 @@ async def test_receiver_down_then_up_gets_it_exactly_once(resident, pool, delive
         entry = next(n for n in await outbox(pool, case_id) if n.recipient == "HP-XH-CH")
         assert entry.attempts >= 5 and entry.last_error == f"HTTP 503 from {url}" and entry.delivered_at
         listed = await whistle_cli(resident.env, database_url, "notifications", "list", "--case", case_id)
-        assert "delivered (webhook)" in listed
+        assert "已投递（Webhook）" in listed
     finally:
         await receiver.stop()
 

@@ -66,7 +66,7 @@ async def test_whistle_case_list_pages_as_the_api_does(seeded, database_url, tim
 
     first = await whistle_cli(time_env, database_url, *args)
     assert re.findall(r"WH-SEED-\d+", first) == [case.case_id for case in expected.items]
-    cursor = first.split("next page: --after ")[1].split()[0]
+    cursor = first.split("下一页：--after ")[1].split()[0]
     assert cursor == expected.next_cursor
 
     second = await whistle_cli(time_env, database_url, *args, "--after", cursor)

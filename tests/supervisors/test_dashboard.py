@@ -140,11 +140,15 @@ async def test_rankings_api_and_cli(served, time_env, scripted):
     printed = whistle(served, "rankings", "--period", label)
     assert printed.returncode == 0, printed.stderr
     assert "红黑榜 " + label in printed.stdout and "PM-HUAXIA" not in printed.stdout  # names are shown
-    assert "华夏物业" in printed.stdout and "BLACK" in printed.stdout
+    assert "华夏物业" in printed.stdout and "黑榜" in printed.stdout
 
 
 def whistle(served: Served, *args: str) -> subprocess.CompletedProcess:
-    environment = {key: value for key, value in os.environ.items() if not key.startswith(("TEMPORAL_", "WHISTLE_"))}
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("TEMPORAL_", "WHISTLE_", "LC_")) and key != "LANG"  # the CLI speaks Chinese
+    }
     environment |= {
         "TEMPORAL_ADDRESS": served.settings.temporal_address,
         "DATABASE_URL": served.settings.database_url,
@@ -162,9 +166,9 @@ async def test_whistle_stats_prints_the_figures(served, scripted):
         for line in printed.stdout.splitlines()
         if line.count("│") == 3
     }
-    assert lines["cases reported"] == "1"
-    assert lines["whistles: manual / automatic"] == "0 / 3"
-    assert lines["SLA compliance, all levels"] == "0.0% (0/4)"
+    assert lines["上报案件数"] == "1"
+    assert lines["吹哨：主动 / 自动"] == "0 / 3"
+    assert lines["各层级按时办结率"] == "0.0% (0/4)"
     unknown = await asyncio.to_thread(whistle, served, "stats", "--street", "NOWHERE")
     assert unknown.returncode == 1 and "unknown jurisdiction 'NOWHERE'" in unknown.stderr
 

@@ -74,7 +74,7 @@ async def test_reset_recovers_a_case_stuck_on_nondeterminism(dev_env, database_u
         stuck_run = (await handle.describe()).run_id
 
         out = await whistle_cli(dev_env, database_url, "case", "reset", reported.case_id)
-        assert "reset" in out
+        assert "已重置" in out
         new_run = (await handle.describe()).run_id
         assert new_run != stuck_run and new_run in out
 
