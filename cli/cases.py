@@ -165,7 +165,7 @@ def print_view(view: CaseView, names: NameBook) -> None:
         console.print("  ".join([escape(deadline), *flags]))
     if view.close_reason is not None:
         console.print(escape(_("closed: %(reason)s") % {"reason": name(view.close_reason)}))
-    place = " · ".join(names(code) for code in (view.compound, view.community, view.street, view.district))
+    place = " · ".join(names.place(code) for code in (view.compound, view.community, view.street, view.district))
     console.print(escape(f"{place}   {view.description}"))
     if view.tasks:
         tasks = Table(
