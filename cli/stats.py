@@ -21,6 +21,7 @@ from activities.statistics import statistics
 from cli.cases import run
 from cli.stack import Stack
 from client import cases
+from i18n.zone import deployment_zone
 from schemas.case import (
     Accept,
     Actor,
@@ -119,16 +120,17 @@ def rankings_command(
 
     async def command(stack: Stack) -> None:
         if compute:
-            label = period or RankingPeriod.before(datetime.now(UTC), RankingRun().cadence).label
+            zone = deployment_zone()
+            label = period or RankingPeriod.before(datetime.now(UTC), RankingRun().cadence, zone).label
             table: RankingTable | None = await stack.client.execute_workflow(
                 RankingWorkflow.run,
-                RankingRun(period=label),
+                RankingRun(period=label, zone=zone.key),
                 id=f"whistle-rankings-{label}-{uuid.uuid4().hex[:8]}",
                 task_queue=stack.settings.task_queue,
             )
         else:
             if period is not None:
-                RankingPeriod.parse(period)
+                RankingPeriod.days(period)
             async with stack.pool.acquire() as connection:
                 table = await rankings.stored(connection, period)
         if table is None or not table.entries:

@@ -23,6 +23,7 @@ from api.dashboard import COOKIE
 from client.settings import Settings
 from client.startup import listen
 from devstack.services import ApiServer
+from i18n.zone import deployment_zone
 from schemas.case import EventKind
 from schemas.keys import Role
 from schemas.ranking import Cadence, RankingPeriod
@@ -116,7 +117,7 @@ async def test_statistics_api_answers_the_same_figures_as_the_read_model(served,
 
 
 async def test_rankings_api_and_cli(served, time_env, scripted):
-    label = RankingPeriod.containing(scripted.started, Cadence.MONTH).label
+    label = RankingPeriod.containing(scripted.started, Cadence.MONTH, deployment_zone()).label
     async with httpx.AsyncClient(base_url=served.url) as http:
         before = await http.get(
             "/v1/supervisor/rankings", params={"period": label}, headers=bearer(served.supervisor_key)
