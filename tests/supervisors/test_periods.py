@@ -29,7 +29,7 @@ from schemas.case import CaseProjection, CaseReport, CaseStart
 from schemas.ranking import Cadence, RankingPeriod, RankingRun, RankingTable
 from schemas.statistics import Ratio, Statistics, StatisticsQuery, TrendPoint
 from tests.postgres import create_database
-from tests.waiting import eventually
+from tests.waiting import WITHIN, eventually
 from workers.ranking_schedule import SCHEDULE_ID
 from workers.worker import build_worker
 from workflows.case_state import CaseState
@@ -79,7 +79,7 @@ async def figures(pool: asyncpg.Pool, first: date | None = None, last: date | No
 async def ranked(dev_env, pool: asyncpg.Pool, label: str) -> RankingTable:
     """The ranking workflow's table of `label`, started as `whistle rankings --compute` starts it."""
     task_queue = f"whistle-periods-{uuid.uuid4()}"
-    async with build_worker(dev_env.client, pool, task_queue):
+    async with build_worker(dev_env.client, pool, task_queue), asyncio.timeout(WITHIN):
         return await dev_env.client.execute_workflow(
             RankingWorkflow.run,
             RankingRun(period=label, zone=deployment_zone().key),
@@ -199,7 +199,8 @@ async def test_the_scheduled_run_fires_and_ranks_on_the_local_clock(zone, pool, 
         run = client.get_workflow_handle_for(
             RankingWorkflow.run, started.workflow_id, run_id=started.first_execution_run_id
         )
-        table = await run.result()
+        async with asyncio.timeout(WITHIN):
+            table = await run.result()
     finally:
         services.cancel()
         await asyncio.gather(services, return_exceptions=True)
