@@ -1,13 +1,14 @@
 """The registry in PostgreSQL: demo jurisdiction and SLA policies loading, and look-ups."""
 
 import json
-from datetime import date
+from datetime import datetime
 from importlib import resources
 
 import asyncpg
 from pydantic import TypeAdapter
 
 from i18n.names import NameBook
+from i18n.zone import local_day
 from schemas.domain import Code, JurisdictionKind, OrgKind, PartyRole
 from schemas.policy import SlaPolicy
 from schemas.registry import CaseContext, Category, CompoundParties, Jurisdiction, Organisation, Volunteer
@@ -120,10 +121,10 @@ async def load_demo(connection: asyncpg.Connection) -> None:
             await save_policy(connection, policy)
 
 
-async def next_case_id(connection: asyncpg.Connection, day: date) -> str:
-    """WH-<yyyymmdd>-<nnnnnn>: readable over the phone, unique across days."""
+async def next_case_id(connection: asyncpg.Connection, reported: datetime) -> str:
+    """WH-<yyyymmdd>-<nnnnnn>, the local date of the report: readable over the phone, unique across days."""
     number = await connection.fetchval("SELECT nextval('case_number')")
-    return f"WH-{day:%Y%m%d}-{number % 1_000_000:06d}"
+    return f"WH-{local_day(reported):%Y%m%d}-{number % 1_000_000:06d}"
 
 
 async def volunteer(connection: asyncpg.Connection, code: Code) -> Volunteer:

@@ -1,7 +1,8 @@
 """Supervisors' figures, read from `cases`, `case_events` and `department_tasks`.
 
 The definitions are those of `docs/statistics.md`; the API, the CLI, the dashboard and the rankings all
-call `statistics()` so that each figure has exactly one implementation.
+call `statistics()` so that each figure has exactly one implementation. A day (the trend's) is a local calendar
+day of the deployment's zone (WHISTLE_TIMEZONE), however long daylight saving makes it.
 """
 
 from collections import defaultdict
@@ -10,6 +11,7 @@ from datetime import date, datetime
 import asyncpg
 
 from activities.registry import UnknownReference
+from i18n.zone import deployment_zone
 from schemas.domain import JurisdictionKind, Level
 from schemas.statistics import (
     DepartmentFigures,
@@ -55,10 +57,9 @@ class Cohort:
     def where(self) -> str:
         return " AND ".join(self.conditions) or "true"
 
-    def next_arg(self, value: object) -> str:
-        """Append a further argument and return its placeholder."""
-        self.args.append(value)
-        return f"${len(self.args)}"
+    def plus(self, value: object) -> tuple[str, list[object]]:
+        """The placeholder of one more argument, and the arguments with it (the cohort's own stay as they are)."""
+        return f"${len(self.args) + 1}", [*self.args, value]
 
 
 async def jurisdiction_kind(connection: asyncpg.Connection, code: str | None) -> JurisdictionKind | None:
@@ -169,7 +170,7 @@ facts AS (
 )
 SELECT figure, level, org, NULL::date AS day, count(*) AS n FROM facts GROUP BY figure, level, org
 UNION ALL
-SELECT figure, NULL, NULL, (reported_at AT TIME ZONE 'UTC')::date, count(*) FROM facts
+SELECT figure, NULL, NULL, (reported_at AT TIME ZONE {zone})::date, count(*) FROM facts
  WHERE figure IN ('stint', 'breach') GROUP BY figure, 4
 """
 
@@ -202,7 +203,7 @@ SELECT p.property_company AS org,
 """
 
 _DAYS = """
-SELECT (c.reported_at AT TIME ZONE 'UTC')::date AS day, count(*) AS n FROM cases c WHERE {where} GROUP BY 1
+SELECT (c.reported_at AT TIME ZONE {zone})::date AS day, count(*) AS n FROM cases c WHERE {where} GROUP BY 1
 """
 
 
@@ -212,23 +213,29 @@ async def statistics(connection: asyncpg.Connection, query: StatisticsQuery) -> 
         kind = await jurisdiction_kind(connection, query.jurisdiction)
         cohort = Cohort(query, kind)
         where, args = cohort.where, cohort.args
+        zone = deployment_zone().key
+        zone_arg, with_zone = cohort.plus(zone)
         as_of: datetime = query.as_of or await connection.fetchval("SELECT now()")
         cases = await connection.fetchrow(_CASES.format(open=OPEN, where=where), *args)
         levels = await connection.fetch(_LEVELS.format(open=OPEN, where=where), *args)
-        facts = await connection.fetch(_FACTS.format(where=where, events_since=cohort.events_since), *args)
+        facts_sql = _FACTS.format(where=where, events_since=cohort.events_since, zone=zone_arg)
+        facts = await connection.fetch(facts_sql, *with_zone)
         tasks = await connection.fetch(_TASKS.format(where=where), *args)
         companies = {row["org"]: row for row in await connection.fetch(_COMPANIES.format(where=where), *args)}
-        days = await connection.fetch(_DAYS.format(where=where), *args)
+        days = await connection.fetch(_DAYS.format(where=where, zone=zone_arg), *with_zone)
         overdue_cohort = Cohort(query.model_copy(update={"since": None, "until": None}), kind)
-        overdue_sql = _OVERDUE_NOW.format(where=overdue_cohort.where, open=OPEN, as_of=overdue_cohort.next_arg(as_of))
-        overdue_now = await connection.fetchval(overdue_sql, *overdue_cohort.args)
+        as_of_arg, with_as_of = overdue_cohort.plus(as_of)
+        overdue_sql = _OVERDUE_NOW.format(where=overdue_cohort.where, open=OPEN, as_of=as_of_arg)
+        overdue_now = await connection.fetchval(overdue_sql, *with_as_of)
         names = dict(await connection.fetch("SELECT code, name FROM organisations"))
         org_kinds = dict(await connection.fetch("SELECT code, kind FROM organisations"))
-    return _assemble(query, kind, as_of, cases, levels, facts, tasks, companies, days, overdue_now, names, org_kinds)
+    return _assemble(
+        query, kind, zone, as_of, cases, levels, facts, tasks, companies, days, overdue_now, names, org_kinds
+    )
 
 
 def _assemble(
-    query, kind, as_of, cases, levels, facts, tasks, companies, days, overdue_now, names, org_kinds
+    query, kind, zone, as_of, cases, levels, facts, tasks, companies, days, overdue_now, names, org_kinds
 ) -> Statistics:
     per_level: dict[tuple[str, str | None], int] = defaultdict(int)  # (figure, level) -> n
     per_org: dict[tuple[str, str], int] = defaultdict(int)  # (figure, org) -> n
@@ -297,6 +304,7 @@ def _assemble(
     return Statistics(
         query=query,
         jurisdiction_kind=kind,
+        zone=zone,
         as_of=as_of,
         reported=cases["reported"],
         open=cases["open"],

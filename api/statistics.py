@@ -52,7 +52,7 @@ async def get_rankings(
 ) -> RankingTable:
     if period is not None:
         try:
-            RankingPeriod.parse(period)
+            RankingPeriod.days(period)
         except ValueError as error:
             raise FieldError(("query", "period"), str(error), "value_error") from error
     async with pool.acquire() as connection:

@@ -26,7 +26,7 @@ from client.names import name_book
 from i18n.language import N_, _
 from i18n.names import NameBook, name
 from i18n.spans import number, percent, span
-from i18n.zone import local_day, local_time
+from i18n.zone import deployment_zone, local_day, local_time
 from schemas.case import (
     Accept,
     Actor,
@@ -149,16 +149,17 @@ def rankings_command(
 ) -> None:
     async def command(stack: Stack) -> None:
         if compute:
-            label = period or RankingPeriod.before(datetime.now(UTC), RankingRun().cadence).label
+            zone = deployment_zone()
+            label = period or RankingPeriod.before(datetime.now(UTC), RankingRun().cadence, zone).label
             table: RankingTable | None = await stack.client.execute_workflow(
                 RankingWorkflow.run,
-                RankingRun(period=label),
+                RankingRun(period=label, zone=zone.key),
                 id=f"whistle-rankings-{label}-{uuid.uuid4().hex[:8]}",
                 task_queue=stack.settings.task_queue,
             )
         else:
             if period is not None:
-                RankingPeriod.parse(period)
+                RankingPeriod.days(period)
             async with stack.pool.acquire() as connection:
                 table = await rankings.stored(connection, period)
         if table is None or not table.entries:

@@ -112,7 +112,7 @@ async def report_case(
                 if linked is not None:
                     await _bind(connection, key, linked, reported)
                     return ReportedCase(case_id=linked, outcome=IntakeOutcome.LINKED, token=token)
-            case_id = await registry.next_case_id(connection, datetime.now(UTC).date())
+            case_id = await registry.next_case_id(connection, datetime.now(UTC))
             # Bound before the start: a retry after a crash in between finds the key and starts the case.
             await _bind(connection, key, case_id, reported)
             await _start(client, connection, case_id, report, token, policy, task_queue, deduplicate)

@@ -1,8 +1,9 @@
 """The red/black list (红黑榜): periods, weights (policy data) and ranked entries."""
 
 import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from enum import StrEnum
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -17,7 +18,9 @@ _WEEK = re.compile(r"^(\d{4})-W(0[1-9]|[1-4]\d|5[0-3])$")
 
 
 class RankingPeriod(BaseModel):
-    """A calendar month (`2026-11`) or ISO week (`2026-W47`), in UTC: cases reported in [start, end)."""
+    """A calendar month (`2026-11`) or ISO week (`2026-W47`) on a zone's clock, the deployment's
+    (WHISTLE_TIMEZONE): cases reported in [start, end), both held in UTC. Across a daylight-saving change
+    the period is an hour shorter or longer."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -25,48 +28,73 @@ class RankingPeriod(BaseModel):
     start: AwareDatetime
     end: AwareDatetime
 
-    @classmethod
-    def parse(cls, label: str) -> "RankingPeriod":
+    @staticmethod
+    def days(label: str) -> tuple[date, date]:
+        """The period's first day and the day after its last (raises ValueError for a label that is neither)."""
         if month := _MONTH.match(label):
             year, number = int(month[1]), int(month[2])
-            start = datetime(year, number, 1, tzinfo=UTC)
-            end = datetime(year + number // 12, number % 12 + 1, 1, tzinfo=UTC)
-            return cls(label=label, start=start, end=end)
+            return date(year, number, 1), date(year + number // 12, number % 12 + 1, 1)
         if week := _WEEK.match(label):
             try:
                 monday = date.fromisocalendar(int(week[1]), int(week[2]), 1)
             except ValueError as error:
                 raise ValueError(f"period {label!r}: {error}") from None
-            start = datetime(monday.year, monday.month, monday.day, tzinfo=UTC)
-            return cls(label=label, start=start, end=start + timedelta(days=7))
+            return monday, monday + timedelta(days=7)
         raise ValueError(f"period {label!r} is neither a month (2026-11) nor an ISO week (2026-W47)")
 
     @classmethod
-    def containing(cls, at: datetime, cadence: Cadence) -> "RankingPeriod":
-        at = at.astimezone(UTC)
-        if cadence is Cadence.MONTH:
-            return cls.parse(f"{at.year:04d}-{at.month:02d}")
-        year, week, _ = at.isocalendar()
-        return cls.parse(f"{year:04d}-W{week:02d}")
+    def parse(cls, label: str, zone: tzinfo) -> "RankingPeriod":
+        first, following = cls.days(label)
+        return cls(label=label, start=_midnight(first, zone), end=_midnight(following, zone))
 
     @classmethod
-    def before(cls, at: datetime, cadence: Cadence) -> "RankingPeriod":
+    def containing(cls, at: datetime, cadence: Cadence, zone: tzinfo) -> "RankingPeriod":
+        day = at.astimezone(zone).date()
+        if cadence is Cadence.MONTH:
+            return cls.parse(f"{day.year:04d}-{day.month:02d}", zone)
+        year, week, _ = day.isocalendar()
+        return cls.parse(f"{year:04d}-W{week:02d}", zone)
+
+    @classmethod
+    def before(cls, at: datetime, cadence: Cadence, zone: tzinfo) -> "RankingPeriod":
         """The last complete period before `at` (what a scheduled run at the start of a period ranks)."""
-        return cls.containing(cls.containing(at, cadence).start - timedelta(seconds=1), cadence)
+        return cls.containing(cls.containing(at, cadence, zone).start - timedelta(seconds=1), cadence, zone)
+
+
+def _midnight(day: date, zone: tzinfo) -> datetime:
+    return datetime.combine(day, time(), zone).astimezone(UTC)
 
 
 class RankingRun(BaseModel):
-    """The ranking workflow's input: an explicit period, or the last complete one of the cadence."""
+    """The ranking workflow's input: an explicit period, or the last complete one of the cadence, on the clock
+    of `zone` (an IANA name: whoever starts a run passes the deployment's; None, as in runs started before
+    periods were local, is UTC)."""
 
     period: str | None = None
     cadence: Cadence = Cadence.MONTH
+    zone: str | None = None
 
     @field_validator("period")
     @classmethod
     def known_period(cls, period: str | None) -> str | None:
         if period is not None:
-            RankingPeriod.parse(period)
+            RankingPeriod.days(period)
         return period
+
+    @field_validator("zone")
+    @classmethod
+    def known_zone(cls, zone: str | None) -> str | None:
+        if zone is not None:
+            try:
+                ZoneInfo(zone)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError(f"zone {zone!r} is not an IANA time zone name (e.g. Asia/Shanghai)") from None
+        return zone
+
+    def ranked_period(self, now: datetime) -> RankingPeriod:
+        """The period this run ranks when it runs at `now`."""
+        zone = ZoneInfo(self.zone) if self.zone else UTC
+        return RankingPeriod.parse(self.period, zone) if self.period else RankingPeriod.before(now, self.cadence, zone)
 
 
 Weight = float

@@ -9,7 +9,11 @@ from schemas.instant import Instant
 
 
 class StatisticsQuery(BaseModel):
-    """Which cases: those reported in [since, until) in a jurisdiction (district, street, community or compound)."""
+    """Which cases: those reported in [since, until) in a jurisdiction (district, street, community or compound).
+
+    `since` and `until` are instants; a day a person picks is the instant it begins on the deployment's clock
+    (`i18n.zone.day_start`), so "1 to 31 October" is [day_start(10-01), day_start(11-01)).
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -81,7 +85,7 @@ class DepartmentFigures(BaseModel):
 
 
 class TrendPoint(BaseModel):
-    day: date  # UTC day the cases were reported
+    day: date  # local calendar day (the deployment's zone, `Statistics.zone`) the cases were reported on
     reported: int
     sla: Ratio
 
@@ -89,6 +93,7 @@ class TrendPoint(BaseModel):
 class Statistics(BaseModel):
     query: StatisticsQuery
     jurisdiction_kind: JurisdictionKind | None = None
+    zone: str  # the deployment's time zone (IANA name): the trend's days are its calendar days
     as_of: datetime
     reported: int
     open: int

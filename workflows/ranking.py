@@ -15,7 +15,6 @@ with workflow.unsafe.imports_passed_through():
         EntityKind,
         ListKind,
         RankingEntry,
-        RankingPeriod,
         RankingRun,
         RankingTable,
         ScoredPeriod,
@@ -45,7 +44,7 @@ class RankingWorkflow:
     @workflow.run
     async def run(self, run: RankingRun) -> RankingTable:
         now = workflow.now()
-        period = RankingPeriod.parse(run.period) if run.period else RankingPeriod.before(now, run.cadence)
+        period = run.ranked_period(now)
         scored = await workflow.execute_activity_method(
             RankingActivities.score_period, period, start_to_close_timeout=ACTIVITY_TIMEOUT
         )

@@ -4,6 +4,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from i18n.zone import deployment_zone
 from schemas.case import (
     Accept,
     Actor,
@@ -90,7 +91,10 @@ async def rank(time_env, scripted, period: str) -> tuple[RankingTable, object]:
     """Run the ranking workflow; without skipping time while waiting, which would time out the scenario's
     open cases (their next deadline is the ten-year workflow timeout)."""
     handle = await time_env.client.start_workflow(
-        RankingWorkflow.run, RankingRun(period=period), id=f"rankings-{uuid.uuid4()}", task_queue=scripted.task_queue
+        RankingWorkflow.run,
+        RankingRun(period=period, zone=deployment_zone().key),
+        id=f"rankings-{uuid.uuid4()}",
+        task_queue=scripted.task_queue,
     )
     with time_env.auto_time_skipping_disabled():
         return await handle.result(), handle

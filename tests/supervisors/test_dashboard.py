@@ -26,6 +26,7 @@ from client.startup import listen
 from devstack.services import ApiServer
 from i18n.language import CHINESE, ENGLISH
 from i18n.names import named_members
+from i18n.zone import deployment_zone
 from schemas.case import EventKind
 from schemas.keys import Role
 from schemas.ranking import Cadence, RankingPeriod
@@ -121,7 +122,7 @@ async def test_statistics_api_answers_the_same_figures_as_the_read_model(served,
 
 
 async def test_rankings_api_and_cli(served, time_env, scripted):
-    label = RankingPeriod.containing(scripted.started, Cadence.MONTH).label
+    label = RankingPeriod.containing(scripted.started, Cadence.MONTH, deployment_zone()).label
     async with httpx.AsyncClient(base_url=served.url) as http:
         before = await http.get(
             "/v1/supervisor/rankings", params={"period": label}, headers=bearer(served.supervisor_key)
@@ -374,7 +375,7 @@ async def test_supervisor_signs_in_sees_an_overdue_case_in_chinese_and_beijing_t
 
 
 async def test_the_red_and_black_lists_in_chinese(served, scripted, time_env, chromium, raw_code):
-    label = RankingPeriod.containing(scripted.started, Cadence.MONTH).label
+    label = RankingPeriod.containing(scripted.started, Cadence.MONTH, deployment_zone()).label
     async with httpx.AsyncClient(base_url=served.url) as http:
         ranked = await http.get(
             "/v1/supervisor/rankings", params={"period": label}, headers=bearer(served.supervisor_key)
@@ -387,7 +388,7 @@ async def test_the_red_and_black_lists_in_chinese(served, scripted, time_env, ch
         await page.wait_for_url("**/dashboard/rankings")
         assert await page.text_content("h1") == f"红黑榜 {label}"
         computed = await page.text_content("#computed")
-        start = RankingPeriod.parse(label).start.astimezone(BEIJING)
+        start = RankingPeriod.parse(label, deployment_zone()).start.astimezone(BEIJING)
         assert f"统计 {start:%Y-%m-%d %H:%M} 北京时间 起" in computed
         assert "绿苑物业" in await page.text_content("table.red-list")
         shown = await shows_no_code(page, raw_code)

@@ -7,6 +7,7 @@ import functools
 import operator
 import uuid
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from temporalio.client import ScheduleActionStartWorkflow
@@ -15,6 +16,7 @@ from temporalio.worker import Replayer
 
 from activities import rankings
 from devstack.services import run_services
+from i18n.zone import deployment_zone
 from schemas.ranking import (
     Cadence,
     EntityKind,
@@ -31,13 +33,16 @@ from workers.ranking_schedule import SCHEDULE_ID, RankingSchedule
 from workers.worker import WORKFLOWS, build_worker
 from workflows.ranking import choose_lists
 
+BEIJING = ZoneInfo("Asia/Shanghai")
+BERLIN = ZoneInfo("Europe/Berlin")
+
 
 def by_org(table: RankingTable):
     return {entry.org: entry for entry in table.entries}
 
 
 async def test_ranking_workflow_scores_and_lists_the_scenario_month(time_env, pool, scripted):
-    period = RankingPeriod.containing(scripted.started, Cadence.MONTH)
+    period = RankingPeriod.containing(scripted.started, Cadence.MONTH, deployment_zone())
     table, handle = await rank(time_env, scripted, period.label)
     entries = by_org(table)
     assert set(entries) == {"PM-LVYUAN", "PM-JINDI", "PM-HUAXIA", "CGZF", "HB"}
@@ -69,7 +74,7 @@ async def test_ranking_workflow_scores_and_lists_the_scenario_month(time_env, po
 
 async def test_a_period_without_cases_stores_an_empty_table(time_env, pool, scripted):
     table, _ = await rank(time_env, scripted, "2001-02")
-    assert table.entries == [] and table.period.start == datetime(2001, 2, 1, tzinfo=UTC)
+    assert table.entries == [] and table.period.start == datetime(2001, 2, 1, tzinfo=BEIJING)
     async with pool.acquire() as connection:
         assert await rankings.stored(connection, "2001-02") is None
 
@@ -89,7 +94,7 @@ def score(org: str, value: float, satisfaction: float | None, kind=EntityKind.PR
 
 
 def test_satisfaction_below_80_keeps_a_company_off_the_red_list():
-    period = RankingPeriod.parse("2026-03")
+    period = RankingPeriod.parse("2026-03", BEIJING)
     scores = [score("A", 95, 79.9), score("B", 90, 85), score("C", 60, 80), score("D", 40, 100), score("E", 10, 90)]
     table = RankingTable(
         period=period,
@@ -102,28 +107,42 @@ def test_satisfaction_below_80_keeps_a_company_off_the_red_list():
 
 
 @pytest.mark.parametrize(
-    ("label", "start", "end"),
+    ("label", "zone", "start", "end"),
     [
-        ("2026-12", datetime(2026, 12, 1, tzinfo=UTC), datetime(2027, 1, 1, tzinfo=UTC)),
-        ("2026-W01", datetime(2025, 12, 29, tzinfo=UTC), datetime(2026, 1, 5, tzinfo=UTC)),
+        ("2026-12", BEIJING, "2026-11-30T16:00:00Z", "2026-12-31T16:00:00Z"),
+        ("2026-W01", BEIJING, "2025-12-28T16:00:00Z", "2026-01-04T16:00:00Z"),
+        ("2026-12", UTC, "2026-12-01T00:00:00Z", "2027-01-01T00:00:00Z"),
+        # the local midnights on either side of a daylight-saving change: 2026-10 is 745 hours long
+        ("2026-10", BERLIN, "2026-09-30T22:00:00Z", "2026-10-31T23:00:00Z"),
+        ("2026-W13", BERLIN, "2026-03-22T23:00:00Z", "2026-03-29T22:00:00Z"),
     ],
 )
-def test_period_labels(label, start, end):
-    period = RankingPeriod.parse(label)
-    assert (period.start, period.end) == (start, end)
+def test_periods_are_local_calendar_periods(label, zone, start, end):
+    period = RankingPeriod.parse(label, zone)
+    assert (period.start, period.end) == (datetime.fromisoformat(start), datetime.fromisoformat(end))
+    assert period.start.tzinfo is UTC
 
 
-def test_bad_period_labels_are_rejected():
+def test_bad_period_labels_and_zones_are_rejected():
     for label in ("2026-13", "2026-W54", "2026-1", "last month", "2025-W53"):
         with pytest.raises(ValueError, match="period"):
             RankingRun(period=label)
+    for zone in ("Beijing", "UTC+8", ""):
+        with pytest.raises(ValueError, match="IANA"):
+            RankingRun(zone=zone)
 
 
-def test_a_scheduled_run_ranks_the_period_just_ended():
-    first_of_march = datetime(2026, 3, 1, 1, 0, tzinfo=UTC)
-    assert RankingPeriod.before(first_of_march, Cadence.MONTH).label == "2026-02"
-    assert RankingPeriod.before(datetime(2026, 1, 1, 1, tzinfo=UTC), Cadence.MONTH).label == "2025-12"
-    assert RankingPeriod.before(datetime(2026, 3, 2, 1, tzinfo=UTC), Cadence.WEEK).label == "2026-W09"
+def test_a_scheduled_run_ranks_the_local_period_just_ended():
+    """The schedule fires at 01:00 local time on the 1st (or a Monday): still the previous day in UTC."""
+    first_of_march = datetime(2026, 3, 1, 1, 0, tzinfo=BEIJING)  # 2026-02-28T17:00Z
+    assert RankingPeriod.before(first_of_march, Cadence.MONTH, BEIJING).label == "2026-02"
+    new_year = datetime(2026, 1, 1, 1, tzinfo=BEIJING)
+    assert RankingPeriod.before(new_year, Cadence.MONTH, BEIJING).label == "2025-12"
+    monday = datetime(2026, 3, 2, 1, tzinfo=BEIJING)
+    assert RankingPeriod.before(monday, Cadence.WEEK, BEIJING).label == "2026-W09"
+    assert RankingRun(cadence=Cadence.MONTH, zone="Asia/Shanghai").ranked_period(first_of_march).label == "2026-02"
+    # a run started before periods were local names no zone, and ranks as it did then: in UTC
+    assert RankingRun(cadence=Cadence.MONTH).ranked_period(first_of_march).label == "2026-01"
 
 
 async def scheduled_hour(client) -> int | None:
