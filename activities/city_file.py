@@ -242,16 +242,17 @@ def check(city: City) -> list[tuple[Trail, str]]:
     first: dict[str, Trail] = {}
     district_of: dict[str, str] = {}  # department -> district
 
-    def claim(code: str, path: Trail, kind: OrgKind | None = None) -> None:
+    def claim(code: str, path: Trail, kind: OrgKind | None = None) -> bool:
         if code in first:
             message = _("code %(code)s is used twice (also at %(other)s)") % {
                 "code": code,
                 "other": dotted(first[code]),
             }
             problems.append((path, message))
-            return
+            return False
         first[code] = path
         kinds[code] = kind
+        return True
 
     for d, district in enumerate(city.districts):
         at = ("districts", d)
@@ -268,8 +269,7 @@ def check(city: City) -> list[tuple[Trail, str]]:
                 here = (*at, "streets", s, "communities", c)
                 claim(community.code, (*here, "code"))
                 for i, compound in enumerate(community.compounds):
-                    claim(compound.code, (*here, "compounds", i, "code"))
-                    if compound.owners_committee:
+                    if claim(compound.code, (*here, "compounds", i, "code")) and compound.owners_committee:
                         claim(owners_committee_code(compound.code), (*here, "compounds", i, "owners_committee"))
                 for i, volunteer in enumerate(community.volunteers):
                     claim(volunteer.code, (*here, "volunteers", i, "code"))
@@ -348,6 +348,8 @@ def split_table(content: dict[str, Any], table: str) -> str:
         for street in district.get("streets", []):
             for community in street.get("communities", []):
                 for entry in community.pop(table, []):
+                    if "owners_committee" in entry:
+                        entry["owners_committee"] = str(entry["owners_committee"]).lower()
                     if "boundary" in entry:
                         entry["boundary"] = json.dumps(entry["boundary"], ensure_ascii=False)
                     writer.writerow({"community": community["code"], **entry})
