@@ -48,10 +48,12 @@ class Problem:
 
     @property
     def where(self) -> str:
+        if not self.path:
+            return str(self.location or "")
         return dotted(self.path) + (f" ({self.location})" if self.location else "")
 
     def __str__(self) -> str:
-        return f"{self.where}: {self.message}"
+        return f"{self.where}: {self.message}" if self.where else self.message
 
 
 class InvalidCity(ValueError):
@@ -60,6 +62,20 @@ class InvalidCity(ValueError):
     def __init__(self, problems: list[Problem]) -> None:
         super().__init__("\n".join(map(str, problems)))
         self.problems = problems
+
+
+def named(city: City, path: Trail) -> Trail:
+    """The path with each list index replaced by the code of the entry there: districts.CN.routing."""
+    found: list[str | int] = []
+    here: object = city
+    for part in path:
+        if isinstance(part, int) and isinstance(here, list) and part < len(here):
+            here = here[part]
+            found.append(getattr(here, "code", None) or getattr(here, "name", None) or part)
+        else:
+            here = here.get(part) if isinstance(here, dict) else getattr(here, str(part), None)
+            found.append(part)
+    return tuple(found)
 
 
 def dotted(path: Trail) -> str:
@@ -299,7 +315,10 @@ def check(city: City) -> list[tuple[Trail, str]]:
             path = (*at, "routing", category)
             if category not in categories:
                 problems.append((path, _("unknown category %(code)s") % {"code": category}))
-            for role, code in [("lead", routing.lead), *(("assist", code) for code in routing.assist)]:
+            for role, code in [
+                (("lead",), routing.lead),
+                *((("assist", i), code) for i, code in enumerate(routing.assist)),
+            ]:
                 if district_of.get(code) == district.code:
                     continue
                 if code in district_of:
@@ -310,7 +329,7 @@ def check(city: City) -> list[tuple[Trail, str]]:
                     }
                 else:
                     message = _("unknown department %(code)s") % {"code": code}
-                problems.append(((*path, role), message))
+                problems.append(((*path, *role), message))
         unrouted = [code for code in categories if code not in district.routing]
         if unrouted:
             message = _("no routing for %(categories)s") % {"categories": ", ".join(unrouted)}

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import asyncpg
 
-from activities.city_file import InvalidCity, Problem, check
+from activities.city_file import InvalidCity, Location, Problem, check, named
 from activities.registry_rows import Row, Rows, city_of, read_rows, rows_of
 from i18n.language import _
 from i18n.names import name
@@ -135,6 +135,18 @@ def compare(before: Rows, after: Rows) -> Plan:
     return plan
 
 
+def _refuse_problems(before: Rows, after: Rows) -> None:
+    """Raise InvalidCity unless the registry the rows make, with what they do not list kept, is whole: every
+    district routes every category in force to its own departments, codes are unique, and no code changes
+    its kind."""
+    problems = _conflicts(before, after)
+    whole = city_of({part: {**before[part], **after[part]} for part in RegistryPart})
+    where = Location(_("the registry as it would be"))
+    problems += [Problem(named(whole, path), message, where) for path, message in check(whole)]
+    if problems:
+        raise InvalidCity(problems)
+
+
 def _conflicts(before: Rows, after: Rows) -> list[Problem]:
     """Codes the city gives another kind than the registry has: a department cannot become a property company,
     nor a street a community (keys, councils and cases know them as what they are)."""
@@ -194,9 +206,7 @@ async def import_city(connection: asyncpg.Connection, city: City, actor: Actor, 
     after = rows_of(city)
     async with connection.transaction():
         before = await _locked(connection)
-        problems = _conflicts(before, after)
-        if problems:
-            raise InvalidCity(problems)
+        _refuse_problems(before, after)
         plan = compare(before, after)
         if not dry_run and plan.changes:
             await _write(connection, plan.changes)
@@ -212,12 +222,8 @@ async def amend(connection: asyncpg.Connection, edit: Callable[[City], City], ac
     """Apply an edit to the city in force: the edited city is checked whole, as an import would be."""
     async with connection.transaction():
         before = await _locked(connection)
-        edited = edit(city_of(before))
-        problems = [Problem(path, message) for path, message in check(edited)]
-        after = rows_of(edited)
-        problems += _conflicts(before, after)
-        if problems:
-            raise InvalidCity(problems)
+        after = rows_of(edit(city_of(before)))
+        _refuse_problems(before, after)
         changes = compare(before, after).changes
         await _write(connection, changes)
         await _record(connection, changes, actor)
