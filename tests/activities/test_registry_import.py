@@ -181,7 +181,9 @@ async def test_csv_rows_with_problems_are_reported_by_line(tmp_path: Path):
 
 
 def _read_tables(folder: Path) -> city_file.City:
-    return city_file.read(folder / "city.yaml", compounds=folder / "compounds.csv", volunteers=folder / "volunteers.csv")
+    return city_file.read(
+        folder / "city.yaml", compounds=folder / "compounds.csv", volunteers=folder / "volunteers.csv"
+    )
 
 
 async def test_the_migration_routes_each_category_in_its_lead_departments_district(postgres_server):
@@ -198,7 +200,10 @@ async def test_the_migration_routes_each_category_in_its_lead_departments_distri
                 await _load_as_before_014(connection, demo)
             await connection.execute(sql)
         category = await registry.category(connection, "FLYING_WIRE", "HP")
-        assert category.routing is not None and (category.routing.lead, category.routing.assist) == ("XF", ["GD", "CGZF"])
+        assert category.routing is not None and (category.routing.lead, category.routing.assist) == (
+            "XF",
+            ["GD", "CGZF"],
+        )
         definition = await connection.fetchval("SELECT definition FROM categories WHERE code = 'FLYING_WIRE'")
         assert "routing" not in definition
         assert await connection.fetchval("SELECT count(*) FROM category_routing") == len(demo["categories"])
