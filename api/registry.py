@@ -40,9 +40,9 @@ class RetireRefusal(BaseModel):
     references: list[str]  # where the registry itself still names it
 
 
-_EDIT_ERRORS = responses(401, 403, 422, 503)
+_EDIT_ERRORS = responses(401, 403, 503)
 _RETIRE_ERRORS = {
-    **responses(401, 403, 422, 503),
+    **responses(401, 403, 503),
     **responses(409, model=RetireRefusal, meaning={409: "open cases or the registry still reference it"}),
 }
 CodePath = Annotated[Code, Path(description="the code of the organisation or category")]

@@ -21,7 +21,7 @@ from cli.keys import DatabaseUrl, DataDir, database_url_of
 from client.startup import StartupError, connect_postgres
 from i18n.language import _
 from i18n.names import name
-from schemas.domain import OrgKind
+from schemas.domain import JurisdictionKind, OrgKind
 from schemas.registry import (
     Category,
     ChangeAction,
@@ -30,6 +30,7 @@ from schemas.registry import (
     Jurisdiction,
     Organisation,
     RegistryChange,
+    RegistryPart,
 )
 
 app = typer.Typer(
@@ -210,7 +211,12 @@ def describe(change: RegistryChange) -> str:
     """One line per change: what, which, and for a change each field from its old to its new value."""
     sign = {ChangeAction.ADDED: "+", ChangeAction.CHANGED: "~", ChangeAction.RETIRED: "-"}[change.action]
     row = change.after or change.before or {}
-    line = f"{sign} {name(change.part)} {change.key}"
+    what = name(change.part)
+    if change.part is RegistryPart.JURISDICTION:
+        what = name(JurisdictionKind(row["kind"]))
+    elif change.part is RegistryPart.ORGANISATION:
+        what = name(OrgKind(row["kind"]))
+    line = f"{sign} {what} {change.key}"
     if isinstance(row.get("name"), str) and row.get("name") != change.key:
         line += f" {row['name']}"
     if change.action is ChangeAction.CHANGED and change.before is not None and change.after is not None:
