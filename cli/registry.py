@@ -88,8 +88,9 @@ class Registry:
                     "name": category.name,
                     "name_en": category.name_en,
                     "default_severity": category.default_severity.value,
-                    "lead": category.routing.lead,
-                    "assist": list(category.routing.assist),
+                    # a city of several districts routes each category per district: `export` shows it
+                    "lead": category.routing.lead if category.routing else None,
+                    "assist": list(category.routing.assist) if category.routing else [],
                 }
                 for category in self.categories
             ]

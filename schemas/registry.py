@@ -172,8 +172,8 @@ class DistrictEntry(NamedEntry):
     centre: NamedEntry  # the district command centre: owns DISTRICT, supervises (督办)
     departments: list[DepartmentEntry] = Field(default_factory=list)
     property_companies: list[NamedEntry] = Field(default_factory=list)
-    streets: list[StreetEntry] = Field(default_factory=list)
     routing: dict[Code, Routing] = Field(default_factory=dict)  # category code -> departments of this district
+    streets: list[StreetEntry] = Field(default_factory=list)
 
 
 class City(BaseModel):
