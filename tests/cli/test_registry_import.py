@@ -83,10 +83,14 @@ async def test_a_generated_city_imports_in_seconds_and_exports_as_no_change(time
     assert len(again.splitlines()) == 1
 
 
-async def test_the_readme_example_is_a_city_file(time_env, city_url, tmp_path: Path):
+def _readme_example() -> str:
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     section = readme[readme.index("## The city's registry") :]
-    example = section[section.index("```yaml\n") + len("```yaml\n") : section.index("```\n", section.index("```yaml"))]
-    (tmp_path / "city.yaml").write_text(example)
+    start = section.index("```yaml\n") + len("```yaml\n")
+    return section[start : section.index("```\n", start)]
+
+
+async def test_the_readme_example_is_a_city_file(time_env, city_url, tmp_path: Path):
+    (tmp_path / "city.yaml").write_text(_readme_example())
     planned = await whistle_cli(time_env, city_url, "registry", "import", str(tmp_path / "city.yaml"), "--dry-run")
     assert planned.startswith("试运行，未做更改：将新增 ")
