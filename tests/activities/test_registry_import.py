@@ -34,6 +34,11 @@ async def connection(city_url) -> AsyncIterator[asyncpg.Connection]:
     await connection.close()
 
 
+def english(problems: list[city_file.Problem]) -> list[str]:
+    with speaking(ENGLISH):
+        return [str(problem) for problem in problems]
+
+
 def _validated(content: dict) -> city_file.City:
     return city_file.validate(city_file.parse(cities.yaml_text(content), "city.yaml", json_format=False))
 
@@ -88,7 +93,7 @@ async def test_a_file_with_problems_changes_nothing_and_lists_every_one(connecti
     with speaking(ENGLISH), pytest.raises(city_file.InvalidCity) as refused:
         city_file.validate(city_file.parse(text, "city.yaml", json_format=False))
 
-    problems = {str(problem) for problem in refused.value.problems}
+    problems = set(english(refused.value.problems))
     duplicate = compounds[0]["code"]
     assert problems == {
         f"districts[0].streets[1].communities[0].compounds[1].code (city.yaml, line "
@@ -111,7 +116,7 @@ async def test_the_shape_of_a_file_is_checked_before_its_references(connection):
     text = "districts:\n  - code: CN\n    name: 城北区\n    centre: {code: CN-CENTRE}\n    colour: red\n"
     with speaking(ENGLISH), pytest.raises(city_file.InvalidCity) as refused:
         city_file.validate(city_file.parse(text, "city.yaml", json_format=False))
-    assert {str(problem) for problem in refused.value.problems} == {
+    assert set(english(refused.value.problems)) == {
         "districts[0].centre.name (city.yaml, line 4): missing",
         "districts[0].colour (city.yaml, line 5): unknown field",
     }
@@ -169,7 +174,7 @@ async def test_csv_rows_with_problems_are_reported_by_line(tmp_path: Path):
     with speaking(ENGLISH), pytest.raises(city_file.InvalidCity) as refused:
         _read_tables(tmp_path)
 
-    assert [str(problem) for problem in refused.value.problems] == [
+    assert english(refused.value.problems) == [
         "compounds.community (compounds.csv, line 4): unknown community CN-9-9"
     ]
     rows[3] = compounds.splitlines()[3]
@@ -239,7 +244,7 @@ async def test_a_file_is_checked_with_the_registry_it_joins(connection):
     with speaking(ENGLISH), pytest.raises(city_file.InvalidCity) as refused:
         await registry_edits.import_city(connection, _validated({"districts": [west], "categories": [leak]}), ACTOR)
 
-    assert [str(problem) for problem in refused.value.problems] == [
+    assert english(refused.value.problems) == [
         "districts.CW.routing (the registry as it would be): no routing for FIRE_LANE"
     ]
     assert await read_rows(connection) == before
