@@ -5,9 +5,11 @@ categories, routing and policies, each recorded with who made it; edits that wou
 import httpx
 import pytest_asyncio
 
+from activities import registry_edits
 from activities.db import connect
 from api import keys
 from schemas.keys import Role
+from schemas.registry import ChangeVia, Routing
 from tests.api.conftest import COMPOUND, bearer
 from tests.waiting import eventually
 
@@ -143,3 +145,38 @@ async def test_retiring_what_open_cases_reference_is_refused_with_those_cases(
     assert (await http.get("/v1/department/tasks", headers=bearer(temporary_key))).status_code == 401
     again = await http.post("/v1/registry/organisations/TEMP/retire", headers=bearer(key))
     assert again.status_code == 422
+
+
+async def test_open311_services_in_a_city_of_two_districts(http, database_url):
+    """A second district routes every category to departments of its own: the services' group is the lead
+    department in the district asked for, and the category itself when no district is named."""
+    connection = await connect(database_url)
+    try:
+        city = await registry_edits.export_city(connection)
+        west = city.districts[0].model_copy(deep=True)
+        west.code, west.name, west.streets, west.property_companies = "XW", "西区", [], []
+        west.centre = west.centre.model_copy(update={"code": "XW-CENTRE"})
+        west.departments = [
+            d.model_copy(update={"code": f"XW-{d.code}", "name": f"西{d.name}"}) for d in west.departments
+        ]
+        west.routing = {
+            code: Routing(lead=f"XW-{r.lead}", assist=[f"XW-{a}" for a in r.assist]) for code, r in west.routing.items()
+        }
+        city.districts.append(west)
+        actor = registry_edits.Actor(name="test", via=ChangeVia.IMPORT)
+        await registry_edits.import_city(connection, city, actor)
+    finally:
+        await connection.close()
+
+    def groups(response: httpx.Response) -> dict[str, str]:
+        assert response.status_code == 200, response.text
+        return {service["service_code"]: service["group"] for service in response.json()}
+
+    assert (
+        groups(await http.get("/open311/v2/services.json", params={"jurisdiction_id": "HP"}))["NOISE"] == "区生态环境局"
+    )
+    assert (
+        groups(await http.get("/open311/v2/services.json", params={"jurisdiction_id": "XW"}))["NOISE"]
+        == "西区生态环境局"
+    )
+    assert groups(await http.get("/open311/v2/services.json"))["NOISE"] == "噪声扰民"
