@@ -9,12 +9,13 @@ import asyncpg
 import pytest
 import pytest_asyncio
 
-from activities import city_file, registry, registry_edits
+from activities import city_file, registry, registry_edits, statistics
 from activities.db import create_pool
 from i18n.language import ENGLISH, speaking
 from schemas.case import Accept, Actor, Resolve, Signoff, Withdraw
 from schemas.domain import Level, PartyRole, Severity, Status
 from schemas.registry import ChangeAction, ChangeVia, RegistryPart
+from schemas.statistics import StatisticsQuery
 from tests import cities
 from tests.waiting import eventually
 from tests.workflows.conftest import Harness
@@ -90,6 +91,31 @@ async def test_running_cases_keep_the_policy_they_started_with(harness, city_poo
     assert view.stages[0].budget == budget and view.level is Level.COMMUNITY
     later, _ = await harness.report(compound=cities.SOUTH, category="LEAK", policy="default")
     assert (await harness.view(later)).stage.budget == timedelta(hours=2)
+
+
+async def test_without_a_property_company_the_community_hears_and_answers_for_the_council(harness, city_pool):
+    """The read model's readers take the council level's owner from the registry: notifications go to the
+    parties the compound has, and the figures count the council stint against the community standing in."""
+    handle, token = await harness.report(compound=cities.NO_COMPANY, category="FIRE_LANE")
+    case_id = (await harness.view(handle)).case_id
+
+    async def told() -> set[str]:
+        rows = await city_pool.fetch(
+            "SELECT recipient FROM notifications WHERE case_id = $1 AND topic = 'REPORTED'", case_id
+        )
+        return {row["recipient"] for row in rows}
+
+    recipients = await eventually(told, lambda found: len(found) == 3, what="the new case's notifications")
+    assert recipients == {COMMUNITY.org, OWNERS.org, f"resident:{case_id}"}
+
+    async with city_pool.acquire() as connection:
+        figures = await statistics.statistics(connection, StatisticsQuery(jurisdiction=cities.NO_COMPANY))
+    owners = {figures.org: figures for figures in figures.organisations}
+    assert COMMUNITY.org in owners and owners[COMMUNITY.org].sla.of >= 1
+
+    await handle.execute_update(CaseWorkflow.withdraw, Withdraw(token=token))  # leaves the category to the next test
+    closed = "SELECT status FROM cases WHERE case_id = $1"
+    await eventually(lambda: city_pool.fetchval(closed, case_id), lambda status: status == Status.CLOSED)
 
 
 async def test_retiring_what_open_cases_reference_is_refused_with_those_cases(harness, city_pool):
