@@ -9,7 +9,8 @@ from importlib import resources
 import asyncpg
 from pydantic import TypeAdapter
 
-from activities.registry_edits import Actor, import_city
+from activities import registry_edits
+from activities.registry_rows import routing_key
 from i18n.names import NameBook
 from schemas.domain import Code, PartyRole
 from schemas.policy import SlaPolicy
@@ -21,6 +22,7 @@ from schemas.registry import (
     CompoundParties,
     Jurisdiction,
     Organisation,
+    RegistryPart,
     Routing,
     Volunteer,
 )
@@ -43,31 +45,17 @@ def demo_jurisdiction() -> dict:
 
 
 async def save_policy(connection: asyncpg.Connection, policy: SlaPolicy) -> None:
-    await connection.execute(
-        """INSERT INTO sla_policies (name, definition) VALUES ($1, $2)
-           ON CONFLICT (name) DO UPDATE SET definition = EXCLUDED.definition, updated_at = now()""",
-        policy.name,
-        policy.model_dump(mode="json"),
-    )
+    await registry_edits.upsert(connection, RegistryPart.POLICY, {policy.name: policy.model_dump(mode="json")})
 
 
 async def save_category(connection: asyncpg.Connection, category: Category, district: Code) -> None:
-    """A category and its routing in one district (as a test or the benchmark adds one)."""
+    """A category and its routing in one district (as the benchmark adds one)."""
     assert category.routing is not None, "a category is saved with the routing of its district"
-    await connection.execute(
-        """INSERT INTO categories (code, definition) VALUES ($1, $2)
-           ON CONFLICT (code) DO UPDATE SET definition = EXCLUDED.definition, retired_at = NULL""",
-        category.code,
-        category.model_dump(mode="json", exclude={"routing"}),
+    await registry_edits.upsert(
+        connection, RegistryPart.CATEGORY, {category.code: category.model_dump(mode="json", exclude={"routing"})}
     )
-    await connection.execute(
-        """INSERT INTO category_routing (category, district, lead, assist) VALUES ($1, $2, $3, $4)
-           ON CONFLICT (category, district) DO UPDATE SET lead = EXCLUDED.lead, assist = EXCLUDED.assist""",
-        category.code,
-        district,
-        category.routing.lead,
-        category.routing.assist,
-    )
+    routing = {"category": category.code, "district": district, **category.routing.model_dump()}
+    await registry_edits.upsert(connection, RegistryPart.ROUTING, {routing_key(category.code, district): routing})
 
 
 def demo_city() -> City:
@@ -93,7 +81,7 @@ def demo_city() -> City:
 
 async def load_demo(connection: asyncpg.Connection) -> None:
     """Import the demo district, its councils, departments, categories and policies. Idempotent."""
-    await import_city(connection, demo_city(), Actor(name="demo", via=ChangeVia.IMPORT))
+    await registry_edits.import_city(connection, demo_city(), registry_edits.Actor(name="demo", via=ChangeVia.IMPORT))
 
 
 async def next_case_id(connection: asyncpg.Connection, day: date) -> str:

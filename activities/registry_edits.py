@@ -169,15 +169,20 @@ def _kind_name(part: RegistryPart, kind: str) -> str:
 
 
 async def _write(connection: asyncpg.Connection, changes: list[RegistryChange]) -> None:
-    by_part: dict[RegistryPart, list[RegistryChange]] = {}
+    by_part: dict[RegistryPart, dict[str, Row]] = {}
     for change in changes:
-        by_part.setdefault(change.part, []).append(change)
+        by_part.setdefault(change.part, {})[change.key] = change.after
     for part in _WRITE_ORDER:
-        rows = by_part.get(part, [])
-        if part is RegistryPart.JURISDICTION:
-            rows.sort(key=lambda change: _DEPTH[JurisdictionKind(change.after["kind"])])
-        if rows:
-            await connection.executemany(_UPSERT[part], [_arguments(part, change.key, change.after) for change in rows])
+        await upsert(connection, part, by_part.get(part, {}))
+
+
+async def upsert(connection: asyncpg.Connection, part: RegistryPart, rows: dict[str, Row]) -> None:
+    """Write rows of one part as they are (no check, no audit: `import_city` and `amend` do both)."""
+    keys = list(rows)
+    if part is RegistryPart.JURISDICTION:
+        keys.sort(key=lambda key: _DEPTH[JurisdictionKind(rows[key]["kind"])])
+    if keys:
+        await connection.executemany(_UPSERT[part], [_arguments(part, key, rows[key]) for key in keys])
 
 
 def _arguments(part: RegistryPart, key: str, row: Row) -> tuple:
