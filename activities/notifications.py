@@ -87,7 +87,7 @@ class OutboxEntry(Notification):
 class Parties(BaseModel):
     """Who is who around one compound, from the registry."""
 
-    council: list[str]  # community committee, owners' committee, property company
+    council: list[str]  # community committee, owners' committee, property company (those the compound has)
     owner: dict[Level, str]
     street: str
     centre: str
@@ -95,7 +95,7 @@ class Parties(BaseModel):
 
 async def _parties(connection: asyncpg.Connection, summary: CaseSummary) -> Parties:
     row = await connection.fetchrow(
-        """SELECT p.community_committee, p.owners_committee, p.property_company,
+        """SELECT p.community_committee, p.owners_committee, p.property_company, p.council_owner,
                   (SELECT o.code FROM organisations o
                     WHERE o.jurisdiction = $2 AND o.kind = 'DISTRICT_CENTRE' LIMIT 1) AS centre
              FROM compound_parties p WHERE p.compound = $1""",
@@ -104,9 +104,11 @@ async def _parties(connection: asyncpg.Connection, summary: CaseSummary) -> Part
     )
     centre = row["centre"]
     return Parties(
-        council=[row["community_committee"], row["owners_committee"], row["property_company"]],
+        council=[
+            party for party in (row["community_committee"], row["owners_committee"], row["property_company"]) if party
+        ],
         owner={
-            Level.COUNCIL: row["property_company"],
+            Level.COUNCIL: row["council_owner"],
             Level.COMMUNITY: summary.community,
             Level.STREET: summary.street,
             Level.DISTRICT: centre,

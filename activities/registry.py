@@ -1,4 +1,6 @@
-"""The registry in PostgreSQL: demo jurisdiction and SLA policies loading, and look-ups."""
+"""The registry in PostgreSQL: the look-ups cases and the API make, and the bundled demo city.
+
+Importing, editing and retiring live in `registry_edits`; the city file in `city_file`."""
 
 import json
 from datetime import datetime
@@ -7,11 +9,24 @@ from importlib import resources
 import asyncpg
 from pydantic import TypeAdapter
 
+from activities import registry_edits
+from activities.registry_rows import routing_key
 from i18n.names import NameBook
 from i18n.zone import local_day
-from schemas.domain import Code, JurisdictionKind, OrgKind, PartyRole
+from schemas.domain import Code, PartyRole
 from schemas.policy import SlaPolicy
-from schemas.registry import CaseContext, Category, CompoundParties, Jurisdiction, Organisation, Volunteer
+from schemas.registry import (
+    CaseContext,
+    Category,
+    ChangeVia,
+    City,
+    CompoundParties,
+    Jurisdiction,
+    Organisation,
+    RegistryPart,
+    Routing,
+    Volunteer,
+)
 
 _policies = TypeAdapter(list[SlaPolicy])
 
@@ -31,94 +46,43 @@ def demo_jurisdiction() -> dict:
 
 
 async def save_policy(connection: asyncpg.Connection, policy: SlaPolicy) -> None:
-    await connection.execute(
-        """INSERT INTO sla_policies (name, definition) VALUES ($1, $2)
-           ON CONFLICT (name) DO UPDATE SET definition = EXCLUDED.definition, updated_at = now()""",
-        policy.name,
-        policy.model_dump(mode="json"),
+    await registry_edits.upsert(connection, RegistryPart.POLICY, {policy.name: policy.model_dump(mode="json")})
+
+
+async def save_category(connection: asyncpg.Connection, category: Category, district: Code) -> None:
+    """A category and its routing in one district (as the benchmark adds one)."""
+    assert category.routing is not None, "a category is saved with the routing of its district"
+    await registry_edits.upsert(
+        connection, RegistryPart.CATEGORY, {category.code: category.model_dump(mode="json", exclude={"routing"})}
+    )
+    routing = {"category": category.code, "district": district, **category.routing.model_dump()}
+    await registry_edits.upsert(connection, RegistryPart.ROUTING, {routing_key(category.code, district): routing})
+
+
+def demo_city() -> City:
+    """The bundled demo district (demo_jurisdiction.json, one district in its own layout) and the bundled
+    policies, as a city."""
+    demo = demo_jurisdiction()
+    district = {
+        **demo["district"],
+        "centre": demo["district_centre"],
+        "departments": demo["departments"],
+        "property_companies": demo["property_companies"],
+        "streets": demo["streets"],
+        "routing": {category["code"]: category["routing"] for category in demo["categories"]},
+    }
+    return City.model_validate(
+        {
+            "districts": [district],
+            "categories": [{k: v for k, v in c.items() if k != "routing"} for c in demo["categories"]],
+            "policies": bundled_policies(),
+        }
     )
 
 
 async def load_demo(connection: asyncpg.Connection) -> None:
-    """Load the demo district, its council parties, departments, categories and policies. Idempotent."""
-    demo = demo_jurisdiction()
-    district = demo["district"]["code"]
-    jurisdictions = [(district, JurisdictionKind.DISTRICT, demo["district"]["name"], demo["district"]["name_en"], None)]
-    centre = demo["district_centre"]
-    organisations = [(centre["code"], OrgKind.DISTRICT_CENTRE, centre["name"], centre["name_en"], district, None)]
-    parties: list[tuple[str, str, str, str]] = []
-    volunteers: list[tuple[str, str, str, str | None, str]] = []
-    for company in demo["property_companies"]:
-        organisations.append(
-            (company["code"], OrgKind.PROPERTY_COMPANY, company["name"], company["name_en"], district, None)
-        )
-    for dept in demo["departments"]:
-        organisations.append(
-            (dept["code"], OrgKind.DEPARTMENT, dept["name"], dept["name_en"], district, dept["duties"])
-        )
-    for street in demo["streets"]:
-        jurisdictions.append((street["code"], JurisdictionKind.STREET, street["name"], street["name_en"], district))
-        organisations.append(
-            (
-                street["code"],
-                OrgKind.STREET_OFFICE,
-                f"{street['name']}办事处",
-                f"{street['name_en']} Office",
-                street["code"],
-                None,
-            )
-        )
-        for community in street["communities"]:
-            code, zh, en = community["code"], community["name"], community["name_en"]
-            jurisdictions.append((code, JurisdictionKind.COMMUNITY, zh, en, street["code"]))
-            organisations.append(
-                (code, OrgKind.COMMUNITY_COMMITTEE, f"{zh}居委会", f"{en} Community Committee", code, None)
-            )
-            volunteers += [
-                (v["code"], code, v["name"], v.get("name_en"), v["employer"]) for v in community["volunteers"]
-            ]
-            for compound in community["compounds"]:
-                owners = f"OC-{compound['code']}"
-                zh, en = compound["name"], compound["name_en"]
-                jurisdictions.append((compound["code"], JurisdictionKind.COMPOUND, zh, en, code))
-                organisations.append(
-                    (owners, OrgKind.OWNERS_COMMITTEE, f"{zh}业委会", f"{en} Owners' Committee", compound["code"], None)
-                )
-                parties.append((compound["code"], code, owners, compound["property_company"]))
-    async with connection.transaction():
-        await connection.executemany(
-            """INSERT INTO jurisdictions (code, kind, name, name_en, parent) VALUES ($1, $2, $3, $4, $5)
-               ON CONFLICT (code) DO UPDATE SET kind = EXCLUDED.kind, name = EXCLUDED.name,
-                                                name_en = EXCLUDED.name_en, parent = EXCLUDED.parent""",
-            jurisdictions,
-        )
-        await connection.executemany(
-            """INSERT INTO organisations (code, kind, name, name_en, jurisdiction, duties)
-               VALUES ($1, $2, $3, $4, $5, $6)
-               ON CONFLICT (code) DO UPDATE SET kind = EXCLUDED.kind, name = EXCLUDED.name, name_en = EXCLUDED.name_en,
-                   jurisdiction = EXCLUDED.jurisdiction, duties = EXCLUDED.duties""",
-            organisations,
-        )
-        await connection.executemany(
-            """INSERT INTO compound_parties (compound, community_committee, owners_committee, property_company)
-               VALUES ($1, $2, $3, $4)
-               ON CONFLICT (compound) DO UPDATE SET community_committee = EXCLUDED.community_committee,
-                   owners_committee = EXCLUDED.owners_committee, property_company = EXCLUDED.property_company""",
-            parties,
-        )
-        await connection.executemany(
-            """INSERT INTO volunteers (code, community, name, name_en, employer) VALUES ($1, $2, $3, $4, $5)
-               ON CONFLICT (code) DO UPDATE SET community = EXCLUDED.community, name = EXCLUDED.name,
-                   name_en = EXCLUDED.name_en, employer = EXCLUDED.employer""",
-            volunteers,
-        )
-        await connection.executemany(
-            """INSERT INTO categories (code, definition) VALUES ($1, $2)
-               ON CONFLICT (code) DO UPDATE SET definition = EXCLUDED.definition""",
-            [(c["code"], Category.model_validate(c).model_dump(mode="json")) for c in demo["categories"]],
-        )
-        for policy in bundled_policies():
-            await save_policy(connection, policy)
+    """Import the demo district, its councils, departments, categories and policies. Idempotent."""
+    await registry_edits.import_city(connection, demo_city(), registry_edits.Actor(name="demo", via=ChangeVia.IMPORT))
 
 
 async def next_case_id(connection: asyncpg.Connection, reported: datetime) -> str:
@@ -145,16 +109,34 @@ async def volunteers(connection: asyncpg.Connection, community: Code) -> list[Vo
     return [Volunteer(**dict(row)) for row in rows]
 
 
-async def category(connection: asyncpg.Connection, code: Code) -> Category:
-    row = await connection.fetchrow("SELECT definition FROM categories WHERE code = $1", code)
+async def category(connection: asyncpg.Connection, code: Code, district: Code | None = None) -> Category:
+    """A category in force, with its routing in `district` (see `categories`)."""
+    row = await connection.fetchrow("SELECT definition FROM categories WHERE code = $1 AND retired_at IS NULL", code)
     if row is None:
         raise UnknownReference(f"unknown category {code!r}")
-    return Category.model_validate(row["definition"])
+    routing = await _routing(connection, district)
+    return Category.model_validate({**row["definition"], "routing": routing.get(code)})
 
 
-async def categories(connection: asyncpg.Connection) -> list[Category]:
-    rows = await connection.fetch("SELECT definition FROM categories ORDER BY code")
-    return [Category.model_validate(row["definition"]) for row in rows]
+async def categories(connection: asyncpg.Connection, district: Code | None = None) -> list[Category]:
+    """The categories in force, each with its routing in `district`; with no district named, in the city's only
+    district (in a city of several, no routing)."""
+    rows = await connection.fetch("SELECT definition FROM categories WHERE retired_at IS NULL ORDER BY code")
+    routing = await _routing(connection, district)
+    return [
+        Category.model_validate({**row["definition"], "routing": routing.get(row["definition"]["code"])})
+        for row in rows
+    ]
+
+
+async def _routing(connection: asyncpg.Connection, district: Code | None) -> dict[str, Routing]:
+    rows = await connection.fetch(
+        """SELECT category, lead, assist FROM category_routing
+            WHERE district = coalesce($1, (SELECT min(code) FROM jurisdictions WHERE kind = 'DISTRICT'
+                                            HAVING count(*) = 1))""",
+        district,
+    )
+    return {row["category"]: Routing(lead=row["lead"], assist=row["assist"]) for row in rows}
 
 
 async def policy(connection: asyncpg.Connection, name: Code) -> SlaPolicy:
@@ -167,7 +149,8 @@ async def policy(connection: asyncpg.Connection, name: Code) -> SlaPolicy:
 async def case_context(
     connection: asyncpg.Connection, compound: Code, category_code: Code, policy_name: Code
 ) -> CaseContext:
-    """compound -> community -> street -> district, the council, the category and the policy in force."""
+    """compound -> community -> street -> district, the council, the category (routed in the district) and the
+    policy in force."""
     row = await connection.fetchrow(
         """SELECT cp.code AS compound, cm.code AS community, st.code AS street, d.code AS district,
                   p.community_committee, p.owners_committee, p.property_company,
@@ -186,24 +169,29 @@ async def case_context(
     if row["district_org"] is None:
         raise UnknownReference(f"district {row['district']!r} has no command centre organisation")
     departments = await connection.fetch(
-        "SELECT code FROM organisations WHERE kind = 'DEPARTMENT' AND jurisdiction = $1 ORDER BY code",
+        """SELECT code FROM organisations
+            WHERE kind = 'DEPARTMENT' AND jurisdiction = $1 AND retired_at IS NULL ORDER BY code""",
         row["district"],
     )
+    routed = await category(connection, category_code, row["district"])
+    if routed.routing is None:
+        raise UnknownReference(f"category {category_code!r} has no routing in district {row['district']!r}")
+    parties = {
+        PartyRole.COMMUNITY_COMMITTEE: row["community_committee"],
+        PartyRole.OWNERS_COMMITTEE: row["owners_committee"],
+        PartyRole.PROPERTY_COMPANY: row["property_company"],
+    }
     return CaseContext(
         district=row["district"],
         street=row["street"],
         community=row["community"],
         compound=row["compound"],
-        council={
-            PartyRole.COMMUNITY_COMMITTEE: row["community_committee"],
-            PartyRole.OWNERS_COMMITTEE: row["owners_committee"],
-            PartyRole.PROPERTY_COMPANY: row["property_company"],
-        },
+        council={party: code for party, code in parties.items() if code is not None},
         community_org=row["community"],
         street_org=row["street"],
         district_org=row["district_org"],
         departments=[r["code"] for r in departments],
-        category=await category(connection, category_code),
+        category=routed,
         policy=await policy(connection, policy_name),
     )
 
@@ -215,13 +203,14 @@ async def jurisdictions(connection: asyncpg.Connection) -> list[Jurisdiction]:
 
 async def organisations(connection: asyncpg.Connection) -> list[Organisation]:
     rows = await connection.fetch(
-        "SELECT code, kind, name, name_en, jurisdiction, duties FROM organisations ORDER BY code"
+        """SELECT code, kind, name, name_en, jurisdiction, duties FROM organisations
+            WHERE retired_at IS NULL ORDER BY code"""
     )
     return [Organisation(**dict(row)) for row in rows]
 
 
 async def councils(connection: asyncpg.Connection) -> list[CompoundParties]:
-    """Every compound's three-party council."""
+    """Every compound's council."""
     rows = await connection.fetch(
         """SELECT compound, community_committee, owners_committee, property_company
              FROM compound_parties ORDER BY compound"""

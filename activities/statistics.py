@@ -116,7 +116,7 @@ _OVERDUE_NOW = "SELECT count(*) FROM cases c WHERE {where} AND c.status IN {open
 # council (on time or not), a supervision naming a party, a department return or overdue flag.
 _FACTS = """
 WITH cohort AS MATERIALIZED (
-    SELECT c.case_id, c.reported_at, c.community, c.street, p.property_company, centre.code AS centre
+    SELECT c.case_id, c.reported_at, c.community, c.street, p.council_owner AS property_company, centre.code AS centre
       FROM cases c
       LEFT JOIN compound_parties p ON p.compound = c.compound
       LEFT JOIN organisations centre ON centre.jurisdiction = c.district AND centre.kind = 'DISTRICT_CENTRE'
@@ -197,7 +197,7 @@ SELECT p.property_company AS org,
        count(c.first_time_satisfied) AS feedback,
        count(*) FILTER (WHERE c.first_time_satisfied) AS first_time_satisfied,
        avg(c.score)::float AS mean_score
-  FROM cases c JOIN compound_parties p ON p.compound = c.compound
+  FROM cases c JOIN compound_parties p ON p.compound = c.compound AND p.property_company IS NOT NULL
  WHERE {where}
  GROUP BY 1
 """

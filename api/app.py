@@ -12,7 +12,18 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from activities.db import create_pool
-from api import dashboard, departments, errors, handlers, health, open311, residents, statistics, supervisors
+from api import (
+    dashboard,
+    departments,
+    errors,
+    handlers,
+    health,
+    open311,
+    registry,
+    residents,
+    statistics,
+    supervisors,
+)
 from api.language import LanguageMiddleware
 from client import temporal
 from client.settings import Settings
@@ -56,6 +67,7 @@ def create_app(settings: Settings) -> FastAPI:
     for router in (residents.router, handlers.router, departments.router, supervisors.router, open311.router):
         app.include_router(router)
     app.include_router(statistics.router)
+    app.include_router(registry.router)
     app.include_router(dashboard.router)
     errors.install(app)
     app.add_middleware(LanguageMiddleware)

@@ -107,6 +107,7 @@ Dispatcher = Annotated[Principal, Depends(_require(Right.DISPATCH))]
 Rerouter = Annotated[Principal, Depends(_require(Right.REROUTE))]
 Department = Annotated[Principal, Depends(_require(Right.TASKS))]
 Supervisor = Annotated[Principal, Depends(_require(Right.SUPERVISE))]
+Administrator = Annotated[Principal, Depends(_require(Right.ADMINISTER))]
 
 
 async def _token(token: Annotated[str | None, Depends(_case_token)]) -> str:

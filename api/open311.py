@@ -187,7 +187,7 @@ JurisdictionId = Annotated[str | None, Query(description="optional: this endpoin
 async def services(pool: DbPool, jurisdiction_id: JurisdictionId = None) -> list[Service]:
     async with pool.acquire() as connection:
         await _check_jurisdiction(connection, jurisdiction_id)
-        categories = await registry.categories(connection)
+        categories = await registry.categories(connection, jurisdiction_id)  # routed in that (or the only) district
         names = dict(await connection.fetch("SELECT code, name FROM organisations WHERE kind = 'DEPARTMENT'"))
     return [
         Service(
@@ -198,7 +198,7 @@ async def services(pool: DbPool, jurisdiction_id: JurisdictionId = None) -> list
             metadata=True,
             type="realtime",
             keywords=", ".join(category.keywords),
-            group=names.get(category.routing.lead, category.routing.lead),
+            group=names.get(category.routing.lead, category.routing.lead) if category.routing else category.name,
         )
         for category in categories
     ]

@@ -125,12 +125,11 @@ ON CONFLICT (case_id, seq) DO NOTHING
 _SEED_TASKS = """
 INSERT INTO department_tasks (task_id, case_id, department, role, status, summoned_at, accept_due, work_due,
                               accepted_at, completed_at, overdue, supervision, version)
-SELECT 'case-' || c.case_id || '-dept-' || (cat.definition->'routing'->>'lead'), c.case_id,
-       cat.definition->'routing'->>'lead', 'LEAD',
+SELECT 'case-' || c.case_id || '-dept-' || r.lead, c.case_id, r.lead, 'LEAD',
        CASE WHEN c.status IN ('RESOLVED', 'CLOSED') THEN 'COMPLETED' ELSE 'ACCEPTED' END,
        c.reported_at + interval '90 minutes', c.reported_at + interval '210 minutes', c.reported_at + interval '3 days',
        c.reported_at + interval '2 hours', c.resolved_at, false, false, 3
-  FROM cases c JOIN categories cat ON cat.code = c.category
+  FROM cases c JOIN category_routing r ON r.category = c.category AND r.district = c.district
  WHERE c.level = 'DISTRICT' AND c.case_id >= $1 AND c.case_id <= $2
 ON CONFLICT (task_id) DO NOTHING
 """

@@ -69,12 +69,7 @@ async def _prepare(database_url: str) -> None:
     connection = await connect(database_url)
     try:
         await registry.save_policy(connection, climb_policy())
-        category = bench_category()
-        await connection.execute(
-            "INSERT INTO categories (code, definition) VALUES ($1, $2) ON CONFLICT (code) DO NOTHING",
-            category.code,
-            category.model_dump(mode="json"),
-        )
+        await registry.save_category(connection, bench_category(), registry.demo_jurisdiction()["district"]["code"])
     finally:
         await connection.close()
 

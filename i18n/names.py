@@ -5,9 +5,10 @@ from enum import StrEnum
 
 from i18n.language import ENGLISH, N_, current, gettext
 from schemas.case import BreachKind, EventKind, SuperviseAction
-from schemas.domain import Channel, CloseReason, Level, OrgKind, PartyRole, Severity, Status
+from schemas.domain import Channel, CloseReason, JurisdictionKind, Level, OrgKind, PartyRole, Severity, Status
 from schemas.keys import Role
 from schemas.ranking import EntityKind, ListKind
+from schemas.registry import ChangeAction, RegistryPart
 from schemas.task import TaskRole, TaskStatus
 
 _WORDS: dict[type[StrEnum], dict[StrEnum, str]] = {
@@ -62,6 +63,27 @@ _WORDS: dict[type[StrEnum], dict[StrEnum, str]] = {
         Role.DEPARTMENT: N_("district department"),
         Role.SUPERVISOR: N_("district command centre"),
         Role.INTAKE: N_("intake desk"),
+        Role.ADMIN: N_("registry administrator"),
+    },
+    JurisdictionKind: {
+        JurisdictionKind.DISTRICT: N_("district"),
+        JurisdictionKind.STREET: N_("street"),
+        JurisdictionKind.COMMUNITY: N_("community"),
+        JurisdictionKind.COMPOUND: N_("compound"),
+    },
+    RegistryPart: {
+        RegistryPart.JURISDICTION: N_("area"),
+        RegistryPart.ORGANISATION: N_("organisation"),
+        RegistryPart.COUNCIL: N_("compound council"),
+        RegistryPart.VOLUNTEER: N_("volunteer"),
+        RegistryPart.CATEGORY: N_("category"),
+        RegistryPart.ROUTING: N_("routing"),
+        RegistryPart.POLICY: N_("SLA policy"),
+    },
+    ChangeAction: {
+        ChangeAction.ADDED: N_("added"),
+        ChangeAction.CHANGED: N_("changed"),
+        ChangeAction.RETIRED: N_("retired"),
     },
     TaskRole: {
         TaskRole.LEAD: N_("lead"),

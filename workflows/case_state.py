@@ -128,7 +128,7 @@ class CaseState:
 
     def owner_of(self, level: Level) -> str:
         return {
-            Level.COUNCIL: self.ctx.council[PartyRole.PROPERTY_COMPANY],
+            Level.COUNCIL: self.ctx.council_owner,
             Level.COMMUNITY: self.ctx.community_org,
             Level.STREET: self.ctx.street_org,
             Level.DISTRICT: self.ctx.district_org,
@@ -144,6 +144,12 @@ class CaseState:
             if code == org:
                 return party
         return None
+
+    @property
+    def quorum(self) -> int:
+        """Sign-offs a council resolution needs: the policy's, or every party of a council with fewer parties
+        (a compound without an owners' committee or property company). Councils of three keep the policy's."""
+        return min(self.policy.council_quorum, len(self.ctx.council))
 
     def is_supervisor(self, org: str) -> bool:
         return org == self.ctx.district_org
@@ -176,7 +182,7 @@ class CaseState:
 
     def _require_level_actor(self, org: str, action: str) -> None:
         if not self.acts_for_level(org):
-            who = "one of the three council parties" if self.level is Level.COUNCIL else self.stage.owner
+            who = "one of the council parties" if self.level is Level.COUNCIL else self.stage.owner
             raise Rejected(Rejection.FORBIDDEN, f"{org} cannot {action} at {self.level}: only {who} can")
 
     def _require_accepted(self, action: str) -> None:
@@ -285,11 +291,11 @@ class CaseState:
         self._require_open()
         if self.level is not Level.COUNCIL:
             raise Rejected(
-                Rejection.INVALID_STATE, f"sign-off is for the three-party council; the case is at {self.level}"
+                Rejection.INVALID_STATE, f"sign-off is for the compound council; the case is at {self.level}"
             )
         party = self.party_of(cmd.actor.org)
         if party is None:
-            raise Rejected(Rejection.FORBIDDEN, f"{cmd.actor.org} is not one of this compound's three council parties")
+            raise Rejected(Rejection.FORBIDDEN, f"{cmd.actor.org} is not one of this compound's council parties")
         if self.proposal is None:
             raise Rejected(Rejection.INVALID_STATE, "there is no proposed resolution to sign off")
         if any(vote.party is party for vote in self.proposal.votes):
@@ -762,7 +768,7 @@ class CaseState:
                 "comment": comment,
             },
         )
-        quorum = self.policy.council_quorum
+        quorum = self.quorum
         if proposal.agreed >= quorum:
             self._resolve(now, proposal.by, proposal.summary)
         elif len(self.ctx.council) - proposal.objected < quorum:
