@@ -42,7 +42,9 @@ async def load_demo(connection: asyncpg.Connection) -> None:
     """Load the demo district, its council parties, departments, categories and policies. Idempotent."""
     demo = demo_jurisdiction()
     district = demo["district"]["code"]
-    jurisdictions = [(district, JurisdictionKind.DISTRICT, demo["district"]["name"], demo["district"]["name_en"], None)]
+    jurisdictions = [
+        (district, JurisdictionKind.DISTRICT, demo["district"]["name"], demo["district"]["name_en"], None, None)
+    ]
     centre = demo["district_centre"]
     organisations = [(centre["code"], OrgKind.DISTRICT_CENTRE, centre["name"], centre["name_en"], district, None)]
     parties: list[tuple[str, str, str, str]] = []
@@ -56,7 +58,9 @@ async def load_demo(connection: asyncpg.Connection) -> None:
             (dept["code"], OrgKind.DEPARTMENT, dept["name"], dept["name_en"], district, dept["duties"])
         )
     for street in demo["streets"]:
-        jurisdictions.append((street["code"], JurisdictionKind.STREET, street["name"], street["name_en"], district))
+        jurisdictions.append(
+            (street["code"], JurisdictionKind.STREET, street["name"], street["name_en"], district, None)
+        )
         organisations.append(
             (
                 street["code"],
@@ -69,7 +73,7 @@ async def load_demo(connection: asyncpg.Connection) -> None:
         )
         for community in street["communities"]:
             code, zh, en = community["code"], community["name"], community["name_en"]
-            jurisdictions.append((code, JurisdictionKind.COMMUNITY, zh, en, street["code"]))
+            jurisdictions.append((code, JurisdictionKind.COMMUNITY, zh, en, street["code"], None))
             organisations.append(
                 (code, OrgKind.COMMUNITY_COMMITTEE, f"{zh}居委会", f"{en} Community Committee", code, None)
             )
@@ -79,16 +83,18 @@ async def load_demo(connection: asyncpg.Connection) -> None:
             for compound in community["compounds"]:
                 owners = f"OC-{compound['code']}"
                 zh, en = compound["name"], compound["name_en"]
-                jurisdictions.append((compound["code"], JurisdictionKind.COMPOUND, zh, en, code))
+                jurisdictions.append(
+                    (compound["code"], JurisdictionKind.COMPOUND, zh, en, code, compound.get("boundary"))
+                )
                 organisations.append(
                     (owners, OrgKind.OWNERS_COMMITTEE, f"{zh}业委会", f"{en} Owners' Committee", compound["code"], None)
                 )
                 parties.append((compound["code"], code, owners, compound["property_company"]))
     async with connection.transaction():
         await connection.executemany(
-            """INSERT INTO jurisdictions (code, kind, name, name_en, parent) VALUES ($1, $2, $3, $4, $5)
-               ON CONFLICT (code) DO UPDATE SET kind = EXCLUDED.kind, name = EXCLUDED.name,
-                                                name_en = EXCLUDED.name_en, parent = EXCLUDED.parent""",
+            """INSERT INTO jurisdictions (code, kind, name, name_en, parent, boundary) VALUES ($1, $2, $3, $4, $5, $6)
+               ON CONFLICT (code) DO UPDATE SET kind = EXCLUDED.kind, name = EXCLUDED.name, name_en = EXCLUDED.name_en,
+                                                parent = EXCLUDED.parent, boundary = EXCLUDED.boundary""",
             jurisdictions,
         )
         await connection.executemany(
