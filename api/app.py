@@ -12,8 +12,21 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from activities.db import create_pool
-from api import dashboard, departments, errors, handlers, health, open311, residents, statistics, supervisors
+from api import (
+    dashboard,
+    departments,
+    errors,
+    handlers,
+    health,
+    open311,
+    photos,
+    resident_pages,
+    residents,
+    statistics,
+    supervisors,
+)
 from api.language import LanguageMiddleware
+from api.limits import BodyLimit, RateLimits
 from client import temporal
 from client.settings import Settings
 
@@ -51,14 +64,18 @@ def create_app(settings: Settings) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
+    app.state.rate_limits = RateLimits(settings)
     _install_front_door(app)
     app.include_router(health.router)
     for router in (residents.router, handlers.router, departments.router, supervisors.router, open311.router):
         app.include_router(router)
+    app.include_router(photos.router)
     app.include_router(statistics.router)
     app.include_router(dashboard.router)
+    app.include_router(resident_pages.router)
     errors.install(app)
-    app.add_middleware(LanguageMiddleware)
+    app.add_middleware(BodyLimit, larger={"/v1/photos": photos.UPLOAD_BODY, resident_pages.REPORT: photos.UPLOAD_BODY})
+    app.add_middleware(LanguageMiddleware)  # outermost: what the middlewares inside answer speaks the language too
     return app
 
 
