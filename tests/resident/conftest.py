@@ -210,3 +210,17 @@ async def site(dev_env, pool, database_url, tmp_path_factory) -> AsyncIterator[S
         }
     async with build_worker(dev_env.client, pool, settings.task_queue), serving(settings) as url:
         yield Site(url=url, settings=settings, client=dev_env.client, keys=keys)
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def browser() -> AsyncIterator:
+    """Debian's chromium (no browser download), one per module; each test opens phones of its own in it."""
+    from playwright.async_api import async_playwright
+
+    from tests.resident.browser import CHROMIUM_ARGS, chromium
+
+    executable = chromium()
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(executable_path=str(executable), args=CHROMIUM_ARGS)
+        yield launched
+        await launched.close()
