@@ -112,7 +112,10 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     const opening = byId("opening");
-    if (opening) openCase(opening);
+    if (opening) {
+      openCase(opening);
+      window.addEventListener("hashchange", function () { openCase(opening); });  // a link pasted into this tab
+    }
 
     const report = byId("report");
     if (report) {

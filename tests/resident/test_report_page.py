@@ -6,6 +6,7 @@ import httpx
 from tests.resident.browser import fits_the_screen, phone, photograph
 from tests.resident.conftest import NAME, PHONE
 from tests.resident.photos import carries_nothing_but_pixels, phone_photo
+from tests.waiting import eventually
 
 INSIDE_SUNSHINE = (39.1210, 117.2015)  # inside 阳光小区 HP-DF-QH-1 (demo boundaries)
 ON_THE_STREET = (39.1212, 117.2036)  # the street between 阳光小区 and 和谐家园: in no compound
@@ -55,6 +56,13 @@ async def test_report_from_inside_a_compound_with_two_photos(site, browser):
         assert link.startswith(f"{site.url}/resident/cases/{case_id}#t=")
         assert await fits_the_screen(page)
         await photograph(page, "2-reported")
+        await page.click("#follow")  # the case, with its photos (shown to the reporter only: a cookie of the case)
+        await page.locator("#status", has_text="已上报").wait_for()
+        thumbnails = page.locator("#photos img")
+        await thumbnails.nth(1).wait_for()
+        loaded = "images => images.every(i => i.complete && Math.max(i.naturalWidth, i.naturalHeight) === 320)"
+        await eventually(lambda: thumbnails.evaluate_all(loaded), what="both thumbnails to load")
+        assert await thumbnails.count() == 2
 
     case = await case_seen_by(site, "property", case_id)  # the property company of 阳光小区
     assert (case["compound"], case["level"], case["owner"]) == ("HP-DF-QH-1", "COUNCIL", "PM-LVYUAN")
