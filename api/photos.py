@@ -46,7 +46,6 @@ _MEDIA_TYPES = {"jpg": "image/jpeg", "png": "image/png"}
 _IN_URL = re.compile(r"/v1/photos/([0-9a-f]{64}\.(?:jpg|png))$")
 _PHOTO_ERRORS = {
     413: "a photo is larger than 10 MB, or the request larger than the photos allow",
-    422: "not a photo (JPEG, PNG or WebP), unreadable, too many photos, or an unknown photo",
     429: "too many uploads from this address; send again after Retry-After",
 }
 
@@ -195,6 +194,12 @@ async def attached(pool: asyncpg.Pool, name: str) -> list[str]:
     return [row["case_id"] for row in rows]
 
 
+async def of_case(pool: asyncpg.Pool, case_id: str) -> list[str]:
+    """A case's photos, first attached first: the report's, then what handlers and departments added."""
+    rows = await pool.fetch("SELECT photo FROM case_photos WHERE case_id = $1 ORDER BY attached_at, photo", case_id)
+    return [row["photo"] for row in rows]
+
+
 def base_url(request: Request, settings: Settings) -> str:
     return (settings.public_url or str(request.base_url)).rstrip("/")
 
@@ -229,9 +234,9 @@ class Uploaded(BaseModel):
     "",
     response_model=Uploaded,
     status_code=status.HTTP_201_CREATED,
-    responses=responses(401, 403, 404, 413, 422, 429, 503, meaning=_PHOTO_ERRORS),
-    summary="Upload photos (1–4, at most 10 MB each); put their URLs in a report's photo_urls or a task's "
-    "evidence_urls. An organisation may attach them to a case it may view right away (`case`)",
+    responses=responses(401, 403, 404, 413, 429, 503, meaning=_PHOTO_ERRORS),
+    summary="Upload photos (1–4, at most 10 MB each; 422: not a photo, unreadable or too many); put their URLs in "
+    "a report's photo_urls or a task's evidence_urls. An organisation attaches them to a case it may view (`case`)",
 )
 async def upload(
     request: Request,

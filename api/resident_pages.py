@@ -131,7 +131,7 @@ class ReportForm(BaseModel):
     anonymous: bool = False
 
 
-async def _choices(pool, settings, names: NameBook) -> tuple[list[CategoryChoice], list[CompoundChoice], SlaPolicy]:
+async def _choices(pool, settings, names: NameBook) -> tuple[list[CategoryChoice], list[CompoundChoice]]:
     async with pool.acquire() as connection:
         categories = await registry.categories(connection)
         policy = await registry.policy(connection, settings.default_policy)
@@ -148,7 +148,6 @@ async def _choices(pool, settings, names: NameBook) -> tuple[list[CategoryChoice
     return (
         [CategoryChoice(c.code, names(c.code), promise(c, policy), c.anonymous_allowed) for c in categories],
         sorted(compounds, key=lambda c: c.code),
-        policy,
     )
 
 
@@ -162,7 +161,7 @@ async def _form_page(
     nearest: list[Near] | None = None,
 ) -> HTMLResponse:
     names = await name_book(pool)
-    categories, compounds, _policy = await _choices(pool, settings, names)
+    categories, compounds = await _choices(pool, settings, names)
     return _page(
         request,
         "report.html",
@@ -252,12 +251,6 @@ async def report(
     async def again(error: str, status_code: int = 422, nearest: list[Near] | None = None) -> HTMLResponse:
         return await _form_page(request, pool, settings, form, status_code, error, nearest)
 
-    try:
-        report_limit(request, None if anonymous else phone.strip() or None)
-    except ApiError as error:
-        page = await again(error.message, error.status_code)
-        page.headers.update(error.headers or {})
-        return page
     names = await name_book(pool)
     async with pool.acquire() as connection:
         try:
@@ -274,21 +267,30 @@ async def report(
     if place is None:
         return await again(_("Say where it is: use your location, or pick your compound from the list."))
     try:
-        kept = await photos.keep(photos.store_for(settings), [p for p in photo if p.filename])
-    except photos.PhotoRefused as refused:
-        return await again(refused.reason + " " + _("Choose the photos again."), 413 if refused.too_large else 422)
-    base = photos.base_url(request, settings)
-    try:
         case_report = CaseReport(
             compound=place,
             category=chosen.code,
             description=description,
             reporter={"anonymous": True} if anonymous else {"name": reporter_name.strip() or None, "phone": phone},
             location={"lat": lat, "lon": lon} if lat and lon else None,
-            photo_urls=[photos.photo_url(base, p.name) for p in kept],
         )
     except ValidationError as invalid:
         return await again(_invalid(invalid))
+    # counted once the form is complete (a resident correcting a mistake is no abuse), before photos cost anything
+    try:
+        report_limit(request, case_report.reporter.phone)
+    except ApiError as error:
+        page = await again(error.message, error.status_code)
+        page.headers.update(error.headers or {})
+        return page
+    try:
+        kept = await photos.keep(photos.store_for(settings), [p for p in photo if p.filename])
+    except photos.PhotoRefused as refused:
+        return await again(refused.reason + " " + _("Choose the photos again."), 413 if refused.too_large else 422)
+    base = photos.base_url(request, settings)
+    case_report = CaseReport.model_validate(
+        {**case_report.model_dump(), "photo_urls": [photos.photo_url(base, p.name) for p in kept]}
+    )
     try:
         receipt = await report_for(client, pool, settings, case_report, None, form_key)
     except ApiError as error:
@@ -387,18 +389,12 @@ async def case_page(
         role=role.value,
         names=names,
         lines=narrate(view.timeline, names),
-        pictures=_pictures(view),
+        pictures=await photos.of_case(pool, case_id),
         holder=_holder(view, names),
         done=done,
         form_key=uuid.uuid4().hex,
         now=datetime.now(UTC),
     )
-
-
-def _pictures(view: CaseView) -> list[str]:
-    """The stored photos of the case: the report's, then the departments' evidence."""
-    evidence = [url for task in view.tasks for url in task.evidence_urls]
-    return list(dict.fromkeys(photos.named_in([*view.photo_urls, *evidence])))
 
 
 def _holder(view: CaseView, names: NameBook) -> str:

@@ -49,4 +49,4 @@ async def fits_the_screen(page) -> bool:
 
 async def photograph(page, name: str) -> None:
     if SCREENSHOTS:
-        await page.screenshot(path=str(Path(SCREENSHOTS) / f"resident-{name}.png"), full_page=True)
+        await page.screenshot(path=str(Path(SCREENSHOTS) / f"resident-{name}.png"), full_page=True, scale="css")

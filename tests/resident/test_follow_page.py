@@ -60,8 +60,20 @@ async def test_the_private_link_shows_progress_then_the_verdict_reopens(site, br
         await photograph(page, "4-follow")
 
         await act(site, "property", case_id, "accept", {"person": "李师傅"})
+        async with httpx.AsyncClient(base_url=site.url) as http:  # the handler's photo of the work, with a note
+            uploaded = await http.post(
+                "/v1/photos",
+                files=[("photo", ("fixed.jpg", phone_photo((20, 120, 20)), "image/jpeg"))],
+                data={"case": case_id},
+                headers=bearer(site.keys["property"]),
+            )
+        assert uploaded.status_code == 201, uploaded.text
+        await act(
+            site, "property", case_id, "notes", {"text": f"已换新管卡，见照片 {uploaded.json()['photos'][0]['url']}"}
+        )
         await shows(page, "#status", "处理中")
         assert "绿苑物业（李师傅）" in await page.text_content("#timeline")
+        assert await page.locator("#photos img").count() == 1
         await act(site, "property", case_id, "resolve", {"summary": "落水管已重新固定"})
         await act(site, "owners", case_id, "signoff", {"agree": True})
         await shows(page, "#status", "已解决待评价")

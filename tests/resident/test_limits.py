@@ -43,7 +43,8 @@ async def test_the_sixth_report_in_a_minute_from_one_address_is_refused(dev_env,
                 "/v1/cases", json=report("HP-XH-MY-2", "POULTRY"), headers={"Accept-Language": "en"}
             )
             page = await http.post(
-                "/resident/report", data={"category": "POULTRY", "compound": "HP-XH-MY-2", "description": "鸡"}
+                "/resident/report",
+                data={"category": "POULTRY", "compound": "HP-XH-MY-2", "description": "鸡", "anonymous": "true"},
             )
             ticket = {**report("HP-XH-MY-2", "POULTRY"), "channel": "HOTLINE", "external_id": "12345-9"}
             keyed = await http.post("/v1/cases", json=ticket, headers={"Authorization": f"Bearer {hotline}"})

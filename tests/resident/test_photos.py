@@ -42,8 +42,11 @@ async def announced(url: str, path: str, length: int) -> bytes:
         writer.close()
 
 
+ENGLISH = {"Accept-Language": "en"}
+
+
 async def test_a_reports_photos_reach_its_council_without_exif_and_nobody_else(site):
-    async with httpx.AsyncClient(base_url=site.url, timeout=60) as http:
+    async with httpx.AsyncClient(base_url=site.url, timeout=60, headers=ENGLISH) as http:
         uploaded = await upload(http, phone_photo((200, 40, 40), (4000, 3000)), phone_photo((40, 40, 200)))
         assert uploaded.status_code == 201, uploaded.text
         receipts = uploaded.json()["photos"]
@@ -99,13 +102,11 @@ async def test_an_organisation_attaches_its_photos_to_a_case_it_may_view(site):
 
 async def test_refused_uploads_say_why_and_store_nothing(site):
     before = site.photo_files()
-    async with httpx.AsyncClient(base_url=site.url, timeout=60) as http:
+    async with httpx.AsyncClient(base_url=site.url, timeout=60, headers=ENGLISH) as http:
         text = await http.post("/v1/photos", files=[jpeg(b"GIF89a? no: a text file named like a photo", "x.jpg")])
         assert text.status_code == 422 and "photo 1 is not a readable photo" in text.json()["detail"][0]["msg"]
 
-        oversized = await upload(
-            http, phone_photo(), b"\xff\xd8" + b"\0" * MAX_PHOTO_BYTES, headers={"Accept-Language": "en"}
-        )
+        oversized = await upload(http, phone_photo(), b"\xff\xd8" + b"\0" * MAX_PHOTO_BYTES)
         assert oversized.status_code == 413 and "photo 2 is 10.0 MB; at most 10 MB" in oversized.json()["detail"]
 
         five = await upload(http, *[phone_photo((n * 40, 0, 0), (200, 150)) for n in range(5)])
