@@ -373,14 +373,18 @@ async def case_page(
     case_id: CaseId,
     client: TemporalClient,
     pool: DbPool,
-    settings: AppSettings,
     done: Annotated[str | None, Query(pattern=r"^(verdict|withdrawn)$")] = None,
 ) -> HTMLResponse:
     token = request.cookies.get(COOKIE)
-    role = await _role(client, pool, case_id, token)
-    if role is None:  # nothing of the case: the page's script hands over the private link's token, if any
+    try:
+        role = await _role(client, pool, case_id, token)
+        view = await calls.case_view(client, pool, case_id) if role is not None else None
+    except ApiError as error:  # e.g. Temporal unreachable: said in words, to try again
+        page = _page(request, "refused.html", error.status_code, case_id=case_id, reason=error.message)
+        page.headers.update(error.headers or {})
+        return page
+    if role is None or view is None:  # nothing of the case: the script hands over the private link's token
         return _page(request, "opening.html", case_id=case_id, session_url=f"{_case_path(case_id)}/session")
-    view = await calls.case_view(client, pool, case_id)
     names = await name_book(pool)
     return _page(
         request,
@@ -406,12 +410,11 @@ def _holder(view: CaseView, names: NameBook) -> str:
             "owner": names(view.owner),
             "due": _moment(view.feedback_due),
         }
-    text = _("%(owner)s (%(level)s) holds the case, due by %(due)s.") % {
+    return _("%(owner)s (%(level)s) holds the case, due by %(due)s.") % {
         "owner": names(view.owner),
         "level": name(view.level),
         "due": _moment(view.deadline),
     }
-    return text
 
 
 def _moment(moment: datetime | None) -> str:
@@ -426,10 +429,9 @@ class Handover(BaseModel):
 async def open_case(
     request: Request, case_id: CaseId, handover: Handover, client: TemporalClient, pool: DbPool
 ) -> Response:
-    """The private link's token (or the cookie already kept) becomes this case's cookie; 403 otherwise."""
-    origin = request.headers.get("origin")
-    if origin and origin.rstrip("/") != str(request.base_url).rstrip("/"):
-        return JSONResponse({"detail": _("This link opens only on its own site.")}, 403, headers=_HEADERS)
+    """The private link's token (or the cookie already kept) becomes this case's cookie; 403 otherwise. A JSON
+    body: another site's page cannot send one without the browser asking this server first (CORS), and it
+    does not answer."""
     token = handover.token or request.cookies.get(COOKIE)
     if await _role(client, pool, case_id, token) is None:
         return JSONResponse({"detail": _("This link is not valid.")}, 403, headers=_HEADERS)

@@ -132,6 +132,13 @@ async def test_a_wrong_or_missing_token_shows_nothing_of_the_case(site, browser,
         assert refused.status_code == 403 and description not in refused.text
         unknown = await http.post("/resident/cases/WH-20200101-000001/session", json={"token": token})
         assert unknown.status_code == 403  # no case, or not yours: the same answer
+        # what another site's page can send without asking first (a "simple" request) opens nothing
+        simple = await http.post(
+            f"/resident/cases/{case_id}/session",
+            content=f'{{"token": "{token}"}}',
+            headers={"Content-Type": "text/plain"},
+        )
+        assert simple.status_code == 422 and "set-cookie" not in simple.headers
         opened = await http.post(f"/resident/cases/{case_id}/session", json={"token": token})
         assert opened.status_code == 204
         cookie = opened.headers["set-cookie"]
