@@ -136,3 +136,18 @@ async def test_anonymous_only_where_the_category_allows_it(site, browser, pool):
     assert refused.status_code == 422 and "房屋渗水需要留下姓名和电话。" in refused.text
     assert no_phone.status_code == 422 and "请留下手机号" in no_phone.text
     assert await pool.fetchval("SELECT count(*) FROM open_issues WHERE category = 'HOUSE_LEAK'") == 0
+
+
+async def test_a_file_that_is_no_photo_is_refused_with_its_reason_and_nothing_is_kept(site, pool):
+    before = site.photo_files()
+    form = {"category": "GREENERY_DESTROYED", "compound": "HP-DF-YL-2", "description": "绿地被挖了种菜", "phone": PHONE}
+    files = [
+        ("photo", ("garden.jpg", phone_photo(), "image/jpeg")),
+        ("photo", ("garden2.jpg", b"%PDF-1.7 not a photo at all", "image/jpeg")),
+    ]
+    async with httpx.AsyncClient(base_url=site.url) as http:
+        refused = await http.post("/resident/report", data=form, files=files)
+    assert refused.status_code == 422 and "第2张照片无法识别为照片" in refused.text and "请重新选择照片" in refused.text
+    assert "绿地被挖了种菜" in refused.text  # what was typed is kept
+    assert site.photo_files() == before  # not even the good photo of the two
+    assert await pool.fetchval("SELECT count(*) FROM open_issues WHERE category = 'GREENERY_DESTROYED'") == 0
