@@ -26,9 +26,13 @@ and (case_id, seq, recipient) keys every row, so a retried projection adds nothi
 | CLOSED                                | the level's owner                            | CLOSED              |
 
 The resident is addressed by case (`resident:<case_id>`, followers of linked duplicates included):
-their name and phone stay in the workflow and are never written here.
+their name and phone stay in the workflow and are never written here. What the resident is told is written
+for them, in the deployment's language (Chinese by default), short enough for one SMS (`RESIDENT_TEXT`
+characters), with `link`, the case's page (`WHISTLE_PUBLIC_URL` before it; the page opens on the phone that
+followed the private link once, and shows nothing to anyone else).
 """
 
+import os
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -36,8 +40,11 @@ from typing import Any
 import asyncpg
 from pydantic import BaseModel
 
+from i18n.language import _
+from i18n.names import NameBook, name
+from i18n.zone import moment_text
 from schemas.case import CaseProjection, CaseSummary, EventKind, TimelineEvent
-from schemas.domain import Level
+from schemas.domain import CloseReason, Level
 
 RESIDENT = "resident"
 FEEDBACK_REQUESTED = "FEEDBACK_REQUESTED"
@@ -45,8 +52,16 @@ FEEDBACK_REQUESTED = "FEEDBACK_REQUESTED"
 _PRIVATE_DETAILS = {"reporter", "comment", "text"}
 
 
+RESIDENT_TEXT = 70  # characters: one SMS
+PUBLIC_URL = "WHISTLE_PUBLIC_URL"  # where residents reach the pages (the API's settings read it too)
+
+
 def resident_address(case_id: str) -> str:
     return f"{RESIDENT}:{case_id}"
+
+
+def follow_link(case_id: str) -> str:
+    return f"{(os.environ.get(PUBLIC_URL) or '').rstrip('/')}/resident/cases/{case_id}"
 
 
 class Notification(BaseModel):
@@ -206,8 +221,41 @@ def _text(event: TimelineEvent, summary: CaseSummary) -> str:
     return lines[event.kind]
 
 
-def notifications_for(projection: CaseProjection, parties: Parties | None) -> list[Notification]:
-    """Every notification the projection's new events call for (`parties` may be None if none needs it)."""
+def _resident_text(event: TimelineEvent, summary: CaseSummary, names: NameBook) -> str:
+    """The resident's one line: 您反映的楼道杂物已受理（WH-20261124-000001），小区三方将于11月24日 14:55前处理。"""
+    d = event.details
+    about = {"category": names(summary.category), "case": summary.case_id}
+    due = moment_text(summary.deadline) if summary.deadline else "–"
+    if event.kind is EventKind.REPORTED:
+        return _("Your report of %(category)s is received (%(case)s); the compound council handles it by %(due)s.") % {
+            **about,
+            "due": due,
+        }
+    if event.kind is EventKind.ESCALATED:
+        return _("Your report of %(category)s (%(case)s) went up to the %(level)s, to handle by %(due)s.") % {
+            **about,
+            "level": name(Level(d["to"])),
+            "due": due,
+        }
+    if event.kind is EventKind.REOPENED:
+        return _("Your report of %(category)s (%(case)s) is handled again, by %(due)s.") % {**about, "due": due}
+    if event.kind is EventKind.RESOLVED:
+        feedback_due = datetime.fromisoformat(d["feedback_due"]) if d.get("feedback_due") else None
+        return _("Your report of %(category)s (%(case)s) is resolved: give your verdict by %(due)s.") % {
+            **about,
+            "due": moment_text(feedback_due) if feedback_due else "–",
+        }
+    return _("Your report of %(category)s (%(case)s) is closed: %(reason)s.") % {
+        **about,
+        "reason": name(CloseReason(d["reason"])),
+    }
+
+
+def notifications_for(
+    projection: CaseProjection, parties: Parties | None, names: NameBook | None = None
+) -> list[Notification]:
+    """Every notification the projection's new events call for (`parties` may be None if none needs it;
+    `names` names the category to the resident)."""
     summary = projection.summary
     case = {
         "status": summary.status,
@@ -223,12 +271,16 @@ def notifications_for(projection: CaseProjection, parties: Parties | None) -> li
         rule = _ORGANISATIONS.get(event.kind)
         if rule is not None and parties is not None:
             addressed.update(dict.fromkeys(rule(event, parties), str(event.kind)))
-        if event.kind in _RESIDENT_TOPICS:
-            addressed[resident_address(summary.case_id)] = str(_RESIDENT_TOPICS[event.kind])
-        if not addressed:
+        to_resident = event.kind in _RESIDENT_TOPICS
+        if not addressed and not to_resident:
             continue
         details = {k: v for k, v in event.model_dump(mode="json")["details"].items() if k not in _PRIVATE_DETAILS}
         payload = {"event": event.kind, "text": _text(event, summary), "details": details, "case": case}
+        recipients = [(recipient, topic, payload) for recipient, topic in addressed.items()]
+        if to_resident:
+            text = _resident_text(event, summary, names or NameBook({}))
+            told = {**payload, "text": text, "link": follow_link(summary.case_id)}
+            recipients.append((resident_address(summary.case_id), str(_RESIDENT_TOPICS[event.kind]), told))
         found += [
             Notification(
                 case_id=summary.case_id,
@@ -237,9 +289,9 @@ def notifications_for(projection: CaseProjection, parties: Parties | None) -> li
                 topic=topic,
                 level=event.level,
                 occurred_at=event.at,
-                payload=payload,
+                payload=told,
             )
-            for recipient, topic in addressed.items()
+            for recipient, topic, told in recipients
         ]
     return found
 
@@ -255,7 +307,14 @@ async def enqueue(connection: asyncpg.Connection, projection: CaseProjection) ->
     """Write the projection's notifications on `connection` (inside its transaction); returns how many."""
     needs_parties = any(event.kind in _ORGANISATIONS for event in projection.events)
     parties = await _parties(connection, projection.summary) if needs_parties else None
-    found = notifications_for(projection, parties)
+    names = None
+    if any(event.kind in _RESIDENT_TOPICS for event in projection.events):
+        category = await connection.fetchrow(
+            "SELECT definition->>'name' AS name, definition->>'name_en' AS name_en FROM categories WHERE code = $1",
+            projection.summary.category,
+        )
+        names = NameBook({projection.summary.category: (category["name"], category["name_en"])} if category else {})
+    found = notifications_for(projection, parties, names)
     await connection.executemany(
         _INSERT,
         [(n.case_id, n.seq, n.recipient, n.topic, n.level, n.occurred_at, n.payload) for n in found],

@@ -19,12 +19,15 @@ from api import (
     handlers,
     health,
     open311,
+    photos,
     registry,
+    resident_pages,
     residents,
     statistics,
     supervisors,
 )
 from api.language import LanguageMiddleware
+from api.limits import BodyLimit, RateLimits
 from client import temporal
 from client.settings import Settings
 
@@ -62,15 +65,19 @@ def create_app(settings: Settings) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
+    app.state.rate_limits = RateLimits(settings)
     _install_front_door(app)
     app.include_router(health.router)
     for router in (residents.router, handlers.router, departments.router, supervisors.router, open311.router):
         app.include_router(router)
+    app.include_router(photos.router)
     app.include_router(statistics.router)
     app.include_router(registry.router)
     app.include_router(dashboard.router)
+    app.include_router(resident_pages.router)
     errors.install(app)
-    app.add_middleware(LanguageMiddleware)
+    app.add_middleware(BodyLimit, larger={"/v1/photos": photos.UPLOAD_BODY, resident_pages.REPORT: photos.UPLOAD_BODY})
+    app.add_middleware(LanguageMiddleware)  # outermost: what the middlewares inside answer speaks the language too
     return app
 
 

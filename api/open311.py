@@ -1,8 +1,9 @@
 """Open311 GeoReport v2 (JSON) under `/open311/v2/`, so existing civic-reporting clients work unchanged.
 
-Our categories are the services. Without a geocoder, a request is placed in its compound by the required
-`attribute[compound]` (a singlevaluelist in every service definition); `attribute[severity]` is optional
-and defaults to the category's. Requests are public to read (as the spec says); creating one needs an
+Our categories are the services. A request is placed in its compound by `attribute[compound]` (a
+singlevaluelist in every service definition), else by `lat`/`long` inside a compound's boundary (there is no
+geocoder: `address_string` alone places nothing); `attribute[severity]` is optional and defaults to the
+category's. Requests are public to read (as the spec says); creating one needs an
 intake API key (`whistle keys create --role intake --channel OPEN311`) as `api_key`. Service request ids
 are our case ids. Errors are the spec's array of `{code, description}`: 403 for a missing or bad api_key,
 404 for an unknown service, request or jurisdiction, 503 while a dependency is down, 400 for everything else.
@@ -16,7 +17,7 @@ import asyncpg
 from fastapi import APIRouter, Form, Query
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
-from activities import registry, search
+from activities import locations, registry, search
 from api import calls
 from api.auth import authenticate
 from api.bodies import IdempotencyHeader
@@ -24,6 +25,8 @@ from api.dependencies import AppSettings, DbPool, TemporalClient
 from api.errors import ApiError, Open311Error, responses
 from api.residents import report_for
 from client.cases import IntakeOutcome
+from client.names import name_book
+from i18n.language import _
 from schemas.case import CaseReport, CaseSummary, CaseView
 from schemas.domain import Code, Severity, Status
 from schemas.instant import Instant
@@ -228,8 +231,9 @@ async def service_definition(
                 variable=True,
                 code="compound",
                 datatype="singlevaluelist",
-                required=True,
-                datatype_description="the compound (小区) where the issue is",
+                required=False,
+                datatype_description="the compound (小区) where the issue is; "
+                "without it, lat and long must lie inside a compound",
                 order=1,
                 description="Which compound (小区) is it in?",
                 values=[AttributeValue(key=r["code"], name=f"{r['name']}, {r['community']}") for r in compounds],
@@ -252,21 +256,42 @@ async def service_definition(
     )
 
 
-def _report(form: RequestForm, category: Category) -> CaseReport:
+async def _placed(pool: asyncpg.Pool, form: RequestForm, category: Category) -> str | None:
+    """`attribute[compound]`, else the compound whose boundary holds `lat`/`long` (None: not placed by either)."""
+    if form.compound is not None or form.lat is None or form.long is None:
+        return form.compound
+    compounds = await locations.compound_map(pool)
+    found = compounds.locate(form.lat, form.long)
+    if found is None:
+        names = await name_book(pool)
+        nearest = [
+            f"{near.compound} {names(near.compound)} ({near.metres} m)"
+            for near in compounds.nearest(form.lat, form.long)
+        ]
+        raise ApiError(
+            400,
+            _("lat %(lat)s, long %(long)s is in no compound: send attribute[compound] (services/%(service)s.json)")
+            % {"lat": form.lat, "long": form.long, "service": category.code}
+            + (_("; nearest: %(nearest)s") % {"nearest": _(", ").join(nearest)} if nearest else ""),
+        )
+    return found
+
+
+def _report(form: RequestForm, category: Category, compound: str | None) -> CaseReport:
     location_text = form.address_string or (f"address id {form.address_id}" if form.address_id else None)
     if form.lat is None or form.long is None:
         if (form.lat is None) != (form.long is None):
             raise ApiError(400, "lat and long must be sent together")
         if location_text is None:
             raise ApiError(400, "a location is required: lat & long, address_string or address_id")
-    if form.compound is None:
+    if compound is None:
         raise ApiError(400, f"attribute[compound] was not provided (see services/{category.code}.json)")
     description = form.description or _service_name(category)
     if form.lat is None and location_text:
         description = f"{description}\n\nLocation: {location_text}"
     name = " ".join(part for part in (form.first_name, form.last_name) if part) or None
     fields = {
-        "compound": form.compound,
+        "compound": compound,
         "category": category.code,
         "severity": form.severity,
         "description": description,
@@ -307,7 +332,7 @@ async def create_request(
         if form.service_code is None:
             raise ApiError(400, "service_code was not provided")
         category = await _category(connection, form.service_code)
-    report = _report(form, category)
+    report = _report(form, category, await _placed(pool, form, category))
     receipt = await report_for(client, pool, settings, report, caller, idempotency_key)
     notice = {
         IntakeOutcome.CREATED: "received: the compound's three-party council responds first, under the 5341 standard",

@@ -1,15 +1,16 @@
 """Residents (and intake channels reporting for them): report a case, view it, give feedback, withdraw."""
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Request, Response, status
 from pydantic import BaseModel, Field
 
 from activities import registry
-from api import calls
+from api import calls, photos
 from api.actions import CasePath
 from api.auth import CaseToken, OptionalCaller, check_right, resident_access
 from api.bodies import IdempotencyHeader, body_of, command_from, request_id
 from api.dependencies import AppSettings, DbPool, TemporalClient
 from api.errors import ApiError, FieldError, responses
+from api.limits import report_limit
 from client.cases import IdempotencyKeyReused, IntakeOutcome, report_case
 from client.settings import Settings
 from schemas.case import CaseReport, CaseView, Feedback, ResidentRole, Withdraw
@@ -50,6 +51,8 @@ async def report_for(
         raise ApiError(403, f"reports through {report.channel} need an intake key of that channel; this is {channel}")
     if report.external_id and caller is None:
         raise ApiError(403, "external ticket ids come from intake channels; report with an intake key")
+    attached = photos.named_in(report.photo_urls)
+    await photos.check_stored(photos.store_for(settings), attached, "photo_urls")
     try:
         reported = await report_case(
             client,
@@ -72,6 +75,8 @@ async def report_for(
         raise FieldError(("body", field), str(error)) from error
     except ValueError as error:  # anonymous report in a category that needs a name
         raise FieldError(("body", "reporter", "anonymous"), str(error), "not_allowed") from error
+    if reported.outcome is not IntakeOutcome.LINKED:  # a follower's report adds nothing to the case it follows
+        await photos.attach(pool, reported.case_id, attached)
     return ReportReceipt(case_id=reported.case_id, outcome=reported.outcome, token=reported.token)
 
 
@@ -81,11 +86,13 @@ async def report_for(
     status_code=status.HTTP_201_CREATED,
     responses={
         200: {"model": ReportReceipt, "description": "a repeat of an earlier report"},
-        **responses(401, 403, 503),
+        **responses(401, 403, 429, 503, meaning={429: "too many reports without a key from this address or phone"}),
     },
-    summary="Report an issue (residents without a key; intake channels with their key)",
+    summary="Report an issue (residents without a key; intake channels with their key). Photos: upload them "
+    "(POST /v1/photos), then list their URLs in photo_urls",
 )
 async def report(
+    request: Request,
     body: CaseReport,
     response: Response,
     client: TemporalClient,
@@ -94,6 +101,8 @@ async def report(
     caller: OptionalCaller,
     idempotency_key: IdempotencyHeader = None,
 ) -> ReportReceipt:
+    if caller is None:
+        report_limit(request, body.reporter.phone)
     receipt = await report_for(client, pool, settings, body, caller, idempotency_key)
     if receipt.outcome is IntakeOutcome.EXISTING:
         response.status_code = status.HTTP_200_OK

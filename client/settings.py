@@ -4,7 +4,8 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from limits import parse_many
+from pydantic import BaseModel, Field, field_validator
 
 
 class Settings(BaseModel):
@@ -26,6 +27,17 @@ class Settings(BaseModel):
     # The SLA policy of every case reported without one (residents never choose): e.g. demo-fast for a
     # training or acceptance stack whose deadlines should pass in seconds. Checked against the registry at start.
     default_policy: str = "default"
+    # Where people reach the API and the resident's pages (links in notifications, photo URLs); None: the
+    # address each request came to.
+    public_url: str | None = Field(default=None, pattern=r"^https?://[^/?#]+(/[^?#]*)?$")
+    photo_dir: Path | None = None  # None: <data_dir>/photos
+    # Reports without an API key (residents), per client IP and per phone number; photo uploads per IP.
+    # Rate-limit strings of the `limits` library ("5/minute", "10/day;3/hour"), kept in `rate_limit_storage`
+    # (memory:// counts per API process; redis://… shares the counts between processes).
+    report_rate_limit: str = "5/minute"
+    phone_rate_limit: str = "10/day"
+    upload_rate_limit: str = "30/minute"
+    rate_limit_storage: str = "memory://"
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
@@ -47,9 +59,25 @@ class Settings(BaseModel):
             "log_format": env.get("WHISTLE_LOG_FORMAT", "console"),
             "max_cached_workflows": env.get("WHISTLE_MAX_CACHED_WORKFLOWS") or None,
             "default_policy": env.get("WHISTLE_DEFAULT_POLICY") or "default",
+            "public_url": env.get("WHISTLE_PUBLIC_URL") or None,
+            "photo_dir": env.get("WHISTLE_PHOTO_DIR") or None,
+            "report_rate_limit": env.get("WHISTLE_REPORT_RATE_LIMIT") or "5/minute",
+            "phone_rate_limit": env.get("WHISTLE_PHONE_RATE_LIMIT") or "10/day",
+            "upload_rate_limit": env.get("WHISTLE_UPLOAD_RATE_LIMIT") or "30/minute",
+            "rate_limit_storage": env.get("WHISTLE_RATE_LIMIT_STORAGE") or "memory://",
         }
         values.update({key: value for key, value in overrides.items() if value is not None})
         return cls.model_validate(values)
+
+    @field_validator("report_rate_limit", "phone_rate_limit", "upload_rate_limit")
+    @classmethod
+    def _rate_limit(cls, value: str) -> str:
+        parse_many(value)  # ValueError names what is wrong
+        return value
+
+    @property
+    def photos(self) -> Path:
+        return self.photo_dir or self.data_dir / "photos"
 
     def require_database_url(self) -> str:
         if not self.database_url:

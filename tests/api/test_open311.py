@@ -32,7 +32,8 @@ async def test_service_list_and_definitions(http):
     assert definition.status_code == 200
     attributes = {a["code"]: a for a in definition.json()["attributes"]}
     assert definition.json()["service_code"] == "SEWER_BLOCKAGE"
-    assert attributes["compound"]["required"] is True and attributes["compound"]["datatype"] == "singlevaluelist"
+    # not required: lat/long inside a compound's boundary place a request as well
+    assert attributes["compound"]["required"] is False and attributes["compound"]["datatype"] == "singlevaluelist"
     assert COMPOUND in [value["key"] for value in attributes["compound"]["values"]]
     assert attributes["severity"]["required"] is False
     assert [v["key"] for v in attributes["severity"]["values"]] == ["ORDINARY", "MAJOR", "COMPLEX"]
@@ -144,3 +145,38 @@ async def test_address_string_alone_places_the_request(http, api_keys, categorie
     assert created.status_code == 200, created.text
     [request] = (await http.get(f"/open311/v2/requests/{created.json()[0]['service_request_id']}.json")).json()
     assert "Location: Gate 2" in request["description"] and request["lat"] is None
+
+
+async def test_lat_long_alone_route_the_request_to_the_compound_containing_them(http, api_keys, categories):
+    form = {
+        "api_key": api_keys["open311"],
+        "service_code": next(categories),
+        "lat": "39.1211",  # inside 和谐家园 HP-DF-QH-2 (demo boundaries)
+        "long": "117.2055",
+        "address_string": "by the bike shed",
+        "description": "lights out on the path",
+    }
+    created = await http.post("/open311/v2/requests.json", data=form)
+    assert created.status_code == 200, created.text
+    case_id = created.json()[0]["service_request_id"]
+    [request] = (await http.get(f"/open311/v2/requests/{case_id}.json")).json()
+    assert (request["lat"], request["long"], request["address"]) == (39.1211, 117.2055, "by the bike shed")
+    assert request["agency_responsible"] == "金地物业"  # the property company of HP-DF-QH-2
+    view = await http.get(f"/v1/supervisor/cases/{case_id}", headers=bearer(api_keys["centre"]))
+    assert view.json()["compound"] == "HP-DF-QH-2" and view.json()["description"] == "lights out on the path"
+
+    # the street between the two compounds of 青华社区: in neither, the two nearest are named
+    outside = await http.post(
+        "/open311/v2/requests.json",
+        data={**form, "lat": "39.1212", "long": "117.2036"},
+        headers={"Accept-Language": "en"},
+    )
+    assert is_error(outside, 400)
+    description = outside.json()[0]["description"]
+    assert "is in no compound" in description and "attribute[compound]" in description
+    assert "HP-DF-QH-2 Harmony (47 m)" in description and "HP-DF-QH-1 Sunshine (50 m)" in description
+    placed = await http.post(
+        "/open311/v2/requests.json",
+        data={**form, "lat": "39.1212", "long": "117.2036", "attribute[compound]": COMPOUND},
+    )
+    assert placed.status_code == 200, placed.text  # the compound named: the location is kept as it is

@@ -1,16 +1,25 @@
-"""Resident-side tests: a worker on the time-skipping server and real PostgreSQL, every log line captured."""
+"""Resident-side tests: a worker on the time-skipping server and real PostgreSQL, every log line captured; the
+resident's pages and the photo API served for real (uvicorn, the dev server, a worker)."""
 
 import asyncio
 import logging
 import socket
+import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 import pytest_asyncio
 import structlog
+from temporalio.client import Client
 
+from api import keys as api_keys
+from client.settings import Settings
 from schemas.case import Actor, Reporter
+from schemas.domain import Channel
+from schemas.keys import Role
+from tests.api.conftest import serving
 from tests.workflows.conftest import Harness
 from workers.notification_delivery import Backoff, DeliveryLoop
 from workers.worker import build_worker
@@ -151,3 +160,67 @@ class Receiver:
         writer.write(f"HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".encode())
         await writer.drain()
         writer.close()
+
+
+# ---- the served stack of the resident's pages and the photo API --------------------------------------------
+
+GENEROUS = "1000/minute"  # rate limits out of the way; tests/resident/test_limits.py serves the defaults
+
+
+@dataclass
+class Site:
+    """The real API app served by uvicorn on a free port, a worker on the session's dev server, keys by name."""
+
+    url: str
+    settings: Settings
+    client: Client
+    keys: dict[str, str]
+
+    def photo_files(self) -> list[Path]:
+        return sorted(path for path in self.settings.photos.rglob("*") if path.is_file())
+
+
+SITE_KEYS: dict[str, tuple[str, Role, Channel | None]] = {
+    "property": ("PM-LVYUAN", Role.COUNCIL, None),  # HP-DF-QH-1's property company
+    "owners": ("OC-HP-DF-QH-1", Role.COUNCIL, None),
+    "community": ("HP-DF-QH", Role.COMMUNITY, None),
+    "jindi": ("PM-JINDI", Role.COUNCIL, None),  # HP-DF-QH-2's: a stranger to HP-DF-QH-1's cases
+    "centre": ("HP-CENTRE", Role.SUPERVISOR, None),
+    "open311": ("OPEN311-APP", Role.INTAKE, Channel.OPEN311),
+}
+
+
+def site_settings(dev_env, database_url: str, data_dir: Path, **overrides) -> Settings:
+    return Settings(
+        temporal_address=dev_env.client.service_client.config.target_host,
+        database_url=database_url,
+        task_queue=f"whistle-resident-{uuid.uuid4()}",
+        data_dir=data_dir,
+        **({"report_rate_limit": GENEROUS, "phone_rate_limit": GENEROUS, "upload_rate_limit": GENEROUS} | overrides),
+    )
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def site(dev_env, pool, database_url, tmp_path_factory) -> AsyncIterator[Site]:
+    settings = site_settings(dev_env, database_url, tmp_path_factory.mktemp("whistle"))
+    async with pool.acquire() as connection:
+        keys = {
+            name: (await api_keys.issue(connection, org, role, channel=channel)).key
+            for name, (org, role, channel) in SITE_KEYS.items()
+        }
+    async with build_worker(dev_env.client, pool, settings.task_queue), serving(settings) as url:
+        yield Site(url=url, settings=settings, client=dev_env.client, keys=keys)
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def browser() -> AsyncIterator:
+    """Debian's chromium (no browser download), one per module; each test opens phones of its own in it."""
+    from playwright.async_api import async_playwright
+
+    from tests.resident.browser import CHROMIUM_ARGS, chromium
+
+    executable = chromium()
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(executable_path=str(executable), args=CHROMIUM_ARGS)
+        yield launched
+        await launched.close()
