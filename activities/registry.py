@@ -7,6 +7,7 @@ from importlib import resources
 import asyncpg
 from pydantic import TypeAdapter
 
+from activities import calendars
 from i18n.names import NameBook
 from schemas.domain import Code, JurisdictionKind, OrgKind, PartyRole
 from schemas.policy import SlaPolicy
@@ -204,6 +205,11 @@ async def case_context(
         departments=[r["code"] for r in departments],
         category=await category(connection, category_code),
         policy=await policy(connection, policy_name),
+        **await calendars.for_case(
+            connection,
+            [row["property_company"], row["community"], row["street"], row["district_org"]]
+            + [r["code"] for r in departments],
+        ),
     )
 
 
