@@ -17,6 +17,7 @@ from activities import registry, search
 from cli.stack import Stack, connected
 from client import case_reset, cases, logs
 from client.startup import StartupError
+from i18n.deadlines import counted
 from i18n.zone import local_time
 from schemas.case import (
     Accept,
@@ -142,6 +143,8 @@ def print_view(view: CaseView) -> None:
         + ("  [yellow]督办[/yellow]" if view.supervision else "")
     )
     console.print(f"{view.compound} · {view.community} · {view.street} · {view.district}   {view.description}")
+    if view.stage is not None:
+        console.print(counted(view.stage))
     if view.tasks:
         tasks = Table("department", "role", "status", "accept due", "work due", "result", title="department tasks")
         for task in view.tasks:
