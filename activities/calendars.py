@@ -108,10 +108,10 @@ async def calendar(connection: asyncpg.Connection, code: Code, first: date, last
     )
 
 
-async def for_case(connection: asyncpg.Connection, organisations: Iterable[Code]) -> dict:
-    """The calendars a starting case counts its deadlines by: the city's, and those of the organisations that
-    name their own (by organisation). Fields of `CaseContext`."""
-    first = datetime.now(UTC).date() - timedelta(days=1)
+async def for_case(connection: asyncpg.Connection, since: datetime | None, organisations: Iterable[Code]) -> dict:
+    """The calendars a case starting at `since` counts its deadlines by: the city's, and those of the
+    organisations that name their own (by organisation). Fields of `CaseContext`."""
+    first = (since or datetime.now(UTC)).astimezone(UTC).date() - timedelta(days=1)
     last = first + timedelta(days=SNAPSHOT_DAYS)
     city = await connection.fetchval("SELECT code FROM calendars WHERE city")
     own = await connection.fetch(

@@ -1,7 +1,7 @@
 """The registry in PostgreSQL: demo jurisdiction and SLA policies loading, and look-ups."""
 
 import json
-from datetime import date
+from datetime import date, datetime
 from importlib import resources
 
 import asyncpg
@@ -165,9 +165,14 @@ async def policy(connection: asyncpg.Connection, name: Code) -> SlaPolicy:
 
 
 async def case_context(
-    connection: asyncpg.Connection, compound: Code, category_code: Code, policy_name: Code
+    connection: asyncpg.Connection,
+    compound: Code,
+    category_code: Code,
+    policy_name: Code,
+    since: datetime | None = None,
 ) -> CaseContext:
-    """compound -> community -> street -> district, the council, the category and the policy in force."""
+    """compound -> community -> street -> district, the council, the category, the policy in force and the
+    calendars of the organisations that own the levels (from `since`, the case's start; default now)."""
     row = await connection.fetchrow(
         """SELECT cp.code AS compound, cm.code AS community, st.code AS street, d.code AS district,
                   p.community_committee, p.owners_committee, p.property_company,
@@ -207,6 +212,7 @@ async def case_context(
         policy=await policy(connection, policy_name),
         **await calendars.for_case(
             connection,
+            since,
             [row["property_company"], row["community"], row["street"], row["district_org"]]
             + [r["code"] for r in departments],
         ),
