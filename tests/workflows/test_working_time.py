@@ -15,8 +15,9 @@ from activities.registry import bundled_policies
 from i18n.deadlines import counted
 from i18n.language import CHINESE, speaking
 from schemas.calendar import Clock
-from schemas.case import Actor, DepartmentSummons, EventKind, Whistle
+from schemas.case import Actor, DecidePause, DepartmentSummons, EventKind, RequestPause, Whistle
 from schemas.domain import Level, Severity
+from schemas.pause import PauseReason
 from schemas.task import TaskAccept, TaskActor
 from tests.waiting import eventually, quiescent
 from tests.workflows.pinned_clock import harness_at
@@ -123,6 +124,24 @@ async def test_across_national_day_and_its_swapped_saturday(clocked):
         )
         assert shown(next(e for e in view.timeline if e.kind is EventKind.SLA_BREACHED).at) == "2026-10-10 Sat 10:00"
         assert shown(next(e for e in view.timeline if e.kind is EventKind.TASK_OVERDUE).at) == "2026-10-10 Sat 10:00"
+        await quiescent(handle)
+
+
+async def test_a_pause_moves_a_working_deadline_by_the_working_time_it_stood_still(clocked):
+    async with clocked(at("2026-11-27 16:00")) as harness:
+        handle, _, view = await to_district(harness)
+        assert shown(view.stage.deadline) == "2026-12-02 Wed 16:00"
+        centre = Actor(org="HP-CENTRE")  # owns DISTRICT, and decides there
+        ask = RequestPause(actor=centre, reason=PauseReason.THIRD_PARTY, until=at("2026-11-30 12:00"))
+        await handle.execute_update(CaseWorkflow.request_pause, ask)
+        await handle.execute_update(CaseWorkflow.decide_pause, DecidePause(actor=centre, approve=True, reason="ok"))
+        await harness.env.sleep(at("2026-11-30 12:01") - await harness.env.get_current_time())
+        view = await eventually(lambda: harness.view(handle), lambda v: not v.paused)
+        # Friday's last 2 working hours and Monday morning's 3 did not count: Wednesday 16:00 + 5 = Thursday 12:00
+        # (less the seconds the steps took before the approval, which did count)
+        stopped = view.pauses[0].started_at
+        assert view.pauses[0].counted == timedelta(hours=5) - (stopped - at("2026-11-27 16:00"))
+        assert view.stage.deadline == at("2026-12-03 12:00") - (stopped - view.stage.entered_at)
         await quiescent(handle)
 
 
