@@ -73,7 +73,11 @@ class CaseActivities:
     async def resolve_context(self, request: ContextRequest) -> CaseContext:
         async with self._pool.acquire() as connection:
             try:
-                return await registry.case_context(connection, request.compound, request.category, request.policy)
+                # the case's clock (the server's), which the workflow counts its deadlines on
+                since = activity.info().scheduled_time
+                return await registry.case_context(
+                    connection, request.compound, request.category, request.policy, since
+                )
             except registry.UnknownReference as err:
                 raise ApplicationError(str(err), type="UnknownReference", non_retryable=True) from err
 

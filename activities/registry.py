@@ -9,7 +9,7 @@ from importlib import resources
 import asyncpg
 from pydantic import TypeAdapter
 
-from activities import registry_edits
+from activities import calendars, registry_edits
 from activities.registry_rows import routing_key
 from i18n.names import NameBook
 from i18n.zone import local_day
@@ -147,10 +147,14 @@ async def policy(connection: asyncpg.Connection, name: Code) -> SlaPolicy:
 
 
 async def case_context(
-    connection: asyncpg.Connection, compound: Code, category_code: Code, policy_name: Code
+    connection: asyncpg.Connection,
+    compound: Code,
+    category_code: Code,
+    policy_name: Code,
+    since: datetime | None = None,
 ) -> CaseContext:
-    """compound -> community -> street -> district, the council, the category (routed in the district) and the
-    policy in force."""
+    """compound -> community -> street -> district, the council, the category (routed in the district), the policy
+    in force and the calendars of the organisations owning the levels (from `since`, the case's start; default now)."""
     row = await connection.fetchrow(
         """SELECT cp.code AS compound, cm.code AS community, st.code AS street, d.code AS district,
                   p.community_committee, p.owners_committee, p.property_company,
@@ -193,6 +197,12 @@ async def case_context(
         departments=[r["code"] for r in departments],
         category=routed,
         policy=await policy(connection, policy_name),
+        **await calendars.for_case(
+            connection,
+            since,
+            [row["property_company"], row["community"], row["street"], row["district_org"]]
+            + [r["code"] for r in departments],
+        ),
     )
 
 

@@ -13,14 +13,17 @@ from activities import search
 from api import calls
 from api.actions import CasePath, task_action
 from api.auth import Department
+from api.bodies import body_of, command_from
 from api.dependencies import DbPool, TemporalClient
 from api.errors import responses
-from schemas.case import CaseView
+from schemas.case import CaseView, Resume
 from schemas.search import TaskFilter, TaskSummary
-from schemas.task import TaskAccept, TaskComplete, TaskExtension, TaskNote, TaskReturn, TaskView
+from schemas.task import TaskAccept, TaskComplete, TaskExtension, TaskNote, TaskPause, TaskReturn, TaskView
 from workflows.department_task import DepartmentTaskWorkflow
 
 router = APIRouter(prefix="/v1/department", tags=["departments"])
+
+ResumeBody = body_of(Resume, supplied="actor")
 
 
 class DepartmentTask(BaseModel):
@@ -63,3 +66,22 @@ task_action(
     Department,
     "Ask the district centre for a later work deadline",
 )
+task_action(
+    router,
+    "pause-request",
+    DepartmentTaskWorkflow.request_pause,
+    TaskPause,
+    Department,
+    "Ask the district centre to pause (挂起) the task's clock: a reason from the list, an optional until-date",
+)
+
+
+@router.post(
+    "/tasks/{case_id}/resume",
+    response_model=TaskView,
+    responses=responses(401, 403, 404, 409, 503),
+    summary="End my task's pause: its clock runs again",
+)
+async def resume(case_id: CasePath, body: ResumeBody, caller: Department, client: TemporalClient) -> TaskView:
+    cmd = command_from(Resume, body, actor=caller.actor(body.person))
+    return await calls.task_update(client, case_id, caller.org, DepartmentTaskWorkflow.resume, cmd)

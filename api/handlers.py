@@ -21,10 +21,13 @@ from schemas.case import (
     CaseView,
     Conclude,
     DecideExtension,
+    DecidePause,
     PresentPlan,
     RequestExtension,
+    RequestPause,
     Reroute,
     Resolve,
+    Resume,
     Signoff,
     VolunteerDispatch,
     Whistle,
@@ -87,6 +90,23 @@ case_action(
     Handler,
     "Approve or deny the extension asked by the level below",
 )
+case_action(
+    router,
+    "pause-request",
+    CaseWorkflow.request_pause,
+    RequestPause,
+    Handler,
+    "Ask the level above to pause (挂起) my level's clock: a reason from the list, an optional until-date",
+)
+case_action(
+    router,
+    "pause-decision",
+    CaseWorkflow.decide_pause,
+    DecidePause,
+    Handler,
+    "Approve or deny the pause asked by the level below",
+)
+case_action(router, "resume", CaseWorkflow.resume, Resume, Handler, "End a pause: the level's clock runs again")
 case_action(router, "reroute", CaseWorkflow.reroute, Reroute, Rerouter, "Street: send a returned case to departments")
 case_action(
     router,

@@ -6,7 +6,7 @@ from pathlib import Path
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from i18n import language, names, spans, zone
+from i18n import deadlines, language, names, spans, zone
 
 _environment = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"),
@@ -23,6 +23,7 @@ templates.env.filters.update(
     percent=spans.percent,
     number=spans.number,
     name=names.name,
+    counted=deadlines.counted,
 )
 templates.env.globals.update(
     current_language=language.current,

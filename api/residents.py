@@ -13,7 +13,7 @@ from api.errors import ApiError, FieldError, responses
 from api.limits import report_limit
 from client.cases import IdempotencyKeyReused, IntakeOutcome, report_case
 from client.settings import Settings
-from schemas.case import CaseReport, CaseView, Feedback, ResidentRole, Withdraw
+from schemas.case import CaseReport, CaseView, Feedback, ResidentAnswer, ResidentRole, Withdraw
 from schemas.domain import Channel
 from schemas.keys import Right
 from workflows.case import CaseWorkflow
@@ -22,6 +22,7 @@ router = APIRouter(prefix="/v1/cases", tags=["residents"])
 
 FeedbackBody = body_of(Feedback, supplied="token")
 WithdrawBody = body_of(Withdraw, supplied="token")
+AnswerBody = body_of(ResidentAnswer, supplied="token")
 
 
 class ReportReceipt(BaseModel):
@@ -158,6 +159,26 @@ async def withdraw(
     command = command_from(Withdraw, body, token=token)
     once = request_id("resident", "withdraw", idempotency_key)
     return await calls.case_update(client, case_id, CaseWorkflow.withdraw, command, request_id=once)
+
+
+@router.post(
+    "/{case_id}/answer",
+    response_model=CaseView,
+    responses=responses(401, 403, 404, 409, 503),
+    summary="Answer a case paused (挂起) to wait for you: its clock runs again (reporter only)",
+)
+async def answer(
+    case_id: CasePath,
+    body: AnswerBody,
+    token: CaseToken,
+    client: TemporalClient,
+    pool: DbPool,
+    idempotency_key: IdempotencyHeader = None,
+) -> CaseView:
+    await _reporter(client, pool, case_id, token)
+    command = command_from(ResidentAnswer, body, token=token)
+    once = request_id("resident", "answer", idempotency_key)
+    return await calls.case_update(client, case_id, CaseWorkflow.answer, command, request_id=once)
 
 
 async def _reporter(client, pool, case_id: str, token: str) -> None:

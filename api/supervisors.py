@@ -11,7 +11,7 @@ from api.auth import Supervisor, check_view
 from api.bodies import body_of, command_from
 from api.dependencies import DbPool, TemporalClient
 from api.errors import responses
-from schemas.case import CaseView, DecideExtension, Supervise
+from schemas.case import CaseView, DecideExtension, DecidePause, Resume, Supervise
 from schemas.search import CaseFilter, CasePage
 from schemas.task import TaskView
 from workflows.case import CaseWorkflow
@@ -20,6 +20,8 @@ from workflows.department_task import DepartmentTaskWorkflow
 router = APIRouter(prefix="/v1/supervisor", tags=["supervisors"])
 
 DecideExtensionBody = body_of(DecideExtension, supplied="actor")
+DecidePauseBody = body_of(DecidePause, supplied="actor")
+ResumeBody = body_of(Resume, supplied="actor")
 
 
 @router.get(
@@ -53,6 +55,43 @@ case_action(
     Supervisor,
     "Approve or deny a case's pending extension request",
 )
+
+
+case_action(
+    router,
+    "pause-decision",
+    CaseWorkflow.decide_pause,
+    DecidePause,
+    Supervisor,
+    "Approve or deny a case's pending pause (挂起), also one past the policy's limit of paused time",
+)
+case_action(router, "resume", CaseWorkflow.resume, Resume, Supervisor, "End a case's pause")
+
+
+@router.post(
+    "/cases/{case_id}/tasks/{department}/pause-decision",
+    response_model=TaskView,
+    responses=responses(401, 403, 404, 409, 503),
+    summary="Approve or deny a department's pending task pause (挂起)",
+)
+async def task_pause_decision(
+    case_id: CasePath, department: DepartmentPath, body: DecidePauseBody, caller: Supervisor, client: TemporalClient
+) -> TaskView:
+    cmd = command_from(DecidePause, body, actor=caller.actor(body.person))
+    return await calls.task_update(client, case_id, department, DepartmentTaskWorkflow.decide_pause, cmd)
+
+
+@router.post(
+    "/cases/{case_id}/tasks/{department}/resume",
+    response_model=TaskView,
+    responses=responses(401, 403, 404, 409, 503),
+    summary="End a department task's pause",
+)
+async def task_resume(
+    case_id: CasePath, department: DepartmentPath, body: ResumeBody, caller: Supervisor, client: TemporalClient
+) -> TaskView:
+    cmd = command_from(Resume, body, actor=caller.actor(body.person))
+    return await calls.task_update(client, case_id, department, DepartmentTaskWorkflow.resume, cmd)
 
 
 @router.post(

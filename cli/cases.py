@@ -19,6 +19,7 @@ from cli.typed import typed_time
 from client import case_reset, cases, logs
 from client.names import name_book
 from client.startup import StartupError
+from i18n.deadlines import counted
 from i18n.language import N_, _
 from i18n.names import NameBook, name
 from i18n.timeline import narrate
@@ -167,6 +168,8 @@ def print_view(view: CaseView, names: NameBook) -> None:
         console.print(escape(_("closed: %(reason)s") % {"reason": name(view.close_reason)}))
     place = " · ".join(names.place(code) for code in (view.compound, view.community, view.street, view.district))
     console.print(escape(f"{place}   {view.description}"))
+    if view.stage is not None:
+        console.print(escape(counted(view.stage)))
     if view.tasks:
         tasks = Table(
             _("department"),

@@ -2,7 +2,7 @@
 
 import structlog
 
-from activities import registry
+from activities import calendars, registry
 from activities.migrations import migrate
 from client.startup import connect_postgres, redact
 
@@ -10,10 +10,12 @@ log = structlog.get_logger(__name__)
 
 
 async def prepare(url: str, *, demo: bool) -> list[str]:
-    """Apply missing migrations (and load the demo jurisdiction); returns the migrations applied now."""
+    """Apply missing migrations, seed the calendars' holidays (and load the demo jurisdiction); returns the
+    migrations applied now."""
     connection = await connect_postgres(url)
     try:
         applied = await migrate(connection)
+        await calendars.seed(connection)
         if demo:
             await registry.load_demo(connection)
     finally:

@@ -4,9 +4,11 @@ machine fields and in URLs; everything shown to a person goes through `name()`."
 from enum import StrEnum
 
 from i18n.language import ENGLISH, N_, current, gettext
+from schemas.calendar import Clock
 from schemas.case import BreachKind, EventKind, SuperviseAction
 from schemas.domain import Channel, CloseReason, JurisdictionKind, Level, OrgKind, PartyRole, Severity, Status
 from schemas.keys import Role
+from schemas.pause import PauseEnd, PauseReason
 from schemas.ranking import EntityKind, ListKind
 from schemas.registry import ChangeAction, RegistryPart
 from schemas.task import TaskRole, TaskStatus
@@ -153,6 +155,31 @@ _WORDS: dict[type[StrEnum], dict[StrEnum, str]] = {
         EventKind.VOLUNTEER_ACCEPTED: N_("volunteer took the order"),
         EventKind.VOLUNTEER_COMPLETED: N_("volunteer finished the order"),
         EventKind.DUPLICATE_LINKED: N_("same issue reported again"),
+        EventKind.PAUSE_REQUESTED: N_("pause requested"),
+        EventKind.PAUSED: N_("paused"),
+        EventKind.PAUSE_DENIED: N_("pause denied"),
+        EventKind.RESUMED: N_("clock running again"),
+        EventKind.RESIDENT_ANSWERED: N_("the resident answered"),
+        EventKind.TASK_PAUSE_REQUESTED: N_("department asked to pause"),
+        EventKind.TASK_PAUSED: N_("department task paused"),
+        EventKind.TASK_PAUSE_DENIED: N_("department pause denied"),
+        EventKind.TASK_RESUMED: N_("department task running again"),
+    },
+    PauseReason: {
+        PauseReason.RESIDENT: N_("waiting for the resident"),
+        PauseReason.THIRD_PARTY: N_("waiting for a third party"),
+        PauseReason.WEATHER: N_("the weather"),
+        PauseReason.DECISION: N_("waiting for a court or administrative decision"),
+    },
+    PauseEnd: {
+        PauseEnd.HAND: N_("resumed by hand"),
+        PauseEnd.UNTIL: N_("its until-date came"),
+        PauseEnd.RESIDENT: N_("the resident answered"),
+        PauseEnd.MOVED: N_("the case moved on"),
+    },
+    Clock: {
+        Clock.WALL: N_("every hour counts"),
+        Clock.WORKING: N_("working hours count"),
     },
 }
 

@@ -5,16 +5,18 @@ force; the caller reads it from the registry.
 """
 
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel
 
 from i18n.language import _
 from i18n.names import name
+from i18n.spans import span
 from i18n.zone import moment_text
 from schemas.case import EventKind, SuperviseAction, TimelineEvent
 from schemas.domain import Channel, CloseReason, Level, PartyRole, Severity
+from schemas.pause import PauseEnd, PauseReason
 from schemas.task import TaskRole
 
 Names = Callable[[str], str]
@@ -187,6 +189,31 @@ def _sentence(event: TimelineEvent, names: Names, summoned: str | None = None) -
         return _("Volunteer %(who)s took the order") % {"who": who}
     if kind is EventKind.VOLUNTEER_COMPLETED:
         return _with(_("Volunteer %(who)s finished the order") % {"who": who}, d.get("text"))
+    if kind in (EventKind.PAUSE_REQUESTED, EventKind.TASK_PAUSE_REQUESTED):
+        cause = name(PauseReason(d["reason"]))
+        text = (
+            _("%(who)s asked to stop the clock (%(cause)s) until %(until)s")
+            % {"who": who, "cause": cause, "until": _when(d["until"])}
+            if d.get("until")
+            else _("%(who)s asked to stop the clock (%(cause)s)") % {"who": who, "cause": cause}
+        )
+        return _with(text, d.get("note"))
+    if kind in (EventKind.PAUSED, EventKind.TASK_PAUSED):
+        return _with(_("%(who)s approved the pause: the clock stands still") % {"who": who}, d.get("reason"))
+    if kind in (EventKind.PAUSE_DENIED, EventKind.TASK_PAUSE_DENIED):
+        return _with(_("%(who)s denied the pause") % {"who": who}, d.get("reason"))
+    if kind in (EventKind.RESUMED, EventKind.TASK_RESUMED):
+        return _with(
+            _("The clock runs again (%(end)s) after standing still for %(span)s; due %(due)s")
+            % {
+                "end": name(PauseEnd(d["end"])),
+                "span": span(timedelta(seconds=d.get("paused_seconds", 0))),
+                "due": _when(d.get("deadline") or d.get("due")),
+            },
+            d.get("note"),
+        )
+    if kind is EventKind.RESIDENT_ANSWERED:
+        return _with(_("The resident answered"), d.get("text"))
     if kind is EventKind.DUPLICATE_LINKED:
         return _("The same issue was reported again through %(channel)s; that resident follows this case") % {
             "channel": name(Channel(d["channel"]))

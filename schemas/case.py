@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, StringConstraints, field_validator
 
+from schemas.calendar import Clock
 from schemas.domain import (
     NO_NUL,
     Channel,
@@ -20,6 +21,7 @@ from schemas.domain import (
     Status,
 )
 from schemas.instant import Instant
+from schemas.pause import Pause, PauseReason
 from schemas.task import ExtensionRequest, TaskView
 
 CaseId = Annotated[str, StringConstraints(pattern=r"^WH-\d{8}-\d{6}$")]
@@ -171,6 +173,33 @@ class DecideExtension(BaseModel):
     reason: ShortText
 
 
+class RequestPause(BaseModel):
+    """挂起: the level's owner asks to stop the clock while the case waits on something outside its control."""
+
+    actor: Actor
+    reason: PauseReason
+    note: ShortText | None = None
+    until: Instant | None = None  # resume by itself then; without it, by hand (or the resident's answer)
+
+
+class DecidePause(BaseModel):
+    actor: Actor
+    approve: bool
+    reason: ShortText
+
+
+class Resume(BaseModel):
+    actor: Actor
+    note: ShortText | None = None
+
+
+class ResidentAnswer(BaseModel):
+    """The resident answers a case paused to wait for them: the clock runs again."""
+
+    token: Token
+    text: LongText
+
+
 class Reroute(BaseModel):
     """The street sends a returned case to other departments."""
 
@@ -282,6 +311,15 @@ class EventKind(StrEnum):
     VOLUNTEER_ACCEPTED = "VOLUNTEER_ACCEPTED"
     VOLUNTEER_COMPLETED = "VOLUNTEER_COMPLETED"
     DUPLICATE_LINKED = "DUPLICATE_LINKED"
+    PAUSE_REQUESTED = "PAUSE_REQUESTED"
+    PAUSED = "PAUSED"
+    PAUSE_DENIED = "PAUSE_DENIED"
+    RESUMED = "RESUMED"
+    RESIDENT_ANSWERED = "RESIDENT_ANSWERED"
+    TASK_PAUSE_REQUESTED = "TASK_PAUSE_REQUESTED"
+    TASK_PAUSED = "TASK_PAUSED"
+    TASK_PAUSE_DENIED = "TASK_PAUSE_DENIED"
+    TASK_RESUMED = "TASK_RESUMED"
 
 
 def _sorted_keys(value: Any) -> Any:
@@ -328,8 +366,11 @@ class Stage(BaseModel):
     owner: str
     entered_at: datetime
     budget: timedelta
+    clock: Clock = Clock.WALL  # what the budget counts: every minute, or the owner's working hours
     deadline: datetime
-    warning_at: datetime
+    warning_at: datetime  # at the policy's warning ratio of the counted time
+    holidays: list[str] = Field(default_factory=list)  # holidays a working deadline was carried over (顺延)
+    paused: timedelta = timedelta()  # how long the clock stood still at this level (挂起)
     accepted_by: str | None = None
     accepted_at: datetime | None = None
     warned: bool = False
@@ -384,8 +425,9 @@ class CaseSummary(BaseModel):
     description: str
     reported_at: datetime
     updated_at: datetime
-    deadline: datetime | None = None
+    deadline: datetime | None = None  # none while closed, resolved or paused
     overdue: bool = False
+    paused: bool = False  # 挂起: the level's clock stands still
     supervision: bool = False  # flagged for 督办
     resolved_level: Level | None = None
     resolved_at: datetime | None = None
@@ -412,6 +454,8 @@ class CaseView(CaseSummary):
     council: dict[PartyRole, str] = Field(default_factory=dict)
     proposal: Proposal | None = None
     extension: ExtensionRequest | None = None
+    pause: Pause | None = None  # waiting for a decision, or running
+    pauses: list[Pause] = Field(default_factory=list)  # ended
     feedback_due: datetime | None = None
     breaches: list[Breach] = Field(default_factory=list)
     tasks: list[TaskView] = Field(default_factory=list)

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from schemas.calendar import WorkCalendar
 from schemas.domain import Code, JurisdictionKind, Name, OrgKind, PartyRole, Severity
 from schemas.policy import SlaPolicy
 
@@ -102,6 +103,12 @@ class CaseContext(BaseModel):
     departments: list[Code]  # the district's member units that can be summoned
     category: Category
     policy: SlaPolicy
+    calendar: WorkCalendar | None = None  # the city's; None in cases started before calendars
+    calendars: dict[Code, WorkCalendar] = Field(default_factory=dict)  # organisations that name their own
+
+    def calendar_of(self, org: Code) -> WorkCalendar:
+        """The calendar `org` counts working time by: its own, else the city's, else the plain working week."""
+        return self.calendars.get(org) or self.calendar or WorkCalendar()
 
     @model_validator(mode="after")
     def routed(self):

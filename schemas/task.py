@@ -5,8 +5,10 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field, HttpUrl
 
+from schemas.calendar import Clock, WorkCalendar
 from schemas.domain import Code, LongText, Name, Severity, ShortText
 from schemas.instant import Instant
+from schemas.pause import Pause, PauseReason
 from schemas.policy import ReminderBackoff
 
 
@@ -59,6 +61,8 @@ class TaskView(BaseModel):
     supervision: bool = False
     reminders: int = 0
     extension: ExtensionRequest | None = None  # waiting for the district centre's decision
+    pause: Pause | None = None  # 挂起: waiting for the district centre's decision, or running
+    pauses: list[Pause] = Field(default_factory=list)  # ended
     version: int = 0  # bumps on every change; the projection keeps the newest
 
 
@@ -73,6 +77,9 @@ class TaskStart(BaseModel):
     accept_within: timedelta
     work_within: timedelta
     reminders: ReminderBackoff
+    accept_clock: Clock = Clock.WALL
+    work_clock: Clock = Clock.WALL
+    calendar: WorkCalendar | None = None  # the department's; None (tasks started before calendars): the plain week
 
 
 class TaskActor(BaseModel):
@@ -104,6 +111,15 @@ class TaskExtension(BaseModel):
     actor: TaskActor
     until: Instant
     reason: ShortText
+
+
+class TaskPause(BaseModel):
+    """挂起: the department asks the district centre to stop its task's clock."""
+
+    actor: TaskActor
+    reason: PauseReason
+    note: ShortText | None = None
+    until: Instant | None = None
 
 
 class TaskCancel(BaseModel):

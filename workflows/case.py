@@ -27,14 +27,18 @@ with workflow.unsafe.imports_passed_through():
         CaseView,
         Conclude,
         DecideExtension,
+        DecidePause,
         Feedback,
         LinkReport,
         PresentPlan,
         Rejection,
         RequestExtension,
+        RequestPause,
         Reroute,
+        ResidentAnswer,
         ResidentRole,
         Resolve,
+        Resume,
         Signoff,
         Supervise,
         VolunteerAction,
@@ -144,9 +148,12 @@ class CaseWorkflow:
                 category=case.ctx.category.code,
                 street=case.ctx.street,
                 district_org=case.ctx.district_org,
-                accept_within=policy.department_accept,
-                work_within=policy.department_work[case.severity],
+                accept_within=policy.department_accept.duration,
+                work_within=policy.department_work[case.severity].duration,
                 reminders=policy.reminders,
+                accept_clock=policy.department_accept.clock,
+                work_clock=policy.department_work[case.severity].clock,
+                calendar=case.calendar_of(department),
             ),
             id=task_workflow_id(case.case_id, department),
             parent_close_policy=ParentClosePolicy.REQUEST_CANCEL,
@@ -277,6 +284,42 @@ class CaseWorkflow:
     @decide_extension.validator
     def _validate_decide_extension(self, cmd: DecideExtension) -> None:
         self._check(lambda case: case.check_decide_extension(cmd))
+
+    @workflow.update
+    def request_pause(self, cmd: RequestPause) -> CaseView:
+        self._require_case().apply_request_pause(cmd, workflow.now())
+        return self.view()
+
+    @request_pause.validator
+    def _validate_request_pause(self, cmd: RequestPause) -> None:
+        self._check(lambda case: case.check_request_pause(cmd, workflow.now()))
+
+    @workflow.update
+    def decide_pause(self, cmd: DecidePause) -> CaseView:
+        self._require_case().apply_decide_pause(cmd, workflow.now())
+        return self.view()
+
+    @decide_pause.validator
+    def _validate_decide_pause(self, cmd: DecidePause) -> None:
+        self._check(lambda case: case.check_decide_pause(cmd))
+
+    @workflow.update
+    def resume(self, cmd: Resume) -> CaseView:
+        self._require_case().apply_resume(cmd, workflow.now())
+        return self.view()
+
+    @resume.validator
+    def _validate_resume(self, cmd: Resume) -> None:
+        self._check(lambda case: case.check_resume(cmd))
+
+    @workflow.update
+    def answer(self, cmd: ResidentAnswer) -> CaseView:
+        self._require_case().apply_answer(cmd, workflow.now())
+        return self.view()
+
+    @answer.validator
+    def _validate_answer(self, cmd: ResidentAnswer) -> None:
+        self._check(lambda case: case.check_answer(cmd))
 
     @workflow.update
     async def supervise(self, cmd: Supervise) -> CaseView:

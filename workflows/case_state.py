@@ -7,9 +7,10 @@ says when something falls due and `fire_due` applies whatever has.
 
 import hashlib
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from schemas.calendar import Clock, WorkCalendar
 from schemas.case import (
     Accept,
     AddNote,
@@ -21,6 +22,7 @@ from schemas.case import (
     CaseView,
     Conclude,
     DecideExtension,
+    DecidePause,
     DepartmentSummons,
     EventKind,
     ExtensionRequest,
@@ -30,8 +32,11 @@ from schemas.case import (
     Proposal,
     Rejection,
     RequestExtension,
+    RequestPause,
+    ResidentAnswer,
     ResidentRole,
     Resolve,
+    Resume,
     Signoff,
     Stage,
     Supervise,
@@ -42,6 +47,8 @@ from schemas.case import (
     Withdraw,
 )
 from schemas.domain import CloseReason, Level, PartyRole, Severity, Status
+from schemas.pause import Pause, PauseEnd, PauseReason
+from schemas.policy import Budget
 from schemas.registry import CaseContext, VolunteerCredit
 from schemas.task import TaskChange, TaskRole, TaskStatus, TaskView, task_workflow_id
 
@@ -77,6 +84,8 @@ class CaseState:
         self.stages: list[Stage] = []
         self.proposal: Proposal | None = None
         self.extension: ExtensionRequest | None = None
+        self.pause: Pause | None = None  # 挂起: requested, or running
+        self.pauses: list[Pause] = []  # ended
         self.breaches: list[Breach] = []
         self.timeline: list[TimelineEvent] = []
         self.feedback_due: datetime | None = None
@@ -154,6 +163,13 @@ class CaseState:
     def is_supervisor(self, org: str) -> bool:
         return org == self.ctx.district_org
 
+    def calendar_of(self, org: str) -> WorkCalendar:
+        return self.ctx.calendar_of(org)
+
+    @property
+    def paused(self) -> bool:
+        return self.pause is not None and self.pause.running
+
     def acts_for_level(self, org: str) -> bool:
         """The current level's owner; at COUNCIL any of the three parties."""
         if self.level is Level.COUNCIL:
@@ -196,6 +212,12 @@ class CaseState:
             raise Rejected(Rejection.FORBIDDEN, "this case has no resident access token")
         if token_hash(token) != self.token_hash:
             raise Rejected(Rejection.FORBIDDEN, "the access token does not belong to this case")
+
+    def _require_clock_running(self, action: str) -> None:
+        if self.paused:
+            raise Rejected(
+                Rejection.INVALID_STATE, f"the case is paused (挂起), its deadline stands still: resume it to {action}"
+            )
 
     def _require_departments(self, summons: DepartmentSummons) -> None:
         unknown = [code for code in summons.codes() if code not in self.ctx.departments]
@@ -244,6 +266,7 @@ class CaseState:
                 Rejection.INVALID_STATE, f"solution plans are for COMPLEX cases; this one is {self.severity}"
             )
         self._require_accepted("present a plan")
+        self._require_clock_running("present a plan")
         if self.stage.plan_due is not None:
             raise Rejected(
                 Rejection.INVALID_STATE, "a plan was already presented at this level; request an extension to move it"
@@ -325,6 +348,7 @@ class CaseState:
     def check_request_extension(self, cmd: RequestExtension, now: datetime) -> None:
         self._require_open()
         self._require_level_actor(cmd.actor.org, "request an extension")
+        self._require_clock_running("ask for more time")
         if self.extension is not None:
             raise Rejected(Rejection.INVALID_STATE, "an extension request is already waiting for a decision")
         if cmd.until <= self.stage.deadline:
@@ -566,7 +590,7 @@ class CaseState:
         if all(t.status in (TaskStatus.RETURNED, TaskStatus.CANCELLED) for t in self.tasks.values()):
             self.supervision = True
             self._record(now, EventKind.ALL_RETURNED, None, {"supervisor": self.ctx.district_org})
-        self.reroute_due = now + self.policy.budget(Level.STREET, self.severity)
+        self.reroute_due = self._due(self.ctx.street_org, self.policy.budget(Level.STREET, self.severity), now)
 
     def _summon(self, summons: DepartmentSummons, now: datetime) -> None:
         for code in summons.codes():
@@ -580,7 +604,7 @@ class CaseState:
                 role=role,
                 status=TaskStatus.SUMMONED,
                 summoned_at=now,
-                accept_due=now + self.policy.department_accept,
+                accept_due=self._due(code, self.policy.department_accept, now),
             )
             self._record(now, EventKind.TASK_SUMMONED, self.ctx.street_org, {"department": code, "role": role})
 
@@ -623,12 +647,144 @@ class CaseState:
         if kind is EventKind.VOLUNTEER_COMPLETED:
             self._resolve(now, self.ctx.community_org, text or "completed by volunteer")
 
+    # ---- pauses (挂起) ---------------------------------------------------------------------------------
+
+    def paused_so_far(self) -> timedelta:
+        return sum((pause.length for pause in self.pauses), timedelta())
+
+    def _pause_decider(self, until: datetime | None, now: datetime) -> str:
+        """The level above decides a first pause, and later ones within the policy's limit of paused time; past
+        it (or without an until-date to measure), a supervisor."""
+        if self.pauses and (until is None or self.paused_so_far() + (until - now) > self.policy.pause_limit):
+            return self.ctx.district_org
+        return self.decider_of(self.level)
+
+    def check_request_pause(self, cmd: RequestPause, now: datetime) -> None:
+        self._require_open()
+        self._require_level_actor(cmd.actor.org, "ask to pause the case")
+        if self.pause is not None:
+            raise Rejected(
+                Rejection.INVALID_STATE,
+                "the case is already paused" if self.paused else "a pause request is already waiting for a decision",
+            )
+        if cmd.until is not None and cmd.until <= now:
+            raise Rejected(Rejection.INVALID_INPUT, "the pause's until-date must be in the future")
+        if cmd.until is not None and cmd.until > now + self.policy.plan_cap:
+            raise Rejected(Rejection.INVALID_INPUT, f"a pause may reach at most {self.policy.plan_cap} from now")
+
+    def apply_request_pause(self, cmd: RequestPause, now: datetime) -> None:
+        decider = self._pause_decider(cmd.until, now)
+        self.pause = Pause(
+            by=cmd.actor.org, reason=cmd.reason, note=cmd.note, until=cmd.until, requested_at=now, decider=decider
+        )
+        details = {"reason": cmd.reason, "note": cmd.note, "until": cmd.until, "decider": decider}
+        self._record(now, EventKind.PAUSE_REQUESTED, cmd.actor.org, {**details, **self._person(cmd.actor)})
+
+    def check_decide_pause(self, cmd: DecidePause) -> None:
+        self._require_open()
+        pause = self.pause
+        if pause is None or pause.running:
+            raise Rejected(Rejection.INVALID_STATE, "there is no pause request to decide")
+        if cmd.actor.org == pause.decider or self.is_supervisor(cmd.actor.org):
+            return
+        if pause.decider != self.decider_of(self.level):
+            raise Rejected(
+                Rejection.FORBIDDEN,
+                f"the case was paused before and this pause goes past the policy's {self.policy.pause_limit} "
+                f"of paused time: only a supervisor ({pause.decider}) decides it",
+            )
+        raise Rejected(
+            Rejection.FORBIDDEN, f"{cmd.actor.org} cannot decide this pause: {pause.decider} or a supervisor decides"
+        )
+
+    def apply_decide_pause(self, cmd: DecidePause, now: datetime) -> None:
+        pause = self.pause
+        assert pause is not None
+        if not cmd.approve:
+            self.pause = None
+            self._record(now, EventKind.PAUSE_DENIED, cmd.actor.org, {"reason": cmd.reason, "by": pause.by})
+            return
+        pause.approved_by = cmd.actor.org
+        pause.started_at = now
+        self._record(
+            now, EventKind.PAUSED, cmd.actor.org, {"reason": cmd.reason, "until": pause.until, "cause": pause.reason}
+        )
+
+    def check_resume(self, cmd: Resume) -> None:
+        self._require_open()
+        pause = self.pause
+        if pause is None or not pause.running:
+            raise Rejected(Rejection.INVALID_STATE, "the case is not paused")
+        org = cmd.actor.org
+        if not (self.acts_for_level(org) or org in (pause.by, pause.decider) or self.is_supervisor(org)):
+            raise Rejected(
+                Rejection.FORBIDDEN, f"{org} cannot resume this case: the level's owner or {pause.decider} can"
+            )
+
+    def apply_resume(self, cmd: Resume, now: datetime) -> None:
+        self._resume(now, cmd.actor.org, PauseEnd.HAND, cmd.note)
+
+    def check_answer(self, cmd: ResidentAnswer) -> None:
+        self._require_resident(cmd.token)
+        self._require_open()
+        if not (self.paused and self.pause is not None and self.pause.reason is PauseReason.RESIDENT):
+            raise Rejected(Rejection.INVALID_STATE, "the case is not waiting for the resident's answer")
+
+    def apply_answer(self, cmd: ResidentAnswer, now: datetime) -> None:
+        self._record(now, EventKind.RESIDENT_ANSWERED, "resident", {"text": cmd.text})
+        self._resume(now, "resident", PauseEnd.RESIDENT)
+
+    def _resume(self, now: datetime, by: str | None, end: PauseEnd, note: str | None = None) -> None:
+        """The clock runs again: every deadline of the level moves by the time it would have counted meanwhile."""
+        pause, stage = self.pause, self.stage
+        assert pause is not None and pause.started_at is not None
+        stopped = pause.started_at
+        calendar = self.calendar_of(stage.owner)
+
+        def moved(due: datetime, clock: Clock, on: WorkCalendar = calendar) -> datetime:
+            return on.advance(clock, now, on.counted(clock, stopped, due)) if due > stopped else due
+
+        stage.deadline = moved(stage.deadline, stage.clock)
+        stage.warning_at = moved(stage.warning_at, stage.clock)
+        if stage.arrival_due is not None:
+            stage.arrival_due = moved(stage.arrival_due, Clock.WALL)
+        if self.reroute_due is not None:
+            street = self.policy.budget(Level.STREET, self.severity).clock
+            self.reroute_due = moved(self.reroute_due, street, self.calendar_of(self.ctx.street_org))
+        pause.counted = calendar.counted(stage.clock, stopped, now)
+        self._end_pause(now, by, end)
+        self._record(
+            now,
+            EventKind.RESUMED,
+            by,
+            {
+                "end": end,
+                "note": note,
+                "paused_seconds": int(pause.length.total_seconds()),
+                "counted_seconds": int(pause.counted.total_seconds()),
+                "deadline": stage.deadline,
+            },
+        )
+
+    def _end_pause(self, now: datetime, by: str | None, end: PauseEnd) -> None:
+        """Close the pause, if any: a running one joins the ended ones, a request still undecided lapses."""
+        pause, self.pause = self.pause, None
+        if pause is None or not pause.running:
+            return
+        pause.ended_at, pause.ended_by, pause.end = now, by, end
+        self.stage.paused += pause.length
+        self.pauses.append(pause)
+
     # ---- timers ---------------------------------------------------------------------------------------
 
     def next_due(self) -> datetime | None:
         due: list[datetime] = []
         stage = self.stage
-        if self.status.is_open:
+        if self.status.is_open and self.paused:
+            assert self.pause is not None
+            if self.pause.until is not None:
+                due.append(self.pause.until)
+        elif self.status.is_open:
             if not stage.warned:
                 due.append(stage.warning_at)
             if not stage.breached:
@@ -648,6 +804,11 @@ class CaseState:
             return
         if not self.status.is_open:
             return
+        if self.paused:
+            assert self.pause is not None
+            if self.pause.until is None or now < self.pause.until:
+                return
+            self._resume(now, None, PauseEnd.UNTIL)
         if stage.arrival_due and stage.arrived_at is None and not stage.arrival_breached and now >= stage.arrival_due:
             stage.arrival_breached = True
             self._breach(now, BreachKind.ARRIVAL, stage.arrival_due)
@@ -694,17 +855,33 @@ class CaseState:
     def _person(actor) -> dict[str, Any]:
         return {"person": actor.person} if actor.person else {}
 
+    def _due(self, org: str, budget: Budget, now: datetime) -> datetime:
+        return self.calendar_of(org).deadline(budget.clock, now, budget.duration)
+
+    def _warning_at(self, org: str, clock: Clock, start: datetime, deadline: datetime) -> datetime:
+        """At the policy's ratio of the time the clock counts from `start` to `deadline`."""
+        calendar = self.calendar_of(org)
+        return calendar.advance(clock, start, calendar.counted(clock, start, deadline) * self.policy.warning_ratio)
+
+    def _holidays(self, org: str, clock: Clock, start: datetime, deadline: datetime) -> list[str]:
+        return self.calendar_of(org).holidays_between(start, deadline) if clock is Clock.WORKING else []
+
     def _enter(self, level: Level, now: datetime, status: Status = Status.REPORTED) -> None:
+        self._end_pause(now, None, PauseEnd.MOVED)
         budget = self.policy.budget(level, self.severity)
+        owner = self.owner_of(level)
+        deadline = self._due(owner, budget, now)
         needs_arrival = level is Level.COUNCIL and self.ctx.category.needs_arrival and not self.stages
         self.stages.append(
             Stage(
                 level=level,
-                owner=self.owner_of(level),
+                owner=owner,
                 entered_at=now,
-                budget=budget,
-                deadline=now + budget,
-                warning_at=now + self.policy.warning_offset(budget),
+                budget=budget.duration,
+                clock=budget.clock,
+                deadline=deadline,
+                warning_at=self._warning_at(owner, budget.clock, now, deadline),
+                holidays=self._holidays(owner, budget.clock, now, deadline),
                 arrival_due=now + self.policy.arrival if needs_arrival else None,
             )
         )
@@ -742,7 +919,8 @@ class CaseState:
     def _move_deadline(self, until: datetime, now: datetime) -> None:
         stage = self.stage
         stage.deadline = until
-        stage.warning_at = now + self.policy.warning_offset(until - now)
+        stage.warning_at = self._warning_at(stage.owner, stage.clock, now, until)
+        stage.holidays = self._holidays(stage.owner, stage.clock, stage.entered_at, until)
         stage.warned = False
         stage.breached = False
         self.overdue = False
@@ -776,6 +954,7 @@ class CaseState:
             self._record(now, EventKind.PROPOSAL_FAILED, None, {"objections": proposal.objected, "quorum": quorum})
 
     def _resolve(self, now: datetime, actor: str, summary: str) -> None:
+        self._end_pause(now, None, PauseEnd.MOVED)
         self.status = Status.RESOLVED
         self.proposal = None
         self.extension = None
@@ -787,6 +966,7 @@ class CaseState:
         self._record(now, EventKind.RESOLVED, actor, {"summary": summary, "feedback_due": self.feedback_due})
 
     def _close(self, now: datetime, reason: CloseReason) -> None:
+        self._end_pause(now, None, PauseEnd.MOVED)
         self.status = Status.CLOSED
         self.close_reason = reason
         self.closed_at = now
@@ -818,6 +998,8 @@ class CaseState:
             council=self.ctx.council,
             proposal=self.proposal,
             extension=self.extension,
+            pause=self.pause,
+            pauses=self.pauses,
             feedback_due=self.feedback_due,
             breaches=self.breaches,
             tasks=list(self.tasks.values()),
@@ -844,8 +1026,9 @@ class CaseState:
             "description": self.report.description,
             "reported_at": self.reported_at,
             "updated_at": self.updated_at,
-            "deadline": self.stage.deadline if self.status.is_open else None,
+            "deadline": self.stage.deadline if self.status.is_open and not self.paused else None,
             "overdue": self.overdue,
+            "paused": self.paused,
             "supervision": self.supervision,
             "resolved_level": self.resolved_level,
             "resolved_at": self.resolved_at,

@@ -12,7 +12,9 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.tasks import TaskActivities
-    from schemas.case import DecideExtension, EventKind, Rejection
+    from schemas.calendar import Clock, WorkCalendar
+    from schemas.case import DecideExtension, DecidePause, EventKind, Rejection, Resume
+    from schemas.pause import Pause, PauseEnd
     from schemas.task import (
         ExtensionRequest,
         TaskAccept,
@@ -22,6 +24,7 @@ with workflow.unsafe.imports_passed_through():
         TaskComplete,
         TaskExtension,
         TaskNote,
+        TaskPause,
         TaskReturn,
         TaskStart,
         TaskStatus,
@@ -56,7 +59,7 @@ class DepartmentTaskWorkflow:
             role=start.role,
             status=TaskStatus.SUMMONED,
             summoned_at=now,
-            accept_due=now + start.accept_within,
+            accept_due=self._calendar().deadline(start.accept_clock, now, start.accept_within),
         )
         self._change(EventKind.TASK_SUMMONED, None, {"accept_due": task.accept_due})
         await self._settle()
@@ -72,16 +75,35 @@ class DepartmentTaskWorkflow:
 
     # ---- timers -------------------------------------------------------------------------------------------
 
+    def _calendar(self) -> WorkCalendar:
+        return self._require_start().calendar or WorkCalendar()
+
+    def _clock(self) -> Clock:
+        start = self._require_start()
+        return start.accept_clock if self._require_task().status is TaskStatus.SUMMONED else start.work_clock
+
+    def _paused(self) -> bool:
+        pause = self._require_task().pause
+        return pause is not None and pause.running
+
     def _deadline(self) -> datetime:
         task = self._require_task()
         return task.accept_due if task.status is TaskStatus.SUMMONED else task.work_due or task.accept_due
 
     def _next_due(self) -> datetime | None:
-        """The deadline of the current phase; once it is missed, the next reminder (None after the last)."""
-        return self._next_reminder if self._require_task().overdue else self._deadline()
+        """The deadline of the current phase; once it is missed, the next reminder (None after the last). While
+        paused (挂起), only the pause's until-date."""
+        task = self._require_task()
+        if self._paused():
+            assert task.pause is not None
+            return task.pause.until
+        return self._next_reminder if task.overdue else self._deadline()
 
     def _fire_due(self, now: datetime) -> None:
         task, start = self._require_task(), self._require_start()
+        if self._paused():
+            self._resume(now, None, PauseEnd.UNTIL)
+            return
         phase = "accept" if task.status is TaskStatus.SUMMONED else "work"
         if not task.overdue:
             task.overdue = task.supervision = True
@@ -169,7 +191,8 @@ class DepartmentTaskWorkflow:
         task, now = self._require_task(), workflow.now()
         task.status = TaskStatus.ACCEPTED
         task.accepted_at = now
-        task.work_due = now + self._require_start().work_within
+        start = self._require_start()
+        task.work_due = self._calendar().deadline(start.work_clock, now, start.work_within)
         task.overdue = False
         self._next_reminder = None
         self._change(
@@ -201,6 +224,7 @@ class DepartmentTaskWorkflow:
         task.evidence_urls = [str(url) for url in cmd.evidence_urls]
         task.overdue = False
         task.extension = None
+        self._end_pause(task.completed_at, None, PauseEnd.MOVED)
         self._change(
             EventKind.TASK_COMPLETED,
             cmd.actor.department,
@@ -221,6 +245,7 @@ class DepartmentTaskWorkflow:
         task.closed_reason = cmd.reason
         task.overdue = False
         task.extension = None
+        self._end_pause(workflow.now(), None, PauseEnd.MOVED)
         self._change(EventKind.TASK_RETURNED, cmd.actor.department, {"reason": cmd.reason})
         return task
 
@@ -254,6 +279,8 @@ class DepartmentTaskWorkflow:
             )
         if task.status is TaskStatus.SUMMONED:
             raise _reject(Rejection.INVALID_STATE, "accept the task before asking for more time")
+        if self._paused():
+            raise _reject(Rejection.INVALID_STATE, "the task is paused (挂起), its deadline stands still: resume first")
 
     @workflow.update
     def decide_extension(self, cmd: DecideExtension) -> TaskView:
@@ -284,6 +311,108 @@ class DepartmentTaskWorkflow:
         if self._require_task().extension is None:
             raise _reject(Rejection.INVALID_STATE, "there is no extension request to decide")
 
+    # ---- pauses (挂起): the department asks, the district centre decides -----------------------------------------
+
+    @workflow.update
+    def request_pause(self, cmd: TaskPause) -> TaskView:
+        task, now = self._require_task(), workflow.now()
+        decider = self._require_start().district_org
+        task.pause = Pause(
+            by=cmd.actor.department,
+            reason=cmd.reason,
+            note=cmd.note,
+            until=cmd.until,
+            requested_at=now,
+            decider=decider,
+        )
+        details = {"reason": cmd.reason, "note": cmd.note, "until": cmd.until, "decider": decider}
+        self._change(EventKind.TASK_PAUSE_REQUESTED, cmd.actor.department, details)
+        return task
+
+    @request_pause.validator
+    def _validate_request_pause(self, cmd: TaskPause) -> None:
+        task = self._require_own(cmd.actor, "pause")
+        if task.pause is not None:
+            state = "already paused" if self._paused() else "waiting for a decision on its pause"
+            raise _reject(Rejection.INVALID_STATE, f"the task is {state}")
+        if cmd.until is not None and cmd.until <= workflow.now():
+            raise _reject(Rejection.INVALID_INPUT, "the pause's until-date must be in the future")
+
+    @workflow.update
+    def decide_pause(self, cmd: DecidePause) -> TaskView:
+        task, now = self._require_task(), workflow.now()
+        pause = task.pause
+        assert pause is not None
+        if cmd.approve:
+            pause.approved_by, pause.started_at = cmd.actor.org, now
+            self._change(EventKind.TASK_PAUSED, cmd.actor.org, {"reason": cmd.reason, "until": pause.until})
+        else:
+            task.pause = None
+            self._change(EventKind.TASK_PAUSE_DENIED, cmd.actor.org, {"reason": cmd.reason})
+        return task
+
+    @decide_pause.validator
+    def _validate_decide_pause(self, cmd: DecidePause) -> None:
+        start, task = self._require_start(), self._require_task()
+        if cmd.actor.org != start.district_org:
+            raise _reject(Rejection.FORBIDDEN, f"only the district centre {start.district_org} decides task pauses")
+        if task.pause is None or task.pause.running or not task.status.is_open:
+            raise _reject(Rejection.INVALID_STATE, "there is no pause request to decide")
+
+    @workflow.update
+    def resume(self, cmd: Resume) -> TaskView:
+        self._resume(workflow.now(), cmd.actor.org, PauseEnd.HAND, cmd.note)
+        return self._require_task()
+
+    @resume.validator
+    def _validate_resume(self, cmd: Resume) -> None:
+        task, start = self._require_task(), self._require_start()
+        if cmd.actor.org not in (task.department, start.district_org):
+            raise _reject(
+                Rejection.FORBIDDEN, f"{cmd.actor.org} cannot resume the task of {task.department}"
+            )
+        if not task.status.is_open or not self._paused():
+            raise _reject(Rejection.INVALID_STATE, "the task is not paused")
+
+    def _resume(self, now: datetime, by: str | None, end: PauseEnd, note: str | None = None) -> None:
+        """The clock runs again: the phase's deadline (or, once missed, the next reminder) moves by the time it
+        would have counted meanwhile."""
+        task, calendar, clock = self._require_task(), self._calendar(), self._clock()
+        pause = task.pause
+        assert pause is not None and pause.started_at is not None
+        stopped = pause.started_at
+
+        def moved(due: datetime, clock: Clock) -> datetime:
+            return calendar.advance(clock, now, calendar.counted(clock, stopped, due)) if due > stopped else due
+
+        if task.status is TaskStatus.SUMMONED:
+            task.accept_due = moved(task.accept_due, clock)
+        elif task.work_due is not None:
+            task.work_due = moved(task.work_due, clock)
+        if self._next_reminder is not None:
+            self._next_reminder = moved(self._next_reminder, Clock.WALL)
+        pause.counted = calendar.counted(clock, stopped, now)
+        self._end_pause(now, by, end)
+        self._change(
+            EventKind.TASK_RESUMED,
+            by,
+            {
+                "end": end,
+                "note": note,
+                "paused_seconds": int(pause.length.total_seconds()),
+                "counted_seconds": int(pause.counted.total_seconds()),
+                "due": self._deadline(),
+            },
+        )
+
+    def _end_pause(self, now: datetime | None, by: str | None, end: PauseEnd) -> None:
+        task = self._require_task()
+        pause, task.pause = task.pause, None
+        if pause is None or not pause.running:
+            return
+        pause.ended_at, pause.ended_by, pause.end = now, by, end
+        task.pauses.append(pause)
+
     @workflow.signal
     def cancel(self, cmd: TaskCancel) -> None:
         task = self._task
@@ -293,4 +422,5 @@ class DepartmentTaskWorkflow:
         task.closed_reason = cmd.reason
         task.overdue = False
         task.extension = None
+        self._end_pause(workflow.now(), None, PauseEnd.MOVED)
         self._change(EventKind.TASK_CANCELLED, None, {"reason": cmd.reason})

@@ -75,5 +75,6 @@ def test_an_unknown_default_policy_stops_the_api_with_one_line(database_url):
     result = subprocess.run([str(WHISTLE), "api"], env=environment, capture_output=True, text=True, timeout=60)
     assert result.returncode == 1, result.stderr
     assert result.stderr.splitlines() == [
-        "whistle: WHISTLE_DEFAULT_POLICY 'demo-fsat' is not an SLA policy of the registry (default, demo-fast)"
+        "whistle: WHISTLE_DEFAULT_POLICY 'demo-fsat' is not an SLA policy of the registry "
+        "(default, demo-fast, working-days)"
     ]
