@@ -36,8 +36,15 @@ from typing import Any
 import asyncpg
 from pydantic import BaseModel
 
+from activities import registry
+from i18n.language import _, current, gettext
+from i18n.names import NameBook, name
+from i18n.offsets import on_local_clock
+from i18n.timeline import narrate
+from i18n.zone import moment_text
 from schemas.case import CaseProjection, CaseSummary, EventKind, TimelineEvent
-from schemas.domain import Level
+from schemas.domain import CloseReason, Level
+from schemas.messages import N_
 
 RESIDENT = "resident"
 FEEDBACK_REQUESTED = "FEEDBACK_REQUESTED"
@@ -64,16 +71,20 @@ class Notification(BaseModel):
         return f"{self.case_id}:{self.seq}:{self.recipient}"
 
     def body(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "case_id": self.case_id,
-            "seq": self.seq,
-            "recipient": self.recipient,
-            "topic": self.topic,
-            "level": self.level,
-            "at": self.occurred_at.isoformat(),
-            **self.payload,
-        }
+        """What the receiver gets: the machine fields (codes, times in ISO 8601 with the deployment's offset)
+        and `text`, the line a person reads."""
+        return on_local_clock(
+            {
+                "id": self.id,
+                "case_id": self.case_id,
+                "seq": self.seq,
+                "recipient": self.recipient,
+                "topic": self.topic,
+                "level": self.level,
+                "at": self.occurred_at,
+                **self.payload,
+            }
+        )
 
 
 class OutboxEntry(Notification):
@@ -168,44 +179,58 @@ _RESIDENT_TOPICS: dict[EventKind, str] = {
 }
 
 
-def _text(event: TimelineEvent, summary: CaseSummary) -> str:
-    """One line a person can read; the details travel alongside."""
+# What the resident is told, addressed to them: short, names and local times, never a code.
+_RESIDENT_TEXTS: dict[EventKind, str] = {
+    EventKind.REPORTED: N_("We received your report %(case)s (%(category)s): the compound's council takes it first"),
+    EventKind.ESCALATED: N_("Your case %(case)s goes up to the %(level)s level"),
+    EventKind.REOPENED: N_("Your case %(case)s is handled again at the %(level)s level"),
+    EventKind.RESOLVED: N_("Your case %(case)s is resolved: please tell us by %(due)s whether you are satisfied"),
+    EventKind.CLOSED: N_("Your case %(case)s is closed: %(reason)s"),
+}
+
+
+def _public(event: TimelineEvent) -> TimelineEvent:
+    """The event without the details that may carry what a resident typed or who they are."""
+    return event.model_copy(update={"details": {k: v for k, v in event.details.items() if k not in _PRIVATE_DETAILS}})
+
+
+def resident_text(event: TimelineEvent, summary: CaseSummary, names: NameBook) -> str:
     d = event.details
-    about = f"case {summary.case_id} ({summary.category}, {summary.compound})"
-    lines = {
-        EventKind.REPORTED: f"new {about} at COUNCIL",
-        EventKind.ESCALATED: f"{about} escalated from {d.get('from')} to {d.get('to')}: {d.get('reason')}",
-        EventKind.REOPENED: f"{about} reopened at {d.get('level')}: the resident is not satisfied",
-        EventKind.WARNING: f"{about} is due at {d.get('deadline')}",
-        EventKind.SLA_BREACHED: f"{about} missed its deadline {d.get('due')}, recorded against {d.get('against')}",
-        EventKind.ARRIVAL_BREACHED: f"{about}: nobody on site by {d.get('due')}, recorded against {d.get('against')}",
-        EventKind.RESOLUTION_PROPOSED: f"{about}: {event.actor} proposes a resolution; sign-off needed",
-        EventKind.EXTENSION_REQUESTED: f"{about}: {event.actor} asks to extend to {d.get('until')}",
-        EventKind.EXTENSION_APPROVED: f"{about}: extension to {d.get('until')} approved",
-        EventKind.EXTENSION_DENIED: f"{about}: extension denied",
-        EventKind.SUPERVISED: f"{about}: supervision ({d.get('action')}) by {event.actor}: {d.get('reason')}",
-        EventKind.TASK_SUMMONED: f"{about}: {d.get('department')} summoned ({d.get('role')})",
-        EventKind.TASK_OVERDUE: f"{about}: {d.get('department')} is overdue ({d.get('phase')} by {d.get('due')})",
-        EventKind.TASK_CANCELLED: f"{about}: the task of {d.get('department')} is cancelled",
-        EventKind.TASK_EXTENSION_REQUESTED: (
-            f"{about}: {d.get('department')} asks to extend its task to {d.get('requested_until')}"
-        ),
-        EventKind.TASK_EXTENSION_APPROVED: f"{about}: {d.get('department')}'s extension to {d.get('until')} approved",
-        EventKind.TASK_EXTENSION_DENIED: f"{about}: {d.get('department')}'s extension denied",
-        EventKind.TASK_RETURNED: (
-            f"{about}: {d.get('department')} returned the task; reroute it or conclude on the completed work"
-        ),
-        EventKind.ALL_RETURNED: f"{about}: every department returned the task",
-        EventKind.DISPATCHED: f"{about}: dispatched to volunteer {d.get('volunteer')}",
-        EventKind.DUPLICATE_LINKED: f"{about}: another report of the same issue ({d.get('reporters')} reporters)",
-        EventKind.RESOLVED: f"{about} resolved; please give your feedback by {d.get('feedback_due')}",
-        EventKind.CLOSED: f"{about} closed ({d.get('reason')})",
+    return gettext(_RESIDENT_TEXTS[event.kind]) % {
+        "case": summary.case_id,
+        "category": names(summary.category),
+        "level": name(Level(d.get("to") or d.get("level") or event.level)),
+        "due": moment_text(datetime.fromisoformat(str(d["feedback_due"]))) if d.get("feedback_due") else "–",
+        "reason": name(CloseReason(d["reason"])) if event.kind is EventKind.CLOSED else "",
     }
-    return lines[event.kind]
 
 
-def notifications_for(projection: CaseProjection, parties: Parties | None) -> list[Notification]:
-    """Every notification the projection's new events call for (`parties` may be None if none needs it)."""
+def organisation_text(event: TimelineEvent, summary: CaseSummary, names: NameBook) -> str:
+    """One line for the organisations told: which case, then what happened, as the timeline says it."""
+    about = _("%(case)s (%(category)s, %(compound)s)") % {
+        "case": summary.case_id,
+        "category": names(summary.category),
+        "compound": names(summary.compound),
+    }
+    if event.kind is EventKind.REPORTED:
+        return _("New case %(about)s: the compound's three-party council takes it first") % {"about": about}
+    [line] = narrate([_public(event)], names)
+    return _("%(about)s: %(sentence)s") % {"about": about, "sentence": line.sentence}
+
+
+def _codes(projection: CaseProjection) -> set[str]:
+    """Every code the projection's notifications may name (a few other words besides, which name nothing)."""
+    found = {projection.summary.category, projection.summary.compound}
+    for event in projection.events:
+        found.update([event.actor] if event.actor else [])
+        for value in event.details.values():
+            found.update(item for item in (value if isinstance(value, list) else [value]) if isinstance(item, str))
+    return found
+
+
+def notifications_for(projection: CaseProjection, parties: Parties | None, names: NameBook) -> list[Notification]:
+    """Every notification the projection's new events call for (`parties` may be None if none needs it), its
+    text in the language in force (the deployment's, WHISTLE_LANG: recipients keep no preference)."""
     summary = projection.summary
     case = {
         "status": summary.status,
@@ -225,8 +250,8 @@ def notifications_for(projection: CaseProjection, parties: Parties | None) -> li
             addressed[resident_address(summary.case_id)] = str(_RESIDENT_TOPICS[event.kind])
         if not addressed:
             continue
-        details = {k: v for k, v in event.model_dump(mode="json")["details"].items() if k not in _PRIVATE_DETAILS}
-        payload = {"event": event.kind, "text": _text(event, summary), "details": details, "case": case}
+        details = _public(event).model_dump(mode="json")["details"]
+        payload = {"event": event.kind, "actor": event.actor, "details": details, "case": case, "language": current()}
         found += [
             Notification(
                 case_id=summary.case_id,
@@ -235,7 +260,12 @@ def notifications_for(projection: CaseProjection, parties: Parties | None) -> li
                 topic=topic,
                 level=event.level,
                 occurred_at=event.at,
-                payload=payload,
+                payload={
+                    **payload,
+                    "text": resident_text(event, summary, names)
+                    if recipient == resident_address(summary.case_id)
+                    else organisation_text(event, summary, names),
+                },
             )
             for recipient, topic in addressed.items()
         ]
@@ -252,8 +282,11 @@ _INSERT = """
 async def enqueue(connection: asyncpg.Connection, projection: CaseProjection) -> int:
     """Write the projection's notifications on `connection` (inside its transaction); returns how many."""
     needs_parties = any(event.kind in _ORGANISATIONS for event in projection.events)
+    if not needs_parties and not any(event.kind in _RESIDENT_TOPICS for event in projection.events):
+        return 0
     parties = await _parties(connection, projection.summary) if needs_parties else None
-    found = notifications_for(projection, parties)
+    names = await registry.name_book(connection, _codes(projection))
+    found = notifications_for(projection, parties, names)
     await connection.executemany(
         _INSERT,
         [(n.case_id, n.seq, n.recipient, n.topic, n.level, n.occurred_at, n.payload) for n in found],

@@ -1,6 +1,7 @@
 """The registry in PostgreSQL: demo jurisdiction and SLA policies loading, and look-ups."""
 
 import json
+from collections.abc import Collection
 from datetime import date
 from importlib import resources
 
@@ -228,12 +229,16 @@ async def councils(connection: asyncpg.Connection) -> list[CompoundParties]:
     return [CompoundParties(**dict(row)) for row in rows]
 
 
-async def name_book(connection: asyncpg.Connection) -> NameBook:
-    """Every code a person may read, with its names: organisations, jurisdictions, categories, volunteers."""
+async def name_book(connection: asyncpg.Connection, codes: Collection[str] | None = None) -> NameBook:
+    """Every code a person may read, with its names: organisations, jurisdictions, categories, volunteers
+    (only `codes`, if given: the few one message names)."""
     rows = await connection.fetch(
-        """SELECT code, name, name_en FROM jurisdictions
-           UNION ALL SELECT code, name, name_en FROM organisations
-           UNION ALL SELECT code, name, name_en FROM volunteers
-           UNION ALL SELECT code, definition->>'name', definition->>'name_en' FROM categories"""
+        """SELECT code, name, name_en FROM (
+                  SELECT code, name, name_en FROM jurisdictions
+        UNION ALL SELECT code, name, name_en FROM organisations
+        UNION ALL SELECT code, name, name_en FROM volunteers
+        UNION ALL SELECT code, definition->>'name', definition->>'name_en' FROM categories) named
+            WHERE $1::text[] IS NULL OR code = ANY($1::text[])""",
+        None if codes is None else list(codes),
     )
     return NameBook({row["code"]: (row["name"], row["name_en"]) for row in rows})

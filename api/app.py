@@ -14,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from activities.db import create_pool
 from api import dashboard, departments, errors, handlers, health, open311, residents, statistics, supervisors
 from api.language import LanguageMiddleware
+from api.times import LocalTimeJSONResponse
 from client import temporal
 from client.settings import Settings
 
@@ -49,6 +50,7 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=_lifespan,
         docs_url=None,
         redoc_url=None,
+        default_response_class=LocalTimeJSONResponse,
     )
     app.state.settings = settings
     _install_front_door(app)

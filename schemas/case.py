@@ -20,6 +20,7 @@ from schemas.domain import (
     Status,
 )
 from schemas.instant import Instant
+from schemas.messages import N_
 from schemas.task import ExtensionRequest, TaskView
 
 CaseId = Annotated[str, StringConstraints(pattern=r"^WH-\d{8}-\d{6}$")]
@@ -238,7 +239,7 @@ class Rejection(StrEnum):
     INVALID_INPUT = "InvalidInput"
 
 
-CASE_OPENING = "the case is still opening; try again in a moment"
+CASE_OPENING = N_("the case is still opening; try again in a moment")
 
 
 class EventKind(StrEnum):

@@ -10,7 +10,12 @@ from i18n.language import CHINESE, ENGLISH, catalogue_path
 
 ROOT = Path(__file__).resolve().parents[2]
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None}
-METHODS = [("tests/**.py", "ignore"), ("**/.venv/**", "ignore"), ("**.py", "python"), ("api/templates/**.html", "jinja2")]
+METHODS = [
+    ("tests/**.py", "ignore"),
+    ("**/.venv/**", "ignore"),
+    ("**.py", "python"),
+    ("api/templates/**.html", "jinja2"),
+]
 OPTIONS = {"api/templates/**.html": {"extensions": "jinja2.ext.i18n"}}
 
 
