@@ -8,7 +8,7 @@ the deployment's clock.
 """
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from i18n.zone import local
@@ -17,8 +17,14 @@ _RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d
 
 
 def iso(moment: datetime) -> str:
-    """`moment` in ISO 8601 with the deployment's offset (a naive time is UTC, as Whistle records)."""
-    return local(moment).isoformat()
+    """`moment` in ISO 8601 with the deployment's offset (a naive time is UTC, as Whistle records). Before
+    standard time (Shanghai's local mean time was +08:05:43) the offset is cut to whole minutes, as RFC 3339
+    requires: the same instant still."""
+    shown = local(moment)
+    offset = shown.utcoffset() or timedelta(0)
+    if offset % timedelta(minutes=1):
+        shown = shown.astimezone(timezone(offset // timedelta(minutes=1) * timedelta(minutes=1)))
+    return shown.isoformat()
 
 
 def on_local_clock(value: Any) -> Any:
@@ -29,7 +35,10 @@ def on_local_clock(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [on_local_clock(item) for item in value]
     if isinstance(value, datetime):
-        return iso(value)
+        try:
+            return iso(value)
+        except OverflowError:  # off the calendar once moved (0001-01-01T00:00:00+01:00): as it was given
+            return value.isoformat()
     if isinstance(value, str) and _RFC3339.fullmatch(value):
         try:
             return iso(datetime.fromisoformat(value))
