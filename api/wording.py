@@ -14,7 +14,7 @@ from i18n.language import gettext
 from i18n.names import NameBook, name
 from i18n.spans import span
 from i18n.zone import moment_text
-from schemas.domain import Channel, CloseReason, Level, PartyRole, Severity, Status
+from schemas.domain import Channel, CloseReason, Level, OrgKind, PartyRole, Severity, Status
 from schemas.keys import Role
 from schemas.messages import Message
 from schemas.task import TaskStatus
@@ -80,6 +80,8 @@ _SAY: dict[str, Say] = {
     "party": _member(PartyRole),
     "role": _member(Role),
     "roles": _members(Role),
+    "org_kind": _member(OrgKind),
+    "org_kinds": _members(OrgKind),
     "channel": _member(Channel),
     "key_channel": _member(Channel),
     "action": _phrase,
