@@ -217,6 +217,26 @@ def _choices(expected: str) -> str:
     return _("%(choices)s or %(last)s") % {"choices": head, "last": last} if separator else expected
 
 
+def _counted(kind: str, size: int) -> str | None:
+    """pydantic's length errors, counted in the language."""
+    match kind:
+        case "string_too_short":
+            text = ngettext(
+                "String should have at least %(num)d character", "String should have at least %(num)d characters", size
+            )
+        case "string_too_long":
+            text = ngettext(
+                "String should have at most %(num)d character", "String should have at most %(num)d characters", size
+            )
+        case "too_short":
+            text = ngettext("List should have at least %(num)d item", "List should have at least %(num)d items", size)
+        case "too_long":
+            text = ngettext("List should have at most %(num)d item", "List should have at most %(num)d items", size)
+        case _:
+            return None
+    return text % {"num": size}
+
+
 def field_message(error: dict[str, Any]) -> str:
     """One of pydantic's field errors in the language in force (its own English for a type not listed)."""
     kind, ctx = error["type"], error.get("ctx") or {}
@@ -224,23 +244,9 @@ def field_message(error: dict[str, Any]) -> str:
         return say(ctx["error"].words)
     if kind == "value_error" and isinstance(ctx.get("error"), ValueError):
         return gettext(str(ctx["error"]))
-    if kind in ("string_too_short", "string_too_long", "too_short", "too_long"):
-        size = ctx.get("min_length", ctx.get("max_length", 0))
-        counted = {
-            "string_too_short": lambda: ngettext(
-                "String should have at least %(num)d character", "String should have at least %(num)d characters", size
-            ),
-            "string_too_long": lambda: ngettext(
-                "String should have at most %(num)d character", "String should have at most %(num)d characters", size
-            ),
-            "too_short": lambda: ngettext(
-                "List should have at least %(num)d item", "List should have at least %(num)d items", size
-            ),
-            "too_long": lambda: ngettext(
-                "List should have at most %(num)d item", "List should have at most %(num)d items", size
-            ),
-        }
-        return counted[kind]() % {"num": size}
+    counted = _counted(kind, ctx.get("min_length", ctx.get("max_length", 0)))
+    if counted is not None:
+        return counted
     template = _FIELD_MESSAGES.get(kind)
     if template is None:
         return error["msg"]
@@ -305,8 +311,9 @@ def _message(
     return JSONResponse(status_code=status_code, content={"code": code, "detail": detail}, headers=headers)
 
 
-def _unprocessable(request: Request, errors: list[dict[str, Any]], said: Callable[[dict], str]) -> JSONResponse:
-    errors = [{"type": e["type"], "loc": list(e["loc"]), "msg": said(e)} for e in errors]
+def _unprocessable(request: Request, errors: list[dict[str, Any]], msg: Callable[[dict], str]) -> JSONResponse:
+    """422 (Open311: 400) listing `errors`, each one's `msg` in the language."""
+    errors = [{"type": e["type"], "loc": list(e["loc"]), "msg": msg(e)} for e in errors]
     message = _("The request is not valid: %(problems)s") % {"problems": _describe(errors)}
     if _open311(request):
         return _open311_response(400, message)
