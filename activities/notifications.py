@@ -37,7 +37,7 @@ import asyncpg
 from pydantic import BaseModel
 
 from activities import registry
-from i18n.language import _, current, gettext
+from i18n.language import _, current, default_language, gettext, speaking
 from i18n.names import NameBook, name
 from i18n.offsets import on_local_clock
 from i18n.timeline import narrate
@@ -195,6 +195,7 @@ def _public(event: TimelineEvent) -> TimelineEvent:
 
 
 def resident_text(event: TimelineEvent, summary: CaseSummary, names: NameBook) -> str:
+    """The line the resident reads about their case."""
     d = event.details
     return gettext(_RESIDENT_TEXTS[event.kind]) % {
         "case": summary.case_id,
@@ -252,6 +253,9 @@ def notifications_for(projection: CaseProjection, parties: Parties | None, names
             continue
         details = _public(event).model_dump(mode="json")["details"]
         payload = {"event": event.kind, "actor": event.actor, "details": details, "case": case, "language": current()}
+        resident = resident_address(summary.case_id)
+        to_resident = resident_text(event, summary, names) if resident in addressed else None
+        to_organisations = organisation_text(event, summary, names) if set(addressed) - {resident} else None
         found += [
             Notification(
                 case_id=summary.case_id,
@@ -260,12 +264,7 @@ def notifications_for(projection: CaseProjection, parties: Parties | None, names
                 topic=topic,
                 level=event.level,
                 occurred_at=event.at,
-                payload={
-                    **payload,
-                    "text": resident_text(event, summary, names)
-                    if recipient == resident_address(summary.case_id)
-                    else organisation_text(event, summary, names),
-                },
+                payload={**payload, "text": to_resident if recipient == resident else to_organisations},
             )
             for recipient, topic in addressed.items()
         ]
@@ -286,7 +285,8 @@ async def enqueue(connection: asyncpg.Connection, projection: CaseProjection) ->
         return 0
     parties = await _parties(connection, projection.summary) if needs_parties else None
     names = await registry.name_book(connection, _codes(projection))
-    found = notifications_for(projection, parties, names)
+    with speaking(default_language()):  # the deployment's, whatever the process (a CLI's locale) speaks
+        found = notifications_for(projection, parties, names)
     await connection.executemany(
         _INSERT,
         [(n.case_id, n.seq, n.recipient, n.topic, n.level, n.occurred_at, n.payload) for n in found],
