@@ -10,6 +10,7 @@ import httpx
 
 from activities import notifications, webhooks
 from activities.cases import CaseActivities
+from i18n.language import CHINESE, speaking
 from schemas.case import CaseProjection, CaseSummary, Feedback
 from tests.conftest import whistle_cli
 from tests.resident.conftest import REPORTER, Receiver, free_port
@@ -196,3 +197,21 @@ async def test_notifications_read_in_chinese_with_names_and_local_times(resident
         f"您反映的问题 {view.case_id} 已解决，请在 {due.month}月{due.day}日 {due:%H:%M} 前回访评价是否满意"
     )
     assert "PM-LVYUAN" not in feedback.payload["text"] and "COUNCIL" not in feedback.payload["text"]
+
+
+async def test_notifications_speak_the_deployments_language(resident, pool, monkeypatch):
+    """WHISTLE_LANG, not whatever the worker's process happens to speak (a CLI speaks its locale's language)."""
+    handle, _ = await resident.report(category="NOISE", reporter=REPORTER)
+    view = await resident.view(handle)
+    case_id = "WH-20260101-990001"  # the same events once more, under an id of their own
+    summary = CaseSummary(**view.model_dump(include=set(CaseSummary.model_fields)) | {"case_id": case_id})
+    monkeypatch.setenv("WHISTLE_LANG", "en")
+    with speaking(CHINESE):
+        async with pool.acquire() as connection, connection.transaction():
+            await notifications.enqueue(connection, CaseProjection(summary=summary, events=view.timeline))
+    told = {n.recipient: n.payload for n in await outbox(pool, case_id)}
+    assert told["PM-LVYUAN"]["text"] == (
+        f"New case {case_id} (Noise nuisance, Sunshine): the compound's three-party council takes it first"
+    )
+    assert told["PM-LVYUAN"]["language"] == "en"
+    assert told[f"resident:{case_id}"]["text"].startswith(f"We received your report {case_id} (Noise nuisance)")
