@@ -59,7 +59,9 @@ class CaseFilter(BaseModel):
             raise ValueError(N_("after: not a cursor returned by this list")) from error
         if sort != self.sort or len(key) != len(_KEY_SHAPES[self.sort]):
             raise Invalid(
-                N_("after: the cursor belongs to sort=%(given)s, not sort=%(sort)s"), given=sort, sort=self.sort.value
+                N_("after: the cursor belongs to sort='%(given)s', not sort='%(sort)s'"),
+                given=sort,
+                sort=self.sort.value,
             )
         for value, shape in zip(key, _KEY_SHAPES[self.sort], strict=True):
             if not isinstance(value, shape):
