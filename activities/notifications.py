@@ -26,10 +26,7 @@ and (case_id, seq, recipient) keys every row, so a retried projection adds nothi
 | CLOSED                                | the level's owner                            | CLOSED              |
 
 The resident is addressed by case (`resident:<case_id>`, followers of linked duplicates included):
-their name and phone stay in the workflow and are never written here. What the resident is told is written
-for them, in the deployment's language (Chinese by default), short enough for one SMS (`RESIDENT_TEXT`
-characters), with `link`, the case's page (`WHISTLE_PUBLIC_URL` before it; the page opens on the phone that
-followed the private link once, and shows nothing to anyone else).
+their name and phone stay in the workflow and are never written here.
 """
 
 import os
@@ -40,8 +37,11 @@ from typing import Any
 import asyncpg
 from pydantic import BaseModel
 
-from i18n.language import _
+from activities import registry
+from i18n.language import _, current, default_language, speaking
 from i18n.names import NameBook, name
+from i18n.offsets import on_local_clock
+from i18n.timeline import narrate
 from i18n.zone import moment_text
 from schemas.case import CaseProjection, CaseSummary, EventKind, TimelineEvent
 from schemas.domain import CloseReason, Level
@@ -79,16 +79,20 @@ class Notification(BaseModel):
         return f"{self.case_id}:{self.seq}:{self.recipient}"
 
     def body(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "case_id": self.case_id,
-            "seq": self.seq,
-            "recipient": self.recipient,
-            "topic": self.topic,
-            "level": self.level,
-            "at": self.occurred_at.isoformat(),
-            **self.payload,
-        }
+        """What the receiver gets: the machine fields (codes, times in ISO 8601 with the deployment's offset)
+        and `text`, the line a person reads."""
+        return on_local_clock(
+            {
+                "id": self.id,
+                "case_id": self.case_id,
+                "seq": self.seq,
+                "recipient": self.recipient,
+                "topic": self.topic,
+                "level": self.level,
+                "at": self.occurred_at,
+                **self.payload,
+            }
+        )
 
 
 class OutboxEntry(Notification):
@@ -102,7 +106,7 @@ class OutboxEntry(Notification):
 class Parties(BaseModel):
     """Who is who around one compound, from the registry."""
 
-    council: list[str]  # community committee, owners' committee, property company (those the compound has)
+    council: list[str]  # community committee, owners' committee, property company
     owner: dict[Level, str]
     street: str
     centre: str
@@ -110,7 +114,7 @@ class Parties(BaseModel):
 
 async def _parties(connection: asyncpg.Connection, summary: CaseSummary) -> Parties:
     row = await connection.fetchrow(
-        """SELECT p.community_committee, p.owners_committee, p.property_company, p.council_owner,
+        """SELECT p.community_committee, p.owners_committee, p.property_company,
                   (SELECT o.code FROM organisations o
                     WHERE o.jurisdiction = $2 AND o.kind = 'DISTRICT_CENTRE' LIMIT 1) AS centre
              FROM compound_parties p WHERE p.compound = $1""",
@@ -119,11 +123,9 @@ async def _parties(connection: asyncpg.Connection, summary: CaseSummary) -> Part
     )
     centre = row["centre"]
     return Parties(
-        council=[
-            party for party in (row["community_committee"], row["owners_committee"], row["property_company"]) if party
-        ],
+        council=[row["community_committee"], row["owners_committee"], row["property_company"]],
         owner={
-            Level.COUNCIL: row["council_owner"],
+            Level.COUNCIL: row["property_company"],
             Level.COMMUNITY: summary.community,
             Level.STREET: summary.street,
             Level.DISTRICT: centre,
@@ -185,43 +187,12 @@ _RESIDENT_TOPICS: dict[EventKind, str] = {
 }
 
 
-def _text(event: TimelineEvent, summary: CaseSummary) -> str:
-    """One line a person can read; the details travel alongside."""
-    d = event.details
-    about = f"case {summary.case_id} ({summary.category}, {summary.compound})"
-    lines = {
-        EventKind.REPORTED: f"new {about} at COUNCIL",
-        EventKind.ESCALATED: f"{about} escalated from {d.get('from')} to {d.get('to')}: {d.get('reason')}",
-        EventKind.REOPENED: f"{about} reopened at {d.get('level')}: the resident is not satisfied",
-        EventKind.WARNING: f"{about} is due at {d.get('deadline')}",
-        EventKind.SLA_BREACHED: f"{about} missed its deadline {d.get('due')}, recorded against {d.get('against')}",
-        EventKind.ARRIVAL_BREACHED: f"{about}: nobody on site by {d.get('due')}, recorded against {d.get('against')}",
-        EventKind.RESOLUTION_PROPOSED: f"{about}: {event.actor} proposes a resolution; sign-off needed",
-        EventKind.EXTENSION_REQUESTED: f"{about}: {event.actor} asks to extend to {d.get('until')}",
-        EventKind.EXTENSION_APPROVED: f"{about}: extension to {d.get('until')} approved",
-        EventKind.EXTENSION_DENIED: f"{about}: extension denied",
-        EventKind.SUPERVISED: f"{about}: supervision ({d.get('action')}) by {event.actor}: {d.get('reason')}",
-        EventKind.TASK_SUMMONED: f"{about}: {d.get('department')} summoned ({d.get('role')})",
-        EventKind.TASK_OVERDUE: f"{about}: {d.get('department')} is overdue ({d.get('phase')} by {d.get('due')})",
-        EventKind.TASK_CANCELLED: f"{about}: the task of {d.get('department')} is cancelled",
-        EventKind.TASK_EXTENSION_REQUESTED: (
-            f"{about}: {d.get('department')} asks to extend its task to {d.get('requested_until')}"
-        ),
-        EventKind.TASK_EXTENSION_APPROVED: f"{about}: {d.get('department')}'s extension to {d.get('until')} approved",
-        EventKind.TASK_EXTENSION_DENIED: f"{about}: {d.get('department')}'s extension denied",
-        EventKind.TASK_RETURNED: (
-            f"{about}: {d.get('department')} returned the task; reroute it or conclude on the completed work"
-        ),
-        EventKind.ALL_RETURNED: f"{about}: every department returned the task",
-        EventKind.DISPATCHED: f"{about}: dispatched to volunteer {d.get('volunteer')}",
-        EventKind.DUPLICATE_LINKED: f"{about}: another report of the same issue ({d.get('reporters')} reporters)",
-        EventKind.RESOLVED: f"{about} resolved; please give your feedback by {d.get('feedback_due')}",
-        EventKind.CLOSED: f"{about} closed ({d.get('reason')})",
-    }
-    return lines[event.kind]
+def _public(event: TimelineEvent) -> TimelineEvent:
+    """The event without the details that may carry what a resident typed or who they are."""
+    return event.model_copy(update={"details": {k: v for k, v in event.details.items() if k not in _PRIVATE_DETAILS}})
 
 
-def _resident_text(event: TimelineEvent, summary: CaseSummary, names: NameBook) -> str:
+def resident_text(event: TimelineEvent, summary: CaseSummary, names: NameBook) -> str:
     """The resident's one line: 您反映的楼道杂物已受理（WH-20261124-000001），小区三方将于11月24日 14:55前处理。"""
     d = event.details
     about = {"category": names(summary.category), "case": summary.case_id}
@@ -251,11 +222,32 @@ def _resident_text(event: TimelineEvent, summary: CaseSummary, names: NameBook) 
     }
 
 
-def notifications_for(
-    projection: CaseProjection, parties: Parties | None, names: NameBook | None = None
-) -> list[Notification]:
-    """Every notification the projection's new events call for (`parties` may be None if none needs it;
-    `names` names the category to the resident)."""
+def organisation_text(event: TimelineEvent, summary: CaseSummary, names: NameBook) -> str:
+    """One line for the organisations told: which case, then what happened, as the timeline says it."""
+    about = _("%(case)s (%(category)s, %(compound)s)") % {
+        "case": summary.case_id,
+        "category": names(summary.category),
+        "compound": names(summary.compound),
+    }
+    if event.kind is EventKind.REPORTED:
+        return _("New case %(about)s: the compound's three-party council takes it first") % {"about": about}
+    [line] = narrate([_public(event)], names)
+    return _("%(about)s: %(sentence)s") % {"about": about, "sentence": line.sentence}
+
+
+def _codes(projection: CaseProjection) -> set[str]:
+    """Every code the projection's notifications may name (a few other words besides, which name nothing)."""
+    found = {projection.summary.category, projection.summary.compound}
+    for event in projection.events:
+        found.update([event.actor] if event.actor else [])
+        for value in event.details.values():
+            found.update(item for item in (value if isinstance(value, list) else [value]) if isinstance(item, str))
+    return found
+
+
+def notifications_for(projection: CaseProjection, parties: Parties | None, names: NameBook) -> list[Notification]:
+    """Every notification the projection's new events call for (`parties` may be None if none needs it), its
+    text in the language in force (the deployment's, WHISTLE_LANG: recipients keep no preference)."""
     summary = projection.summary
     case = {
         "status": summary.status,
@@ -271,16 +263,15 @@ def notifications_for(
         rule = _ORGANISATIONS.get(event.kind)
         if rule is not None and parties is not None:
             addressed.update(dict.fromkeys(rule(event, parties), str(event.kind)))
-        to_resident = event.kind in _RESIDENT_TOPICS
-        if not addressed and not to_resident:
+        if event.kind in _RESIDENT_TOPICS:
+            addressed[resident_address(summary.case_id)] = str(_RESIDENT_TOPICS[event.kind])
+        if not addressed:
             continue
-        details = {k: v for k, v in event.model_dump(mode="json")["details"].items() if k not in _PRIVATE_DETAILS}
-        payload = {"event": event.kind, "text": _text(event, summary), "details": details, "case": case}
-        recipients = [(recipient, topic, payload) for recipient, topic in addressed.items()]
-        if to_resident:
-            text = _resident_text(event, summary, names or NameBook({}))
-            told = {**payload, "text": text, "link": follow_link(summary.case_id)}
-            recipients.append((resident_address(summary.case_id), str(_RESIDENT_TOPICS[event.kind]), told))
+        details = _public(event).model_dump(mode="json")["details"]
+        payload = {"event": event.kind, "actor": event.actor, "details": details, "case": case, "language": current()}
+        resident = resident_address(summary.case_id)
+        to_resident = resident_text(event, summary, names) if resident in addressed else None
+        to_organisations = organisation_text(event, summary, names) if set(addressed) - {resident} else None
         found += [
             Notification(
                 case_id=summary.case_id,
@@ -289,9 +280,13 @@ def notifications_for(
                 topic=topic,
                 level=event.level,
                 occurred_at=event.at,
-                payload=told,
+                payload=(
+                    {**payload, "text": to_resident, "link": follow_link(summary.case_id)}
+                    if recipient == resident
+                    else {**payload, "text": to_organisations}
+                ),
             )
-            for recipient, topic, told in recipients
+            for recipient, topic in addressed.items()
         ]
     return found
 
@@ -306,15 +301,12 @@ _INSERT = """
 async def enqueue(connection: asyncpg.Connection, projection: CaseProjection) -> int:
     """Write the projection's notifications on `connection` (inside its transaction); returns how many."""
     needs_parties = any(event.kind in _ORGANISATIONS for event in projection.events)
+    if not needs_parties and not any(event.kind in _RESIDENT_TOPICS for event in projection.events):
+        return 0
     parties = await _parties(connection, projection.summary) if needs_parties else None
-    names = None
-    if any(event.kind in _RESIDENT_TOPICS for event in projection.events):
-        category = await connection.fetchrow(
-            "SELECT definition->>'name' AS name, definition->>'name_en' AS name_en FROM categories WHERE code = $1",
-            projection.summary.category,
-        )
-        names = NameBook({projection.summary.category: (category["name"], category["name_en"])} if category else {})
-    found = notifications_for(projection, parties, names)
+    names = await registry.name_book(connection, _codes(projection))
+    with speaking(default_language()):  # the deployment's, whatever the process (a CLI's locale) speaks
+        found = notifications_for(projection, parties, names)
     await connection.executemany(
         _INSERT,
         [(n.case_id, n.seq, n.recipient, n.topic, n.level, n.occurred_at, n.payload) for n in found],

@@ -3,6 +3,7 @@
 Importing, editing and retiring live in `registry_edits`; the city file in `city_file`."""
 
 import json
+from collections.abc import Collection
 from datetime import datetime
 from importlib import resources
 
@@ -228,14 +229,21 @@ async def councils(connection: asyncpg.Connection) -> list[CompoundParties]:
     return [CompoundParties(**dict(row)) for row in rows]
 
 
-async def name_book(connection: asyncpg.Connection) -> NameBook:
-    """Every code a person may read, with its names: organisations, volunteers, categories, and places."""
+async def name_book(connection: asyncpg.Connection, codes: Collection[str] | None = None) -> NameBook:
+    """Every code a person may read, with its names: organisations, volunteers, categories, and places (only
+    `codes`, if given: the few one message names)."""
+    wanted = None if codes is None else list(codes)
     names = await connection.fetch(
-        """SELECT code, name, name_en FROM organisations
+        """SELECT code, name, name_en FROM (
+                     SELECT code, name, name_en FROM organisations
            UNION ALL SELECT code, name, name_en FROM volunteers
-           UNION ALL SELECT code, definition->>'name', definition->>'name_en' FROM categories"""
+           UNION ALL SELECT code, definition->>'name', definition->>'name_en' FROM categories) named
+            WHERE $1::text[] IS NULL OR code = ANY($1::text[])""",
+        wanted,
     )
-    places = await connection.fetch("SELECT code, name, name_en FROM jurisdictions")
+    places = await connection.fetch(
+        "SELECT code, name, name_en FROM jurisdictions WHERE $1::text[] IS NULL OR code = ANY($1::text[])", wanted
+    )
     return NameBook(
         {row["code"]: (row["name"], row["name_en"]) for row in names},
         {row["code"]: (row["name"], row["name_en"]) for row in places},

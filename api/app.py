@@ -28,6 +28,7 @@ from api import (
 )
 from api.language import LanguageMiddleware
 from api.limits import BodyLimit, RateLimits
+from api.times import LocalTimeJSONResponse
 from client import temporal
 from client.settings import Settings
 
@@ -63,6 +64,7 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=_lifespan,
         docs_url=None,
         redoc_url=None,
+        default_response_class=LocalTimeJSONResponse,
     )
     app.state.settings = settings
     app.state.rate_limits = RateLimits(settings)

@@ -21,6 +21,7 @@ from api.errors import ApiError, unauthorized
 from schemas.case import Actor, CaseView, ResidentRole
 from schemas.domain import Channel
 from schemas.keys import RIGHTS, Right, Role
+from schemas.messages import N_
 from schemas.task import TaskActor
 
 # Property companies are registered at the district but only answer for their own compounds.
@@ -73,22 +74,23 @@ async def _optional_principal(
         return None
     principal = await authenticate(pool, credentials.credentials)
     if principal is None:
-        raise unauthorized("unknown or revoked API key")
+        raise unauthorized(N_("unknown or revoked API key"))
     return principal
 
 
 async def _principal(principal: Annotated[Principal | None, Depends(_optional_principal)]) -> Principal:
     if principal is None:
-        raise unauthorized("missing API key: send `Authorization: Bearer <key>`")
+        raise unauthorized(N_("missing API key: send `Authorization: Bearer <key>`"))
     return principal
 
 
 def check_right(principal: Principal, right: Right) -> None:
     if right not in RIGHTS[principal.role]:
-        holders = ", ".join(role for role, rights in RIGHTS.items() if right in rights)
+        holders = [role for role, rights in RIGHTS.items() if right in rights]
         raise ApiError(
             403,
-            f"the {principal.role} key of {principal.org} lacks the {right} right (held by {holders} keys)",
+            N_("the %(role)s key of %(org)s lacks the %(right)s right (held by keys of: %(roles)s)"),
+            params={"role": principal.role, "org": principal.org, "right": right, "roles": holders},
         )
 
 
@@ -112,7 +114,7 @@ Administrator = Annotated[Principal, Depends(_require(Right.ADMINISTER))]
 
 async def _token(token: Annotated[str | None, Depends(_case_token)]) -> str:
     if not token:
-        raise unauthorized("missing case token: send the token you received when reporting in `X-Case-Token`")
+        raise unauthorized(N_("missing case token: send the token you received when reporting in `X-Case-Token`"))
     return token
 
 
@@ -123,10 +125,14 @@ async def resident_access(client: Client, pool: asyncpg.Pool, case_id: str, toke
     """The resident's role on the case (REPORTER or FOLLOWER); 403 for a token of another case."""
     role = await calls.resident_role(client, pool, case_id, token)
     if role is None:
-        raise ApiError(403, f"the case token does not belong to case {case_id}")
+        raise ApiError(403, N_("the case token does not belong to case %(case)s"), params={"case": case_id})
     return role
 
 
 def check_view(principal: Principal, case: CaseView) -> None:
     if not principal.may_view(case):
-        raise ApiError(403, f"{principal.org} is neither a participant of case {case.case_id} nor over its area")
+        raise ApiError(
+            403,
+            N_("%(org)s is neither a participant of case %(case)s nor over its area"),
+            params={"org": principal.org, "case": case.case_id},
+        )

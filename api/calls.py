@@ -1,6 +1,7 @@
 """Temporal calls the API makes on cases and department tasks, with their failures turned into `ApiError`s.
 
-An update's validator rejection becomes 403/409/422 with the validator's message; an unknown workflow 404;
+An update's validator rejection becomes 403/409/422 with the validator's words (its template and parameters,
+said in the request's language); an unknown workflow 404;
 a finished case workflow 409; an unreachable server or a worker that does not answer in time 503
 (`api.errors.dependency_failure`, as for every dependency). A case or task that is still opening (its first
 activity running) is retried for a few seconds. Reads of a case or task whose workflow Temporal no longer has
@@ -13,7 +14,7 @@ from datetime import timedelta
 from typing import TypeVar
 
 import asyncpg
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from temporalio.client import (
     Client,
     WorkflowQueryFailedError,
@@ -26,6 +27,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from api.errors import ApiError, FieldError, dependency_failure
 from client.cases import case_handle, read_case_view, read_resident_role, read_task_view, task_handle
 from schemas.case import CaseView, Rejection, ResidentRole
+from schemas.messages import N_, Message
 from schemas.task import TaskView
 
 T = TypeVar("T")
@@ -40,9 +42,26 @@ _REJECTION_STATUS = {
     Rejection.CLOSED: 409,
     Rejection.NOT_READY: 409,
 }
+_REJECTION_CODE = {
+    Rejection.FORBIDDEN: "forbidden",
+    Rejection.INVALID_STATE: "invalid_transition",
+    Rejection.CLOSED: "case_closed",
+    Rejection.NOT_READY: "not_ready",
+}
 
 
-async def _call(call: Callable[[], Awaitable[T]], *, what: str, missing: str) -> T:
+def _refusal(cause: ApplicationError) -> Message:
+    """The validator's words: its template and parameters (details), or its English text from a worker that
+    sends none (translated if the catalogue knows it)."""
+    if cause.details:
+        try:
+            return Message.model_validate(cause.details[0])
+        except ValidationError:
+            pass
+    return Message(template=cause.message)
+
+
+async def _call(call: Callable[[], Awaitable[T]], *, what: Message, missing: Message) -> T:
     loop = asyncio.get_running_loop()
     give_up = loop.time() + _OPENING_WAIT
     while True:
@@ -51,25 +70,33 @@ async def _call(call: Callable[[], Awaitable[T]], *, what: str, missing: str) ->
         except WorkflowUpdateFailedError as error:
             cause = error.cause
             if not isinstance(cause, ApplicationError):
-                raise ApiError(409, f"{what} failed: {cause}") from error
+                raise _about(409, N_("%(what)s: the action failed: %(reason)s"), what, cause) from error
             if cause.type == Rejection.NOT_READY and loop.time() < give_up:
                 await asyncio.sleep(_OPENING_POLL)
                 continue
+            refusal = _refusal(cause)
             if cause.type == Rejection.INVALID_INPUT:
-                raise FieldError(("body",), cause.message, "invalid_input") from error
-            raise ApiError(_REJECTION_STATUS.get(cause.type, 409), cause.message) from error
+                raise FieldError(("body",), refusal.template, "invalid_input", params=refusal.params) from error
+            raise ApiError(
+                _REJECTION_STATUS.get(cause.type, 409),
+                refusal.template,
+                params=refusal.params,
+                code=_REJECTION_CODE.get(cause.type),
+            ) from error
         except WorkflowQueryFailedError as error:
             if "still opening" in str(error) and loop.time() < give_up:
                 await asyncio.sleep(_OPENING_POLL)
                 continue
-            raise ApiError(409, str(error)) from error
+            raise _about(409, N_("%(what)s cannot be read now: %(reason)s"), what, error) from error
         except RPCError as error:
             if error.status == RPCStatusCode.NOT_FOUND:
                 if "already completed" in error.message:
-                    raise ApiError(409, f"{what}: it is closed and takes no more actions") from error
-                raise ApiError(404, missing) from error
+                    raise _about(
+                        409, N_("%(what)s: it is closed and takes no more actions"), what, code="case_closed"
+                    ) from error
+                raise ApiError(404, missing.template, params=missing.params) from error
             if error.status in (RPCStatusCode.INVALID_ARGUMENT, RPCStatusCode.FAILED_PRECONDITION):
-                raise ApiError(409, f"{what}: {error.message}") from error
+                raise _about(409, N_("%(what)s: %(reason)s"), what, error.message) from error
             raise dependency_failure(error) from error
         except (WorkflowUpdateRPCTimeoutOrCancelledError, RuntimeError) as error:
             failure = dependency_failure(error)
@@ -78,15 +105,24 @@ async def _call(call: Callable[[], Awaitable[T]], *, what: str, missing: str) ->
             raise failure from error
 
 
-def _unknown_case(case_id: str) -> str:
-    return f"unknown case {case_id}"
+def _about(status: int, template: str, what: Message, reason: object = None, *, code: str | None = None) -> ApiError:
+    """An error about a case or a task (`what`, a message itself): "case WH-… cannot be read now: …"."""
+    return ApiError(status, template, params={"what": what, "reason": reason}, code=code)
+
+
+def _case(case_id: str) -> Message:
+    return Message(template=N_("case %(case)s"), params={"case": case_id})
+
+
+def _unknown_case(case_id: str) -> Message:
+    return Message(template=N_("unknown case %(case)s"), params={"case": case_id})
 
 
 async def case_view(client: Client, pool: asyncpg.Pool, case_id: str) -> CaseView:
     """The case from its workflow, or from the read model once Temporal's retention has deleted it."""
     return await _call(
         lambda: read_case_view(client, pool, case_id, rpc_timeout=RPC_TIMEOUT),
-        what=f"case {case_id}",
+        what=_case(case_id),
         missing=_unknown_case(case_id),
     )
 
@@ -94,7 +130,7 @@ async def case_view(client: Client, pool: asyncpg.Pool, case_id: str) -> CaseVie
 async def resident_role(client: Client, pool: asyncpg.Pool, case_id: str, token: str) -> ResidentRole | None:
     return await _call(
         lambda: read_resident_role(client, pool, case_id, token, rpc_timeout=RPC_TIMEOUT),
-        what=f"case {case_id}",
+        what=_case(case_id),
         missing=_unknown_case(case_id),
     )
 
@@ -107,19 +143,23 @@ async def case_update(
     handle = case_handle(client, case_id)
     return await _call(
         lambda: handle.execute_update(update, command, id=request_id, rpc_timeout=RPC_TIMEOUT),
-        what=f"case {case_id}",
+        what=_case(case_id),
         missing=_unknown_case(case_id),
     )
 
 
-def _unknown_task(case_id: str, department: str) -> str:
-    return f"{department} has no task on case {case_id}"
+def _task(case_id: str, department: str) -> Message:
+    return Message(template=N_("the task of %(org)s on case %(case)s"), params={"org": department, "case": case_id})
+
+
+def _unknown_task(case_id: str, department: str) -> Message:
+    return Message(template=N_("%(org)s has no task on case %(case)s"), params={"org": department, "case": case_id})
 
 
 async def task_view(client: Client, pool: asyncpg.Pool, case_id: str, department: str) -> TaskView:
     return await _call(
         lambda: read_task_view(client, pool, case_id, department, rpc_timeout=RPC_TIMEOUT),
-        what=f"task of {department} on case {case_id}",
+        what=_task(case_id, department),
         missing=_unknown_task(case_id, department),
     )
 
@@ -132,6 +172,6 @@ async def task_update(
     handle = task_handle(client, case_id, department)
     return await _call(
         lambda: handle.execute_update(update, command, id=request_id, rpc_timeout=RPC_TIMEOUT),
-        what=f"task of {department} on case {case_id}",
+        what=_task(case_id, department),
         missing=_unknown_task(case_id, department),
     )

@@ -7,12 +7,14 @@ import asyncpg
 
 from schemas.domain import Channel, Code
 from schemas.keys import ORG_KINDS, ApiKeyInfo, IssuedKey, Role
+from schemas.messages import N_, Invalid
 
 PREFIX = "whk"
 
 
-class KeyRefused(ValueError):
-    """A key cannot be issued or revoked as asked; the message says why."""
+class KeyRefused(Invalid):
+    """A key cannot be issued or revoked as asked: the English text says why, `words` says it in any language
+    (`api.wording.say`)."""
 
 
 def key_hash(key: str) -> str:
@@ -24,16 +26,21 @@ async def issue(
 ) -> IssuedKey:
     if role is Role.INTAKE:
         if channel is None or channel is Channel.APP:
-            raise KeyRefused("an intake key needs the channel it reports through: HOTLINE, GRID, WINDOW or OPEN311")
+            raise KeyRefused(N_("an intake key needs the channel it reports through: HOTLINE, GRID, WINDOW or OPEN311"))
     else:
         if channel is not None:
-            raise KeyRefused(f"only intake keys have a channel; a {role} key does not")
+            raise KeyRefused(N_("only intake keys have a channel; a %(role)s key does not"), role=role)
         kind = await connection.fetchval("SELECT kind FROM organisations WHERE code = $1", org)
         if kind is None:
-            raise KeyRefused(f"unknown organisation {org!r}")
+            raise KeyRefused(N_("unknown organisation '%(org)s'"), org=org)
         if kind not in ORG_KINDS[role]:
-            allowed = ", ".join(sorted(ORG_KINDS[role]))
-            raise KeyRefused(f"{org} is a {kind}; a {role} key is for {allowed}")
+            raise KeyRefused(
+                N_("%(org)s is a %(org_kind)s; a %(role)s key is for %(org_kinds)s"),
+                org=org,
+                org_kind=kind,
+                role=role,
+                org_kinds=sorted(ORG_KINDS[role]),
+            )
     key_id = secrets.token_hex(4)
     key = f"{PREFIX}_{key_id}_{secrets.token_urlsafe(32)}"
     row = await connection.fetchrow(
@@ -54,7 +61,7 @@ async def revoke(connection: asyncpg.Connection, key_id: str) -> ApiKeyInfo:
         """UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) WHERE key_id = $1 RETURNING *""", key_id
     )
     if row is None:
-        raise KeyRefused(f"no key with id {key_id!r}")
+        raise KeyRefused(N_("no key with id '%(key)s'"), key=key_id)
     return _info(row)
 
 

@@ -22,14 +22,16 @@ from api import calls
 from api.auth import authenticate
 from api.bodies import IdempotencyHeader
 from api.dependencies import AppSettings, DbPool, TemporalClient
-from api.errors import ApiError, Open311Error, responses
+from api.errors import ApiError, Open311Error, field_message, responses
 from api.residents import report_for
 from client.cases import IntakeOutcome
 from client.names import name_book
 from i18n.language import _
+from i18n.names import NameBook, name
 from schemas.case import CaseReport, CaseSummary, CaseView
 from schemas.domain import Code, Severity, Status
 from schemas.instant import Instant
+from schemas.messages import N_
 from schemas.registry import Category
 from schemas.search import CaseFilter, CaseSort
 
@@ -145,7 +147,8 @@ class RequestForm(BaseModel):
 
 
 def _w3(at: datetime | None) -> str | None:
-    return None if at is None else at.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    """W3C format, to the second; the API's JSON answer gives it the deployment's offset (`api.times`)."""
+    return None if at is None else at.isoformat(timespec="seconds")
 
 
 def _commas(values: list[str]) -> list[str]:
@@ -159,7 +162,7 @@ async def _check_jurisdiction(connection: asyncpg.Connection, jurisdiction_id: s
         "SELECT 1 FROM jurisdictions WHERE code = $1 AND kind = 'DISTRICT'", jurisdiction_id
     )
     if not known:
-        raise ApiError(404, f"jurisdiction_id {jurisdiction_id!r} not found")
+        raise ApiError(404, N_("jurisdiction_id %(code)s not found"), params={"code": jurisdiction_id})
 
 
 async def _category(connection: asyncpg.Connection, service_code: str) -> Category:
@@ -168,7 +171,7 @@ async def _category(connection: asyncpg.Connection, service_code: str) -> Catego
             return await registry.category(connection, service_code)
     except registry.UnknownReference:
         pass
-    raise ApiError(404, f"service_code {service_code!r} not found")
+    raise ApiError(404, N_("service_code %(code)s not found"), params={"code": service_code})
 
 
 def _is_code(value: str) -> bool:
@@ -179,10 +182,6 @@ def _is_code(value: str) -> bool:
     return True
 
 
-def _service_name(category: Category) -> str:
-    return f"{category.name_en} {category.name}"
-
-
 JurisdictionId = Annotated[str | None, Query(description="optional: this endpoint serves one district")]
 
 
@@ -191,17 +190,20 @@ async def services(pool: DbPool, jurisdiction_id: JurisdictionId = None) -> list
     async with pool.acquire() as connection:
         await _check_jurisdiction(connection, jurisdiction_id)
         categories = await registry.categories(connection, jurisdiction_id)  # routed in that (or the only) district
-        names = dict(await connection.fetch("SELECT code, name FROM organisations WHERE kind = 'DEPARTMENT'"))
+    names = await name_book(pool)
     return [
         Service(
             service_code=category.code,
-            service_name=_service_name(category),
-            description=f"{category.name_en} ({category.name}); default severity {category.default_severity}; "
-            "handled first by the compound's three-party council, escalating to community, street and district",
+            service_name=names(category.code),
+            description=_(
+                "%(service)s, ordinarily %(severity)s: handled first by the compound's three-party council, "
+                "escalating to the community, the street and the district"
+            )
+            % {"service": names(category.code), "severity": name(category.default_severity)},
             metadata=True,
             type="realtime",
             keywords=", ".join(category.keywords),
-            group=names.get(category.routing.lead, category.routing.lead) if category.routing else category.name,
+            group=names(category.routing.lead) if category.routing else names(category.code),
         )
         for category in categories
     ]
@@ -220,10 +222,9 @@ async def service_definition(
         await _check_jurisdiction(connection, jurisdiction_id)
         category = await _category(connection, service_code)
         compounds = await connection.fetch(
-            """SELECT cp.code, cp.name, cm.name AS community FROM jurisdictions cp
-                 JOIN jurisdictions cm ON cm.code = cp.parent
-                WHERE cp.kind = 'COMPOUND' ORDER BY cp.code"""
+            "SELECT code, parent AS community FROM jurisdictions WHERE kind = 'COMPOUND' ORDER BY code"
         )
+    names = await name_book(pool)
     return ServiceDefinition(
         service_code=category.code,
         attributes=[
@@ -232,24 +233,33 @@ async def service_definition(
                 code="compound",
                 datatype="singlevaluelist",
                 required=False,
-                datatype_description="the compound (小区) where the issue is; "
-                "without it, lat and long must lie inside a compound",
+                datatype_description=_("the compound where the issue is; without it, lat and long must lie inside one"),
                 order=1,
-                description="Which compound (小区) is it in?",
-                values=[AttributeValue(key=r["code"], name=f"{r['name']}, {r['community']}") for r in compounds],
+                description=_("Which compound is it in?"),
+                values=[
+                    AttributeValue(
+                        key=r["code"],
+                        name=_("%(compound)s, %(community)s")
+                        % {"compound": names(r["code"]), "community": names(r["community"])},
+                    )
+                    for r in compounds
+                ],
             ),
             Attribute(
                 variable=True,
                 code="severity",
                 datatype="singlevaluelist",
                 required=False,
-                datatype_description=f"default {category.default_severity}",
+                datatype_description=_("default: %(severity)s") % {"severity": name(category.default_severity)},
                 order=2,
-                description="How serious is it?",
+                description=_("How serious is it?"),
                 values=[
-                    AttributeValue(key=Severity.ORDINARY, name="Ordinary 一般"),
-                    AttributeValue(key=Severity.MAJOR, name="Major 重大"),
-                    AttributeValue(key=Severity.COMPLEX, name="Complex 特殊复杂 (needs a solution plan)"),
+                    AttributeValue(key=Severity.ORDINARY, name=name(Severity.ORDINARY)),
+                    AttributeValue(key=Severity.MAJOR, name=name(Severity.MAJOR)),
+                    AttributeValue(
+                        key=Severity.COMPLEX,
+                        name=_("%(severity)s (needs a solution plan)") % {"severity": name(Severity.COMPLEX)},
+                    ),
                 ],
             ),
         ],
@@ -265,30 +275,38 @@ async def _placed(pool: asyncpg.Pool, form: RequestForm, category: Category) -> 
     if found is None:
         names = await name_book(pool)
         nearest = [
-            f"{near.compound} {names(near.compound)} ({near.metres} m)"
+            f"{near.compound} {names.place(near.compound)} ({near.metres} m)"
             for near in compounds.nearest(form.lat, form.long)
         ]
         raise ApiError(
             400,
-            _("lat %(lat)s, long %(long)s is in no compound: send attribute[compound] (services/%(service)s.json)")
-            % {"lat": form.lat, "long": form.long, "service": category.code}
-            + (_("; nearest: %(nearest)s") % {"nearest": _(", ").join(nearest)} if nearest else ""),
+            N_(
+                "lat %(lat)s, long %(long)s is in no compound: send attribute[compound] (see services/%(code)s.json); "
+                "nearest: %(nearest)s"
+            ),
+            params={"lat": form.lat, "long": form.long, "code": category.code, "nearest": _(", ").join(nearest) or "–"},
         )
     return found
 
 
-def _report(form: RequestForm, category: Category, compound: str | None) -> CaseReport:
-    location_text = form.address_string or (f"address id {form.address_id}" if form.address_id else None)
+def _report(form: RequestForm, category: Category, compound: str | None, names: NameBook) -> CaseReport:
+    location_text = form.address_string or (
+        _("address id %(id)s") % {"id": form.address_id} if form.address_id else None
+    )
     if form.lat is None or form.long is None:
         if (form.lat is None) != (form.long is None):
-            raise ApiError(400, "lat and long must be sent together")
+            raise ApiError(400, N_("lat and long must be sent together"))
         if location_text is None:
-            raise ApiError(400, "a location is required: lat & long, address_string or address_id")
+            raise ApiError(400, N_("a location is required: lat & long, address_string or address_id"))
     if compound is None:
-        raise ApiError(400, f"attribute[compound] was not provided (see services/{category.code}.json)")
-    description = form.description or _service_name(category)
+        raise ApiError(
+            400,
+            N_("attribute[compound] was not provided (see services/%(code)s.json)"),
+            params={"code": category.code},
+        )
+    description = form.description or names(category.code)
     if form.lat is None and location_text:
-        description = f"{description}\n\nLocation: {location_text}"
+        description = _("%(description)s\n\nLocation: %(place)s") % {"description": description, "place": location_text}
     name = " ".join(part for part in (form.first_name, form.last_name) if part) or None
     fields = {
         "compound": compound,
@@ -303,12 +321,15 @@ def _report(form: RequestForm, category: Category, compound: str | None) -> Case
         return CaseReport.model_validate({key: value for key, value in fields.items() if value is not None})
     except ValidationError as error:
         spec_names = {"severity": "attribute[severity]", "photo_urls": "media_url", "compound": "attribute[compound]"}
-        problems = "; ".join(
-            f"{spec_names.get(str(e['loc'][0]), e['loc'][-1] if e['loc'][0] == 'reporter' else e['loc'][0])}: "
-            f"{e['msg']}"
+        problems = _("; ").join(
+            _("%(field)s: %(problem)s")
+            % {
+                "field": spec_names.get(str(e["loc"][0]), e["loc"][-1] if e["loc"][0] == "reporter" else e["loc"][0]),
+                "problem": field_message(e),
+            }
             for e in error.errors()
         )
-        raise ApiError(400, problems) from None
+        raise ApiError(400, N_("The request is not valid: %(problems)s"), params={"problems": problems}) from None
 
 
 @router.post(
@@ -326,48 +347,55 @@ async def create_request(
 ) -> list[RequestReceipt]:
     caller = await authenticate(pool, form.api_key) if form.api_key else None
     if caller is None:
-        raise ApiError(403, "missing or invalid api_key")
+        raise ApiError(403, N_("missing or invalid api_key"))
     async with pool.acquire() as connection:
         await _check_jurisdiction(connection, form.jurisdiction_id)
         if form.service_code is None:
-            raise ApiError(400, "service_code was not provided")
+            raise ApiError(400, N_("service_code was not provided"))
         category = await _category(connection, form.service_code)
-    report = _report(form, category, await _placed(pool, form, category))
+    report = _report(form, category, await _placed(pool, form, category), await name_book(pool))
     receipt = await report_for(client, pool, settings, report, caller, idempotency_key)
     notice = {
-        IntakeOutcome.CREATED: "received: the compound's three-party council responds first, under the 5341 standard",
-        IntakeOutcome.LINKED: "the same issue is already reported and open in this compound; this request follows it",
-        IntakeOutcome.EXISTING: "this request was received before",
+        IntakeOutcome.CREATED: N_(
+            "received: the compound's three-party council responds first, under the 5341 standard"
+        ),
+        IntakeOutcome.LINKED: N_(
+            "the same issue is already reported and open in this compound; this request follows it"
+        ),
+        IntakeOutcome.EXISTING: N_("this request was received before"),
     }[receipt.outcome]
-    return [RequestReceipt(service_request_id=receipt.case_id, service_notice=notice, account_id=None)]
+    return [RequestReceipt(service_request_id=receipt.case_id, service_notice=_(notice), account_id=None)]
 
 
-def _status_notes(case: CaseSummary) -> str:
+def _status_notes(case: CaseSummary, names: NameBook) -> str:
     if case.status is Status.CLOSED:
-        return f"closed ({case.close_reason}) at {case.resolved_level or case.level}"
+        return _("closed (%(reason)s) at the %(level)s level") % {
+            "reason": name(case.close_reason),
+            "level": name(case.resolved_level or case.level),
+        }
     if case.status is Status.RESOLVED:
-        return f"resolved at {case.resolved_level}, waiting for the resident's feedback"
-    overdue = ", overdue" if case.overdue else ""
-    return f"{case.status} at {case.level}, owner {case.owner}{overdue}"
+        return _("resolved at the %(level)s level, waiting for the resident's verdict") % {
+            "level": name(case.resolved_level),
+        }
+    notes = _("%(status)s at the %(level)s level, handled by %(owner)s") % {
+        "status": name(case.status),
+        "level": name(case.level),
+        "owner": names(case.owner),
+    }
+    return _("%(notes)s, overdue") % {"notes": notes} if case.overdue else notes
 
 
 async def _render(pool: asyncpg.Pool, cases: list[CaseSummary]) -> list[ServiceRequest]:
-    async with pool.acquire() as connection:
-        categories = {category.code: category for category in await registry.categories(connection)}
-        owners = dict(
-            await connection.fetch(
-                "SELECT code, name FROM organisations WHERE code = ANY($1::text[])", list({c.owner for c in cases})
-            )
-        )
+    names = await name_book(pool)
     return [
         ServiceRequest(
             service_request_id=case.case_id,
             status="open" if case.status in OPEN else "closed",
-            status_notes=_status_notes(case),
-            service_name=_service_name(categories[case.category]) if case.category in categories else case.category,
+            status_notes=_status_notes(case, names),
+            service_name=names(case.category),
             service_code=case.category,
             description=case.description,
-            agency_responsible=owners.get(case.owner, case.owner),
+            agency_responsible=names(case.owner),
             service_notice=None,
             requested_datetime=_w3(case.reported_at),
             updated_datetime=_w3(case.closed_at or case.updated_at),
@@ -401,11 +429,13 @@ def _period(start: datetime | None, end: datetime | None) -> tuple[datetime, dat
         end = end or start + SPAN
         after_end = end + _INSTANT
     except OverflowError:
-        raise ApiError(400, "start_date and end_date must leave room for the 90-day period in the calendar") from None
+        raise ApiError(
+            400, N_("start_date and end_date must leave room for the 90-day period in the calendar")
+        ) from None
     if end < start:
-        raise ApiError(400, "end_date is before start_date")
+        raise ApiError(400, N_("end_date is before start_date"))
     if end - start > SPAN:
-        raise ApiError(400, "start_date and end_date may not span more than 90 days")
+        raise ApiError(400, N_("start_date and end_date may not span more than 90 days"))
     return start, after_end
 
 
@@ -433,11 +463,13 @@ async def requests(
     statuses = _commas(status)
     unknown = [value for value in statuses if value not in ("open", "closed")]
     if unknown:
-        raise ApiError(400, f"status must be open or closed, not {', '.join(unknown)}")
+        raise ApiError(400, N_("status must be open or closed, not %(given)s"), params={"given": ", ".join(unknown)})
     codes = _commas(service_code)
     invalid = [code for code in codes if not _is_code(code)]
     if invalid:
-        raise ApiError(400, f"service_code {', '.join(map(repr, invalid))} is not a service code")
+        raise ApiError(
+            400, N_("service_code %(given)s is not a service code"), params={"given": ", ".join(map(repr, invalid))}
+        )
     query = CaseFilter(
         status=[s for value in set(statuses) for s in (OPEN if value == "open" else CLOSED)],
         category=codes,
@@ -460,7 +492,7 @@ async def request(
 ) -> list[ServiceRequest]:
     async with pool.acquire() as connection:
         await _check_jurisdiction(connection, jurisdiction_id)
-    not_found = ApiError(404, f"service_request_id {service_request_id!r} not found")
+    not_found = ApiError(404, N_("service_request_id %(code)s not found"), params={"code": service_request_id})
     if not _CASE_ID.fullmatch(service_request_id):
         raise not_found
     try:  # the full view has the place and photos too, and the workflow answers before the first projection lands

@@ -16,6 +16,7 @@ from client.settings import Settings
 from schemas.case import CaseReport, CaseView, Feedback, ResidentAnswer, ResidentRole, Withdraw
 from schemas.domain import Channel
 from schemas.keys import Right
+from schemas.messages import N_
 from workflows.case import CaseWorkflow
 
 router = APIRouter(prefix="/v1/cases", tags=["residents"])
@@ -49,9 +50,13 @@ async def report_for(
     if "channel" not in report.model_fields_set:
         report = report.model_copy(update={"channel": channel})
     elif report.channel != channel:
-        raise ApiError(403, f"reports through {report.channel} need an intake key of that channel; this is {channel}")
+        raise ApiError(
+            403,
+            N_("reports through %(channel)s need an intake key of that channel; this key is for %(key_channel)s"),
+            params={"channel": report.channel, "key_channel": channel},
+        )
     if report.external_id and caller is None:
-        raise ApiError(403, "external ticket ids come from intake channels; report with an intake key")
+        raise ApiError(403, N_("external ticket ids come from intake channels; report with an intake key"))
     attached = photos.named_in(report.photo_urls)
     await photos.check_stored(photos.store_for(settings), attached, "photo_urls")
     try:
@@ -65,17 +70,26 @@ async def report_for(
             caller_org=caller.org if caller is not None else None,
         )
     except IdempotencyKeyReused as error:
-        raise FieldError(("header", "Idempotency-Key"), str(error), "idempotency_key_reused") from error
+        raise FieldError(
+            ("header", "Idempotency-Key"),
+            N_("this Idempotency-Key was already used for a different report; use a new key for a new report"),
+            "idempotency_key_reused",
+        ) from error
     except registry.UnknownReference as error:
         async with pool.acquire() as connection:
-            field = "compound"
+            field, unknown, code = "compound", N_("unknown compound %(code)s"), report.compound
             try:
                 await registry.category(connection, report.category)
             except registry.UnknownReference:
-                field = "category"
-        raise FieldError(("body", field), str(error)) from error
+                field, unknown, code = "category", N_("unknown category %(code)s"), report.category
+        raise FieldError(("body", field), unknown, params={"code": code}) from error
     except ValueError as error:  # anonymous report in a category that needs a name
-        raise FieldError(("body", "reporter", "anonymous"), str(error), "not_allowed") from error
+        raise FieldError(
+            ("body", "reporter", "anonymous"),
+            N_("%(category)s does not accept anonymous reports"),
+            "not_allowed",
+            params={"category": report.category},
+        ) from error
     if reported.outcome is not IntakeOutcome.LINKED:  # a follower's report adds nothing to the case it follows
         await photos.attach(pool, reported.case_id, attached)
     return ReportReceipt(case_id=reported.case_id, outcome=reported.outcome, token=reported.token)
@@ -183,4 +197,6 @@ async def answer(
 
 async def _reporter(client, pool, case_id: str, token: str) -> None:
     if await resident_access(client, pool, case_id, token) is not ResidentRole.REPORTER:
-        raise ApiError(403, f"only the resident who reported case {case_id} may do this; you follow it")
+        raise ApiError(
+            403, N_("only the resident who reported case %(case)s may do this; you follow it"), params={"case": case_id}
+        )

@@ -21,6 +21,7 @@ from schemas.domain import (
     Status,
 )
 from schemas.instant import Instant
+from schemas.messages import N_
 from schemas.pause import Pause, PauseReason
 from schemas.task import ExtensionRequest, TaskView
 
@@ -267,7 +268,7 @@ class Rejection(StrEnum):
     INVALID_INPUT = "InvalidInput"
 
 
-CASE_OPENING = "the case is still opening; try again in a moment"
+CASE_OPENING = N_("the case is still opening; try again in a moment")
 
 
 class EventKind(StrEnum):

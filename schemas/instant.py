@@ -11,6 +11,8 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, AwareDatetime, BeforeValidator
 
+from schemas.messages import N_
+
 _RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
 
 
@@ -18,8 +20,10 @@ def _written_out(value: Any) -> Any:
     if isinstance(value, datetime) or (isinstance(value, str) and _RFC3339.fullmatch(value)):
         return value
     raise ValueError(
-        "needs a date-time with its UTC offset, e.g. 2026-11-22T09:30:00+08:00 "
-        "(需要带时区的日期时间; not a number, a bare date or a bare time)"
+        N_(
+            "needs a date-time with its UTC offset, e.g. 2026-11-22T09:30:00+08:00 "
+            "(not a number, a bare date or a bare time)"
+        )
     )
 
 
@@ -27,7 +31,7 @@ def _representable(value: datetime) -> datetime:
     try:
         value.astimezone(UTC)
     except OverflowError:
-        raise ValueError("out of range once converted to UTC") from None
+        raise ValueError(N_("out of range once converted to UTC")) from None
     return value
 
 

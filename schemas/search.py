@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from schemas.case import CaseSummary
 from schemas.domain import Code, Level, Severity, Status
 from schemas.instant import Instant
+from schemas.messages import N_, Invalid
 from schemas.task import TaskRole, TaskStatus
 
 
@@ -43,7 +44,7 @@ class CaseFilter(BaseModel):
     @model_validator(mode="after")
     def _consistent(self) -> "CaseFilter":
         if self.reported_from and self.reported_to and self.reported_from >= self.reported_to:
-            raise ValueError("reported_from must be before reported_to")
+            raise ValueError(N_("reported_from must be before reported_to"))
         if self.after is not None:
             self.cursor()  # raises ValueError for a cursor that is not one of this sort's
         return self
@@ -55,12 +56,16 @@ class CaseFilter(BaseModel):
         try:
             sort, *key = json.loads(base64.urlsafe_b64decode(self.after.encode()))
         except (ValueError, TypeError) as error:
-            raise ValueError("after: not a cursor returned by this list") from error
+            raise ValueError(N_("after: not a cursor returned by this list")) from error
         if sort != self.sort or len(key) != len(_KEY_SHAPES[self.sort]):
-            raise ValueError(f"after: the cursor belongs to sort={sort!r}, not sort={self.sort.value!r}")
+            raise Invalid(
+                N_("after: the cursor belongs to sort='%(given)s', not sort='%(sort)s'"),
+                given=sort,
+                sort=self.sort.value,
+            )
         for value, shape in zip(key, _KEY_SHAPES[self.sort], strict=True):
             if not isinstance(value, shape):
-                raise ValueError("after: not a cursor returned by this list")
+                raise ValueError(N_("after: not a cursor returned by this list"))
         return tuple(key)
 
 

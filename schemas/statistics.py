@@ -6,6 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validat
 
 from schemas.domain import Code, JurisdictionKind, Level
 from schemas.instant import Instant
+from schemas.messages import N_
 
 
 class StatisticsQuery(BaseModel):
@@ -30,7 +31,7 @@ class StatisticsQuery(BaseModel):
     @model_validator(mode="after")
     def period_in_order(self):
         if self.since and self.until and self.since >= self.until:
-            raise ValueError("since must be before until")
+            raise ValueError(N_("since must be before until"))
         return self
 
 

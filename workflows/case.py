@@ -188,7 +188,7 @@ class CaseWorkflow:
         try:
             check(case)
         except Rejected as rejected:
-            raise ApplicationError(str(rejected), type=rejected.kind, non_retryable=True) from None
+            raise ApplicationError(str(rejected), rejected.words, type=rejected.kind, non_retryable=True) from None
 
     async def _view_with_tasks_started(self) -> CaseView:
         """After a move to DISTRICT, answer once the summoned departments' tasks exist and can be acted on."""

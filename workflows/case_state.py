@@ -47,6 +47,7 @@ from schemas.case import (
     Withdraw,
 )
 from schemas.domain import CloseReason, Level, PartyRole, Severity, Status
+from schemas.messages import N_, Message
 from schemas.pause import Pause, PauseEnd, PauseReason
 from schemas.policy import Budget
 from schemas.registry import CaseContext, VolunteerCredit
@@ -54,10 +55,12 @@ from schemas.task import TaskChange, TaskRole, TaskStatus, TaskView, task_workfl
 
 
 class Rejected(Exception):
-    """An action the case does not allow; `kind` is a `Rejection`, the message says why."""
+    """An action the case does not allow; `kind` is a `Rejection`, the refusal says why (an English template
+    marked for the catalogue, and its parameters, see `schemas.messages.PARAMETERS`)."""
 
-    def __init__(self, kind: Rejection, message: str) -> None:
-        super().__init__(message)
+    def __init__(self, kind: Rejection, template: str, **params: Any) -> None:
+        self.words = Message(template=template, params=params)
+        super().__init__(self.words.english())
         self.kind = kind
 
 
@@ -190,47 +193,83 @@ class CaseState:
 
     def _require_open(self) -> None:
         if self.status is Status.CLOSED:
-            raise Rejected(Rejection.CLOSED, f"case {self.case_id} is closed ({self.close_reason})")
+            raise self._closed()
         if self.status is Status.RESOLVED:
             raise Rejected(
-                Rejection.INVALID_STATE, f"case {self.case_id} is resolved and waiting for the resident's feedback"
+                Rejection.INVALID_STATE,
+                N_("case %(case)s is resolved and waiting for the resident's feedback"),
+                case=self.case_id,
             )
 
+    def _closed(self) -> Rejected:
+        return Rejected(
+            Rejection.CLOSED,
+            N_("case %(case)s is closed (%(close_reason)s)"),
+            case=self.case_id,
+            close_reason=self.close_reason,
+        )
+
     def _require_level_actor(self, org: str, action: str) -> None:
-        if not self.acts_for_level(org):
-            who = "one of the council parties" if self.level is Level.COUNCIL else self.stage.owner
-            raise Rejected(Rejection.FORBIDDEN, f"{org} cannot {action} at {self.level}: only {who} can")
+        """`action`: an English phrase marked with N_ ("accept", "resolve" ...)."""
+        if self.acts_for_level(org):
+            return
+        if self.level is Level.COUNCIL:
+            raise Rejected(
+                Rejection.FORBIDDEN,
+                N_("%(org)s cannot %(action)s at %(level)s: only one of the council parties can"),
+                org=org,
+                action=action,
+                level=self.level,
+            )
+        raise Rejected(
+            Rejection.FORBIDDEN,
+            N_("%(org)s cannot %(action)s at %(level)s: only %(owner)s can"),
+            org=org,
+            action=action,
+            level=self.level,
+            owner=self.stage.owner,
+        )
 
     def _require_accepted(self, action: str) -> None:
         if self.status is not Status.IN_PROGRESS:
             raise Rejected(
-                Rejection.INVALID_STATE, f"cannot {action} before the case is accepted at {self.level} (accept first)"
+                Rejection.INVALID_STATE,
+                N_("cannot %(action)s before the case is accepted at %(level)s (accept first)"),
+                action=action,
+                level=self.level,
             )
 
     def _require_resident(self, token: str) -> None:
         if self.token_hash is None:
-            raise Rejected(Rejection.FORBIDDEN, "this case has no resident access token")
+            raise Rejected(Rejection.FORBIDDEN, N_("this case has no resident access token"))
         if token_hash(token) != self.token_hash:
-            raise Rejected(Rejection.FORBIDDEN, "the access token does not belong to this case")
+            raise Rejected(Rejection.FORBIDDEN, N_("the access token does not belong to this case"))
 
     def _require_clock_running(self, action: str) -> None:
         if self.paused:
             raise Rejected(
-                Rejection.INVALID_STATE, f"the case is paused (挂起), its deadline stands still: resume it to {action}"
+                Rejection.INVALID_STATE,
+                N_("the case is paused (挂起), its deadline stands still: resume it to %(action)s"),
+                action=action,
             )
 
     def _require_departments(self, summons: DepartmentSummons) -> None:
         unknown = [code for code in summons.codes() if code not in self.ctx.departments]
         if unknown:
-            raise Rejected(Rejection.INVALID_INPUT, f"unknown department(s): {', '.join(unknown)}")
+            raise Rejected(Rejection.INVALID_INPUT, N_("unknown department(s): %(orgs)s"), orgs=unknown)
 
     # ---- actions --------------------------------------------------------------------------------------
 
     def check_accept(self, cmd: Accept) -> None:
         self._require_open()
-        self._require_level_actor(cmd.actor.org, "accept")
+        self._require_level_actor(cmd.actor.org, N_("accept"))
         if self.status is Status.IN_PROGRESS:
-            raise Rejected(Rejection.INVALID_STATE, f"already accepted at {self.level} by {self.stage.accepted_by}")
+            raise Rejected(
+                Rejection.INVALID_STATE,
+                N_("already accepted at %(level)s by %(org)s"),
+                level=self.level,
+                org=self.stage.accepted_by,
+            )
 
     def apply_accept(self, cmd: Accept, now: datetime) -> None:
         self.status = Status.IN_PROGRESS
@@ -240,9 +279,9 @@ class CaseState:
 
     def check_arrive(self, cmd: Arrive) -> None:
         self._require_open()
-        self._require_level_actor(cmd.actor.org, "record an on-site arrival")
+        self._require_level_actor(cmd.actor.org, N_("record an on-site arrival"))
         if self.stage.arrived_at is not None:
-            raise Rejected(Rejection.INVALID_STATE, f"arrival at {self.level} already recorded")
+            raise Rejected(Rejection.INVALID_STATE, N_("arrival at %(level)s already recorded"), level=self.level)
 
     def apply_arrive(self, cmd: Arrive, now: datetime) -> None:
         self.stage.arrived_at = now
@@ -251,31 +290,41 @@ class CaseState:
 
     def check_note(self, cmd: AddNote) -> None:
         if self.status is Status.CLOSED:
-            raise Rejected(Rejection.CLOSED, f"case {self.case_id} is closed ({self.close_reason})")
+            raise self._closed()
         if cmd.actor.org not in self.participants():
-            raise Rejected(Rejection.FORBIDDEN, f"{cmd.actor.org} is not a participant of case {self.case_id}")
+            raise Rejected(
+                Rejection.FORBIDDEN,
+                N_("%(org)s is not a participant of case %(case)s"),
+                org=cmd.actor.org,
+                case=self.case_id,
+            )
 
     def apply_note(self, cmd: AddNote, now: datetime) -> None:
         self._record(now, EventKind.NOTE, cmd.actor.org, {"text": cmd.text, **self._person(cmd.actor)})
 
     def check_plan(self, cmd: PresentPlan, now: datetime) -> None:
         self._require_open()
-        self._require_level_actor(cmd.actor.org, "present a plan")
+        self._require_level_actor(cmd.actor.org, N_("present a plan"))
         if self.severity is not Severity.COMPLEX:
             raise Rejected(
-                Rejection.INVALID_STATE, f"solution plans are for COMPLEX cases; this one is {self.severity}"
+                Rejection.INVALID_STATE,
+                N_("solution plans are for COMPLEX cases; this one is %(severity)s"),
+                severity=self.severity,
             )
-        self._require_accepted("present a plan")
-        self._require_clock_running("present a plan")
+        self._require_accepted(N_("present a plan"))
+        self._require_clock_running(N_("present a plan"))
         if self.stage.plan_due is not None:
             raise Rejected(
-                Rejection.INVALID_STATE, "a plan was already presented at this level; request an extension to move it"
+                Rejection.INVALID_STATE,
+                N_("a plan was already presented at this level; request an extension to move it"),
             )
         if cmd.due_at <= now:
-            raise Rejected(Rejection.INVALID_INPUT, "the plan's due date must be in the future")
+            raise Rejected(Rejection.INVALID_INPUT, N_("the plan's due date must be in the future"))
         if cmd.due_at > now + self.policy.plan_cap:
             raise Rejected(
-                Rejection.INVALID_INPUT, f"the plan's due date may be at most {self.policy.plan_cap} from now"
+                Rejection.INVALID_INPUT,
+                N_("the plan's due date may be at most %(cap)s from now"),
+                cap=self.policy.plan_cap,
             )
 
     def apply_plan(self, cmd: PresentPlan, now: datetime) -> None:
@@ -286,17 +335,18 @@ class CaseState:
 
     def check_resolve(self, cmd: Resolve) -> None:
         self._require_open()
-        self._require_level_actor(cmd.actor.org, "resolve")
-        self._require_accepted("resolve")
+        self._require_level_actor(cmd.actor.org, N_("resolve"))
+        self._require_accepted(N_("resolve"))
         if self.proposal is not None:
-            raise Rejected(Rejection.INVALID_STATE, "a resolution is already waiting for the council's sign-off")
+            raise Rejected(Rejection.INVALID_STATE, N_("a resolution is already waiting for the council's sign-off"))
         if self.level is not Level.DISTRICT:
             return
         waiting = [code for code, task in self.tasks.items() if task.status.is_open]
         if waiting:
             raise Rejected(
                 Rejection.INVALID_STATE,
-                f"at DISTRICT the case resolves when its department tasks complete; waiting for {', '.join(waiting)}",
+                N_("at DISTRICT the case resolves when its department tasks complete; waiting for %(orgs)s"),
+                orgs=waiting,
             )
         self._require_no_return()
 
@@ -314,15 +364,21 @@ class CaseState:
         self._require_open()
         if self.level is not Level.COUNCIL:
             raise Rejected(
-                Rejection.INVALID_STATE, f"sign-off is for the compound council; the case is at {self.level}"
+                Rejection.INVALID_STATE,
+                N_("sign-off is for the compound council; the case is at %(level)s"),
+                level=self.level,
             )
         party = self.party_of(cmd.actor.org)
         if party is None:
-            raise Rejected(Rejection.FORBIDDEN, f"{cmd.actor.org} is not one of this compound's council parties")
+            raise Rejected(
+                Rejection.FORBIDDEN,
+                N_("%(org)s is not one of this compound's council parties"),
+                org=cmd.actor.org,
+            )
         if self.proposal is None:
-            raise Rejected(Rejection.INVALID_STATE, "there is no proposed resolution to sign off")
+            raise Rejected(Rejection.INVALID_STATE, N_("there is no proposed resolution to sign off"))
         if any(vote.party is party for vote in self.proposal.votes):
-            raise Rejected(Rejection.INVALID_STATE, f"{party} has already voted on this resolution")
+            raise Rejected(Rejection.INVALID_STATE, N_("%(party)s has already voted on this resolution"), party=party)
 
     def apply_signoff(self, cmd: Signoff, now: datetime) -> None:
         party = self.party_of(cmd.actor.org)
@@ -331,14 +387,15 @@ class CaseState:
 
     def check_whistle(self, cmd: Whistle) -> None:
         self._require_open()
-        self._require_level_actor(cmd.actor.org, "whistle")
+        self._require_level_actor(cmd.actor.org, N_("whistle"))
         if self.level.above is None:
             raise Rejected(
-                Rejection.INVALID_STATE, "the case is already at DISTRICT, the top level; ask a supervisor to supervise"
+                Rejection.INVALID_STATE,
+                N_("the case is already at DISTRICT, the top level; ask a supervisor to supervise"),
             )
         if cmd.departments is not None:
             if self.level is not Level.STREET:
-                raise Rejected(Rejection.INVALID_INPUT, "only the street names departments when it whistles")
+                raise Rejected(Rejection.INVALID_INPUT, N_("only the street names departments when it whistles"))
             self._require_departments(cmd.departments)
 
     def apply_whistle(self, cmd: Whistle, now: datetime) -> None:
@@ -347,16 +404,22 @@ class CaseState:
 
     def check_request_extension(self, cmd: RequestExtension, now: datetime) -> None:
         self._require_open()
-        self._require_level_actor(cmd.actor.org, "request an extension")
-        self._require_clock_running("ask for more time")
+        self._require_level_actor(cmd.actor.org, N_("request an extension"))
+        self._require_clock_running(N_("ask for more time"))
         if self.extension is not None:
-            raise Rejected(Rejection.INVALID_STATE, "an extension request is already waiting for a decision")
+            raise Rejected(Rejection.INVALID_STATE, N_("an extension request is already waiting for a decision"))
         if cmd.until <= self.stage.deadline:
             raise Rejected(
-                Rejection.INVALID_INPUT, f"the new deadline must be after the current one ({self.stage.deadline})"
+                Rejection.INVALID_INPUT,
+                N_("the new deadline must be after the current one (%(deadline)s)"),
+                deadline=self.stage.deadline,
             )
         if cmd.until > now + self.policy.plan_cap:
-            raise Rejected(Rejection.INVALID_INPUT, f"an extension may reach at most {self.policy.plan_cap} from now")
+            raise Rejected(
+                Rejection.INVALID_INPUT,
+                N_("an extension may reach at most %(cap)s from now"),
+                cap=self.policy.plan_cap,
+            )
 
     def apply_request_extension(self, cmd: RequestExtension, now: datetime) -> None:
         self.extension = ExtensionRequest(by=cmd.actor.org, until=cmd.until, reason=cmd.reason, at=now)
@@ -374,11 +437,14 @@ class CaseState:
     def check_decide_extension(self, cmd: DecideExtension) -> None:
         self._require_open()
         if self.extension is None:
-            raise Rejected(Rejection.INVALID_STATE, "there is no extension request to decide")
+            raise Rejected(Rejection.INVALID_STATE, N_("there is no extension request to decide"))
         decider = self.decider_of(self.level)
         if cmd.actor.org != decider and not self.is_supervisor(cmd.actor.org):
             raise Rejected(
-                Rejection.FORBIDDEN, f"{cmd.actor.org} cannot decide this extension: {decider} or a supervisor decides"
+                Rejection.FORBIDDEN,
+                N_("%(org)s cannot decide this extension: %(decider)s or a supervisor decides"),
+                org=cmd.actor.org,
+                decider=decider,
             )
 
     def apply_decide_extension(self, cmd: DecideExtension, now: datetime) -> None:
@@ -396,9 +462,14 @@ class CaseState:
     def check_supervise(self, cmd: Supervise) -> None:
         self._require_open()
         if not self.is_supervisor(cmd.actor.org):
-            raise Rejected(Rejection.FORBIDDEN, f"{cmd.actor.org} is not a supervisor of district {self.ctx.district}")
+            raise Rejected(
+                Rejection.FORBIDDEN,
+                N_("%(org)s is not a supervisor of district %(district)s"),
+                org=cmd.actor.org,
+                district=self.ctx.district,
+            )
         if cmd.action is SuperviseAction.ESCALATE and self.level.above is None:
-            raise Rejected(Rejection.INVALID_STATE, "the case is already at DISTRICT; urge the late party instead")
+            raise Rejected(Rejection.INVALID_STATE, N_("the case is already at DISTRICT; urge the late party instead"))
 
     def apply_supervise(self, cmd: Supervise, now: datetime) -> None:
         self.supervision = True
@@ -419,7 +490,11 @@ class CaseState:
     def check_feedback(self, cmd: Feedback) -> None:
         self._require_resident(cmd.token)
         if self.status is not Status.RESOLVED:
-            raise Rejected(Rejection.INVALID_STATE, f"feedback is given on a resolved case; this one is {self.status}")
+            raise Rejected(
+                Rejection.INVALID_STATE,
+                N_("feedback is given on a resolved case; this one is %(status)s"),
+                status=self.status,
+            )
 
     def apply_feedback(self, cmd: Feedback, now: datetime) -> None:
         self.score = cmd.score
@@ -468,7 +543,7 @@ class CaseState:
 
     def check_link(self, cmd: LinkReport) -> None:
         if self.status is Status.CLOSED:
-            raise Rejected(Rejection.CLOSED, f"case {self.case_id} is closed ({self.close_reason})")
+            raise self._closed()
 
     def apply_link(self, cmd: LinkReport, now: datetime) -> None:
         retried = cmd.intake_key in self.followers
@@ -503,28 +578,44 @@ class CaseState:
     # ---- department tasks (reported by their child workflows) ---------------------------------------
 
     def _require_street_decision(self, org: str, action: str) -> None:
+        """`action`: an English phrase marked with N_ ("reroute", "conclude")."""
         self._require_open()
         if self.level is not Level.DISTRICT:
-            raise Rejected(Rejection.INVALID_STATE, f"the street may {action} a case at DISTRICT only")
+            raise Rejected(
+                Rejection.INVALID_STATE, N_("the street may %(action)s a case at DISTRICT only"), action=action
+            )
         if org != self.ctx.street_org:
-            raise Rejected(Rejection.FORBIDDEN, f"only the street office {self.ctx.street_org} may {action} this case")
+            raise Rejected(
+                Rejection.FORBIDDEN,
+                N_("only the street office %(street)s may %(action)s this case"),
+                street=self.ctx.street_org,
+                action=action,
+            )
         if not self.returned:
-            raise Rejected(Rejection.INVALID_STATE, f"no department has returned this case; nothing to {action}")
+            raise Rejected(
+                Rejection.INVALID_STATE,
+                N_("no department has returned this case; nothing to %(action)s"),
+                action=action,
+            )
 
     def _require_no_return(self) -> None:
         if self.returned:
             raise Rejected(
                 Rejection.INVALID_STATE,
-                f"{', '.join(self.returned)} returned the task: the street {self.ctx.street_org} decides next "
-                "(reroute to another department, or conclude that the completed work suffices)",
+                N_(
+                    "%(orgs)s returned the task: the street %(street)s decides next "
+                    "(reroute to another department, or conclude that the completed work suffices)"
+                ),
+                orgs=list(self.returned),
+                street=self.ctx.street_org,
             )
 
     def check_reroute(self, org: str, summons: DepartmentSummons) -> None:
-        self._require_street_decision(org, "reroute")
+        self._require_street_decision(org, N_("reroute"))
         self._require_departments(summons)
         busy = [code for code in summons.codes() if code in self.tasks and self.tasks[code].status.is_open]
         if busy:
-            raise Rejected(Rejection.INVALID_INPUT, f"already working on this case: {', '.join(busy)}")
+            raise Rejected(Rejection.INVALID_INPUT, N_("already working on this case: %(orgs)s"), orgs=busy)
 
     def apply_reroute(self, org: str, summons: DepartmentSummons, reason: str, now: datetime) -> None:
         self.reroute_due = None
@@ -533,15 +624,18 @@ class CaseState:
         self._summon(summons, now)
 
     def check_conclude(self, cmd: Conclude) -> None:
-        self._require_street_decision(cmd.actor.org, "conclude")
+        self._require_street_decision(cmd.actor.org, N_("conclude"))
         waiting = [code for code, task in self.tasks.items() if task.status.is_open]
         if waiting:
             raise Rejected(
                 Rejection.INVALID_STATE,
-                f"{', '.join(waiting)} still working: conclude once every open task is done, or reroute",
+                N_("%(orgs)s still working: conclude once every open task is done, or reroute"),
+                orgs=waiting,
             )
         if not self._completed():
-            raise Rejected(Rejection.INVALID_STATE, "no department has completed any work; reroute to one that will")
+            raise Rejected(
+                Rejection.INVALID_STATE, N_("no department has completed any work; reroute to one that will")
+            )
 
     def apply_conclude(self, cmd: Conclude, now: datetime) -> None:
         self._record(
@@ -614,12 +708,20 @@ class CaseState:
         self._require_open()
         if self.level is not Level.COMMUNITY:
             raise Rejected(
-                Rejection.INVALID_STATE, f"volunteers are dispatched at COMMUNITY; the case is at {self.level}"
+                Rejection.INVALID_STATE,
+                N_("volunteers are dispatched at COMMUNITY; the case is at %(level)s"),
+                level=self.level,
             )
         if org != self.ctx.community_org:
-            raise Rejected(Rejection.FORBIDDEN, f"only the community {self.ctx.community_org} dispatches volunteers")
+            raise Rejected(
+                Rejection.FORBIDDEN,
+                N_("only the community %(community)s dispatches volunteers"),
+                community=self.ctx.community_org,
+            )
         if self.volunteer is not None:
-            raise Rejected(Rejection.INVALID_STATE, f"already dispatched to volunteer {self.volunteer}")
+            raise Rejected(
+                Rejection.INVALID_STATE, N_("already dispatched to volunteer %(volunteer)s"), volunteer=self.volunteer
+            )
 
     def apply_dispatch(self, org: str, volunteer: str, now: datetime) -> None:
         self.volunteer = volunteer
@@ -632,12 +734,19 @@ class CaseState:
     def check_volunteer(self, volunteer: str, kind: EventKind) -> None:
         self._require_open()
         if self.volunteer != volunteer:
-            raise Rejected(Rejection.FORBIDDEN, f"case {self.case_id} is not dispatched to volunteer {volunteer}")
+            raise Rejected(
+                Rejection.FORBIDDEN,
+                N_("case %(case)s is not dispatched to volunteer %(volunteer)s"),
+                case=self.case_id,
+                volunteer=volunteer,
+            )
         done = {e.kind for e in self.timeline if e.actor == volunteer and e.seq > self._dispatch_seq()}
         if kind is EventKind.VOLUNTEER_ACCEPTED and EventKind.VOLUNTEER_ACCEPTED in done:
-            raise Rejected(Rejection.INVALID_STATE, "the volunteer has already taken this order")
+            raise Rejected(Rejection.INVALID_STATE, N_("the volunteer has already taken this order"))
         if kind is EventKind.VOLUNTEER_COMPLETED and EventKind.VOLUNTEER_ACCEPTED not in done:
-            raise Rejected(Rejection.INVALID_STATE, "the volunteer must take the order (accept) before completing it")
+            raise Rejected(
+                Rejection.INVALID_STATE, N_("the volunteer must take the order (accept) before completing it")
+            )
 
     def _dispatch_seq(self) -> int:
         return max((e.seq for e in self.timeline if e.kind is EventKind.DISPATCHED), default=0)
@@ -661,16 +770,18 @@ class CaseState:
 
     def check_request_pause(self, cmd: RequestPause, now: datetime) -> None:
         self._require_open()
-        self._require_level_actor(cmd.actor.org, "ask to pause the case")
+        self._require_level_actor(cmd.actor.org, N_("ask to pause the case"))
         if self.pause is not None:
             raise Rejected(
                 Rejection.INVALID_STATE,
                 "the case is already paused" if self.paused else "a pause request is already waiting for a decision",
             )
         if cmd.until is not None and cmd.until <= now:
-            raise Rejected(Rejection.INVALID_INPUT, "the pause's until-date must be in the future")
+            raise Rejected(Rejection.INVALID_INPUT, N_("the pause's until-date must be in the future"))
         if cmd.until is not None and cmd.until > now + self.policy.plan_cap:
-            raise Rejected(Rejection.INVALID_INPUT, f"a pause may reach at most {self.policy.plan_cap} from now")
+            raise Rejected(
+                Rejection.INVALID_INPUT, N_("a pause may reach at most %(cap)s from now"), cap=self.policy.plan_cap
+            )
 
     def apply_request_pause(self, cmd: RequestPause, now: datetime) -> None:
         decider = self._pause_decider(cmd.until, now)
@@ -684,17 +795,24 @@ class CaseState:
         self._require_open()
         pause = self.pause
         if pause is None or pause.running:
-            raise Rejected(Rejection.INVALID_STATE, "there is no pause request to decide")
+            raise Rejected(Rejection.INVALID_STATE, N_("there is no pause request to decide"))
         if cmd.actor.org == pause.decider or self.is_supervisor(cmd.actor.org):
             return
         if pause.decider != self.decider_of(self.level):
             raise Rejected(
                 Rejection.FORBIDDEN,
-                f"the case was paused before and this pause goes past the policy's {self.policy.pause_limit} "
-                f"of paused time: only a supervisor ({pause.decider}) decides it",
+                N_(
+                    "the case was paused before and this pause goes past the policy's %(cap)s of paused time: "
+                    "only a supervisor (%(decider)s) decides it"
+                ),
+                cap=self.policy.pause_limit,
+                decider=pause.decider,
             )
         raise Rejected(
-            Rejection.FORBIDDEN, f"{cmd.actor.org} cannot decide this pause: {pause.decider} or a supervisor decides"
+            Rejection.FORBIDDEN,
+            N_("%(org)s cannot decide this pause: %(decider)s or a supervisor decides"),
+            org=cmd.actor.org,
+            decider=pause.decider,
         )
 
     def apply_decide_pause(self, cmd: DecidePause, now: datetime) -> None:
@@ -714,11 +832,14 @@ class CaseState:
         self._require_open()
         pause = self.pause
         if pause is None or not pause.running:
-            raise Rejected(Rejection.INVALID_STATE, "the case is not paused")
+            raise Rejected(Rejection.INVALID_STATE, N_("the case is not paused"))
         org = cmd.actor.org
         if not (self.acts_for_level(org) or org in (pause.by, pause.decider) or self.is_supervisor(org)):
             raise Rejected(
-                Rejection.FORBIDDEN, f"{org} cannot resume this case: the level's owner or {pause.decider} can"
+                Rejection.FORBIDDEN,
+                N_("%(org)s cannot resume this case: the level's owner or %(decider)s can"),
+                org=org,
+                decider=pause.decider,
             )
 
     def apply_resume(self, cmd: Resume, now: datetime) -> None:
@@ -728,7 +849,7 @@ class CaseState:
         self._require_resident(cmd.token)
         self._require_open()
         if not (self.paused and self.pause is not None and self.pause.reason is PauseReason.RESIDENT):
-            raise Rejected(Rejection.INVALID_STATE, "the case is not waiting for the resident's answer")
+            raise Rejected(Rejection.INVALID_STATE, N_("the case is not waiting for the resident's answer"))
 
     def apply_answer(self, cmd: ResidentAnswer, now: datetime) -> None:
         self._record(now, EventKind.RESIDENT_ANSWERED, "resident", {"text": cmd.text})

@@ -6,6 +6,7 @@ change is told to the parent case (signal) and written to the `department_tasks`
 """
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
@@ -14,6 +15,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.tasks import TaskActivities
     from schemas.calendar import Clock, WorkCalendar
     from schemas.case import DecideExtension, DecidePause, EventKind, Rejection, Resume
+    from schemas.messages import N_, Message
     from schemas.pause import Pause, PauseEnd
     from schemas.task import (
         ExtensionRequest,
@@ -35,8 +37,10 @@ with workflow.unsafe.imports_passed_through():
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
 
 
-def _reject(kind: Rejection, message: str) -> ApplicationError:
-    return ApplicationError(message, type=kind, non_retryable=True)
+def _reject(kind: Rejection, template: str, **params: Any) -> ApplicationError:
+    """A validator's refusal: the English text, and its template and parameters (`schemas.messages`) as details."""
+    message = Message(template=template, params=params)
+    return ApplicationError(message.english(), message, type=kind, non_retryable=True)
 
 
 @workflow.defn
@@ -165,7 +169,7 @@ class DepartmentTaskWorkflow:
 
     def _require_task(self) -> TaskView:
         if self._task is None:
-            raise _reject(Rejection.NOT_READY, "the task is still opening; try again in a moment")
+            raise _reject(Rejection.NOT_READY, N_("the task is still opening; try again in a moment"))
         return self._task
 
     def _require_start(self) -> TaskStart:
@@ -173,11 +177,20 @@ class DepartmentTaskWorkflow:
         return self._start
 
     def _require_own(self, actor: TaskActor, action: str) -> TaskView:
+        """`action`: an English phrase marked with N_ ("accept", "complete" ...)."""
         task = self._require_task()
         if actor.department != task.department:
-            raise _reject(Rejection.FORBIDDEN, f"{actor.department} cannot {action} a task of {task.department}")
+            raise _reject(
+                Rejection.FORBIDDEN,
+                N_("%(org)s cannot %(action)s a task of %(owner)s"),
+                org=actor.department,
+                action=action,
+                owner=task.department,
+            )
         if not task.status.is_open:
-            raise _reject(Rejection.CLOSED, f"task {task.task_id} is {task.status}")
+            raise _reject(
+                Rejection.CLOSED, N_("task %(task)s is %(task_status)s"), task=task.task_id, task_status=task.status
+            )
         return task
 
     # ---- queries and updates ------------------------------------------------------------------------------
@@ -202,9 +215,9 @@ class DepartmentTaskWorkflow:
 
     @accept.validator
     def _validate_accept(self, cmd: TaskAccept) -> None:
-        task = self._require_own(cmd.actor, "accept")
+        task = self._require_own(cmd.actor, N_("accept"))
         if task.status is not TaskStatus.SUMMONED:
-            raise _reject(Rejection.INVALID_STATE, f"task already accepted at {task.accepted_at}")
+            raise _reject(Rejection.INVALID_STATE, N_("task already accepted at %(at)s"), at=task.accepted_at)
 
     @workflow.update
     def note(self, cmd: TaskNote) -> TaskView:
@@ -213,7 +226,7 @@ class DepartmentTaskWorkflow:
 
     @note.validator
     def _validate_note(self, cmd: TaskNote) -> None:
-        self._require_own(cmd.actor, "add a note to")
+        self._require_own(cmd.actor, N_("add a note to"))
 
     @workflow.update
     def complete(self, cmd: TaskComplete) -> TaskView:
@@ -234,9 +247,9 @@ class DepartmentTaskWorkflow:
 
     @complete.validator
     def _validate_complete(self, cmd: TaskComplete) -> None:
-        task = self._require_own(cmd.actor, "complete")
+        task = self._require_own(cmd.actor, N_("complete"))
         if task.status is not TaskStatus.ACCEPTED:
-            raise _reject(Rejection.INVALID_STATE, "accept the task (报到) before completing it")
+            raise _reject(Rejection.INVALID_STATE, N_("accept the task (report for duty) before completing it"))
 
     @workflow.update(name="return")
     def return_task(self, cmd: TaskReturn) -> TaskView:
@@ -251,7 +264,7 @@ class DepartmentTaskWorkflow:
 
     @return_task.validator
     def _validate_return(self, cmd: TaskReturn) -> None:
-        self._require_own(cmd.actor, "return")
+        self._require_own(cmd.actor, N_("return"))
 
     @workflow.update
     def request_extension(self, cmd: TaskExtension) -> TaskView:
@@ -270,17 +283,21 @@ class DepartmentTaskWorkflow:
 
     @request_extension.validator
     def _validate_request_extension(self, cmd: TaskExtension) -> None:
-        task = self._require_own(cmd.actor, "request an extension for")
+        task = self._require_own(cmd.actor, N_("request an extension for"))
         if task.extension is not None:
-            raise _reject(Rejection.INVALID_STATE, "an extension request is already waiting for a decision")
+            raise _reject(Rejection.INVALID_STATE, N_("an extension request is already waiting for a decision"))
         if cmd.until <= self._deadline():
             raise _reject(
-                Rejection.INVALID_INPUT, f"the new deadline must be after the current one ({self._deadline()})"
+                Rejection.INVALID_INPUT,
+                N_("the new deadline must be after the current one (%(deadline)s)"),
+                deadline=self._deadline(),
             )
         if task.status is TaskStatus.SUMMONED:
-            raise _reject(Rejection.INVALID_STATE, "accept the task before asking for more time")
+            raise _reject(Rejection.INVALID_STATE, N_("accept the task before asking for more time"))
         if self._paused():
-            raise _reject(Rejection.INVALID_STATE, "the task is paused (挂起), its deadline stands still: resume first")
+            raise _reject(
+                Rejection.INVALID_STATE, N_("the task is paused (挂起), its deadline stands still: resume first")
+            )
 
     @workflow.update
     def decide_extension(self, cmd: DecideExtension) -> TaskView:
@@ -307,9 +324,13 @@ class DepartmentTaskWorkflow:
     def _validate_decide_extension(self, cmd: DecideExtension) -> None:
         start = self._require_start()
         if cmd.actor.org != start.district_org:
-            raise _reject(Rejection.FORBIDDEN, f"only the district centre {start.district_org} decides task extensions")
+            raise _reject(
+                Rejection.FORBIDDEN,
+                N_("only the district centre %(decider)s decides task extensions"),
+                decider=start.district_org,
+            )
         if self._require_task().extension is None:
-            raise _reject(Rejection.INVALID_STATE, "there is no extension request to decide")
+            raise _reject(Rejection.INVALID_STATE, N_("there is no extension request to decide"))
 
     # ---- pauses (挂起): the department asks, the district centre decides -----------------------------------------
 
@@ -331,12 +352,13 @@ class DepartmentTaskWorkflow:
 
     @request_pause.validator
     def _validate_request_pause(self, cmd: TaskPause) -> None:
-        task = self._require_own(cmd.actor, "pause")
+        task = self._require_own(cmd.actor, N_("pause"))
         if task.pause is not None:
-            state = "already paused" if self._paused() else "waiting for a decision on its pause"
-            raise _reject(Rejection.INVALID_STATE, f"the task is {state}")
+            if self._paused():
+                raise _reject(Rejection.INVALID_STATE, N_("the task is already paused"))
+            raise _reject(Rejection.INVALID_STATE, N_("the task is waiting for a decision on its pause"))
         if cmd.until is not None and cmd.until <= workflow.now():
-            raise _reject(Rejection.INVALID_INPUT, "the pause's until-date must be in the future")
+            raise _reject(Rejection.INVALID_INPUT, N_("the pause's until-date must be in the future"))
 
     @workflow.update
     def decide_pause(self, cmd: DecidePause) -> TaskView:
@@ -355,9 +377,13 @@ class DepartmentTaskWorkflow:
     def _validate_decide_pause(self, cmd: DecidePause) -> None:
         start, task = self._require_start(), self._require_task()
         if cmd.actor.org != start.district_org:
-            raise _reject(Rejection.FORBIDDEN, f"only the district centre {start.district_org} decides task pauses")
+            raise _reject(
+                Rejection.FORBIDDEN,
+                N_("only the district centre %(decider)s decides task pauses"),
+                decider=start.district_org,
+            )
         if task.pause is None or task.pause.running or not task.status.is_open:
-            raise _reject(Rejection.INVALID_STATE, "there is no pause request to decide")
+            raise _reject(Rejection.INVALID_STATE, N_("there is no pause request to decide"))
 
     @workflow.update
     def resume(self, cmd: Resume) -> TaskView:
@@ -369,10 +395,13 @@ class DepartmentTaskWorkflow:
         task, start = self._require_task(), self._require_start()
         if cmd.actor.org not in (task.department, start.district_org):
             raise _reject(
-                Rejection.FORBIDDEN, f"{cmd.actor.org} cannot resume the task of {task.department}"
+                Rejection.FORBIDDEN,
+                N_("%(org)s cannot resume the task of %(owner)s"),
+                org=cmd.actor.org,
+                owner=task.department,
             )
         if not task.status.is_open or not self._paused():
-            raise _reject(Rejection.INVALID_STATE, "the task is not paused")
+            raise _reject(Rejection.INVALID_STATE, N_("the task is not paused"))
 
     def _resume(self, now: datetime, by: str | None, end: PauseEnd, note: str | None = None) -> None:
         """The clock runs again: the phase's deadline (or, once missed, the next reminder) moves by the time it

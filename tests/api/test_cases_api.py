@@ -17,8 +17,9 @@ async def report(http: httpx.AsyncClient, category: str, **fields) -> dict:
     return response.json()
 
 
-def act(http: httpx.AsyncClient, key: str, path: str, body: dict | None = None):
-    return http.post(path, json=body or {}, headers=bearer(key))
+def act(http: httpx.AsyncClient, key: str, path: str, body: dict | None = None, language: str | None = None):
+    headers = bearer(key) | ({"Accept-Language": language} if language else {})
+    return http.post(path, json=body or {}, headers=headers)
 
 
 async def test_resident_reports_council_resolves_with_quorum_resident_satisfied(http, api_keys, categories):
@@ -91,28 +92,33 @@ async def test_whistled_up_to_the_district_where_a_department_completes(http, ap
 
 
 async def test_errors_say_what_is_wrong(http, api_keys, categories):
+    """In English here (Accept-Language: en), for the words; each error's `code` is the same in any language."""
     receipt = await report(http, next(categories))
     case_id = receipt["case_id"]
     accept = f"/v1/handler/cases/{case_id}/accept"
 
-    missing = await http.post(accept, json={})
+    missing = await http.post(accept, json={}, headers={"Accept-Language": "en"})
     assert missing.status_code == 401 and "missing API key" in missing.json()["detail"]
+    assert missing.json()["code"] == "unauthorized"
     bad = await act(http, "whk_00000000_nonsense", accept)
     assert bad.status_code == 401 and bad.headers["www-authenticate"] == "Bearer"
 
-    no_right = await act(http, api_keys["xf"], accept)
+    no_right = await act(http, api_keys["xf"], accept, language="en")
     assert no_right.status_code == 403 and "lacks the HANDLE right" in no_right.json()["detail"]
-    wrong_org = await act(http, api_keys["other_property"], accept)
-    assert wrong_org.status_code == 403 and "PM-JINDI cannot accept at COUNCIL" in wrong_org.json()["detail"]
+    wrong_org = await act(http, api_keys["other_property"], accept, language="en")
+    assert wrong_org.status_code == 403 and wrong_org.json()["code"] == "forbidden"
+    assert "Jindi Property cannot accept at compound council" in wrong_org.json()["detail"]  # names, not codes
     stranger = await http.get(f"/v1/handler/cases/{case_id}", headers=bearer(api_keys["other_property"]))
     assert stranger.status_code == 403
     not_mine = await http.get(f"/v1/cases/{case_id}", headers={"X-Case-Token": "x" * 32})
     assert not_mine.status_code == 403
 
-    early = await act(http, api_keys["property"], f"/v1/handler/cases/{case_id}/resolve", {"summary": "done"})
+    resolve = f"/v1/handler/cases/{case_id}/resolve"
+    early = await act(http, api_keys["property"], resolve, {"summary": "done"}, language="en")
     assert early.status_code == 409 and "accept first" in early.json()["detail"]
+    assert early.json()["code"] == "invalid_transition"
     assert (await act(http, api_keys["property"], accept)).status_code == 200
-    again = await act(http, api_keys["property"], accept)
+    again = await act(http, api_keys["property"], accept, language="en")
     assert again.status_code == 409 and "already accepted" in again.json()["detail"]
 
     malformed = await act(http, api_keys["property"], f"/v1/handler/cases/{case_id}/notes", {"text": ""})
@@ -188,9 +194,12 @@ async def test_channels_come_from_intake_keys(http, api_keys, categories):
         f"/v1/cases/{as_hotline.json()['case_id']}", headers={"X-Case-Token": as_hotline.json()["token"]}
     )
     assert view.json()["channel"] == "HOTLINE" and view.json()["external_id"] == "T-1"
-    mislabelled = await http.post("/v1/cases", json={**ticket, "channel": "GRID"}, headers=bearer(api_keys["hotline"]))
-    assert mislabelled.status_code == 403 and "GRID" in mislabelled.json()["detail"]
-    handler_reporting = await http.post("/v1/cases", json=ticket, headers=bearer(api_keys["street"]))
+    english = {"Accept-Language": "en"}
+    mislabelled = await http.post(
+        "/v1/cases", json={**ticket, "channel": "GRID"}, headers=bearer(api_keys["hotline"]) | english
+    )
+    assert mislabelled.status_code == 403 and "through grid patrol" in mislabelled.json()["detail"]
+    handler_reporting = await http.post("/v1/cases", json=ticket, headers=bearer(api_keys["street"]) | english)
     assert handler_reporting.status_code == 403 and "REPORT right" in handler_reporting.json()["detail"]
 
 

@@ -165,7 +165,8 @@ async def test_a_closed_council_case_reads_the_same_after_its_workflow_is_delete
     ]
     assert closed["reporter"] == {"name": None, "phone": "138****5678", "anonymous": False}
     unknown = await http.get("/v1/supervisor/cases/WH-20990101-999999", headers=bearer(api_keys["centre"]))
-    assert unknown.status_code == 404 and "unknown case" in unknown.text
+    assert unknown.status_code == 404 and unknown.json()["code"] == "not_found"
+    assert "WH-20990101-999999" in unknown.json()["detail"]
 
 
 async def test_a_closed_district_case_and_its_department_task_read_the_same_after_their_workflows_are_deleted(

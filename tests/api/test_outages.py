@@ -53,7 +53,11 @@ async def api(dev_env, own_postgres, outage_database) -> AsyncIterator[httpx.Asy
 async def _served(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(settings)
     async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://whistle.test") as client:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app),
+            base_url="http://whistle.test",
+            headers={"Accept-Language": "en"},  # the words these tests read
+        ) as client:
             yield client
 
 
@@ -63,6 +67,7 @@ def assert_unavailable(response: httpx.Response, dependency: str) -> None:
     body = response.json()
     message = body[0]["description"] if isinstance(body, list) else body["detail"]
     assert f"{dependency} is unavailable" in message, message
+    assert isinstance(body, list) or body["code"] == "unavailable", body
 
 
 async def until_answers(request: Callable[[], Awaitable[httpx.Response]], status: int) -> list[httpx.Response]:

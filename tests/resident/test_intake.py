@@ -105,7 +105,8 @@ async def test_a_duplicate_report_follows_the_open_case(resident, pool):
         linked = [
             n for n in await notifications.outbox(connection, case_id=view.case_id) if n.topic == "DUPLICATE_LINKED"
         ]
-    assert [n.recipient for n in linked] == ["PM-JINDI"] and "2 reporters" in linked[0].payload["text"]
+    assert [n.recipient for n in linked] == ["PM-JINDI"] and linked[0].payload["details"]["reporters"] == 2
+    assert "经12345热线再次上报" in linked[0].payload["text"] and "139" not in linked[0].payload["text"]
     assert "reporter" not in linked[0].payload["details"]
 
     owner = "PM-JINDI"  # the council of HP-XH-MY-1 resolves it

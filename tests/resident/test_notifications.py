@@ -3,11 +3,14 @@
 import hashlib
 import hmac
 import json
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import httpx
 
 from activities import notifications, webhooks
 from activities.cases import CaseActivities
+from i18n.language import CHINESE, speaking
 from schemas.case import CaseProjection, CaseSummary, Feedback
 from tests.conftest import whistle_cli
 from tests.resident.conftest import REPORTER, Receiver, free_port
@@ -57,8 +60,10 @@ async def test_a_reopened_case_notifies_owners_and_the_resident_once(resident, p
         + each("REOPENED", "REOPENED", "PM-LVYUAN", resident_address)
         + each("CLOSED", "CLOSED", "PM-LVYUAN", resident_address)
     )
-    reopened = next(n for n in await outbox(pool, view.case_id) if n.topic == "REOPENED")
-    assert "reopened at COUNCIL" in reopened.payload["text"] and "comment" not in reopened.payload["details"]
+    reopened = {n.recipient: n for n in await outbox(pool, view.case_id) if n.topic == "REOPENED"}
+    assert reopened["PM-LVYUAN"].payload["text"] == f"{view.case_id}（楼道杂物，阳光小区）：案件重新办理，回到小区三方"
+    assert reopened[resident_address].payload["text"] == f"您反映的问题 {view.case_id} 已重新交由小区三方办理"
+    assert "comment" not in reopened["PM-LVYUAN"].payload["details"]
 
     # The projection activity retried (after a lost completion, say) writes nothing twice.
     replayed = CaseProjection(
@@ -105,6 +110,10 @@ async def test_webhook_delivered_once_with_a_valid_signature(resident, pool, del
         body = json.loads(request.body)
         assert body["id"] == f"{case_id}:1:PM-HUAXIA" and body["topic"] == "REPORTED" and body["case_id"] == case_id
         assert body["case"]["owner"] == "PM-HUAXIA" and body["level"] == "COUNCIL"
+        reported = (await resident.view(handle)).timeline[0]
+        assert body["at"].endswith("+08:00") and datetime.fromisoformat(body["at"]) == reported.at  # same instant
+        assert body["case"]["deadline"].endswith("+08:00")
+        assert body["text"] == f"新案件 {case_id}（楼道杂物，翠园）：由小区三方联动首先处理"
         assert REPORTER.phone not in request.body.decode() and REPORTER.name not in request.body.decode()
 
         await claim_round(pool)  # a restarted worker sends nothing again
@@ -165,3 +174,44 @@ async def test_a_stored_subscription_that_no_longer_validates_fails_its_rows_not
     await eventually(both_tried, what="both rows to be tried")
     broken = (await outbox(pool, "WH-20260101-900001"))[0]
     assert broken.delivered_at is None and "secret" in broken.last_error and broken.channel is None
+
+
+async def test_notifications_read_in_chinese_with_names_and_local_times(resident, pool):
+    """The deployment's language (Chinese unless WHISTLE_LANG says otherwise), organisations and categories by
+    name, times on Beijing's clock; the machine fields stay codes."""
+    handle, _ = await resident.report(reporter=REPORTER)
+    view = await resolve_at_council(handle)
+    await projected(pool, view)
+    sent = {(n.topic, n.recipient): n for n in await outbox(pool, view.case_id)}
+
+    proposed = sent[("RESOLUTION_PROPOSED", "HP-DF-QH")]
+    assert proposed.payload["text"] == (
+        f"{view.case_id}（楼道杂物，阳光小区）：绿苑物业提出解决方案，待三方签字确认：corridor cleared"
+    )
+    assert proposed.payload["actor"] == "PM-LVYUAN" and proposed.payload["case"]["category"] == "CORRIDOR_CLUTTER"
+    assert proposed.payload["language"] == "zh_CN"
+
+    due = view.feedback_due.astimezone(ZoneInfo("Asia/Shanghai"))
+    feedback = sent[("FEEDBACK_REQUESTED", f"resident:{view.case_id}")]
+    assert feedback.payload["text"] == (
+        f"您反映的问题 {view.case_id} 已解决，请在 {due.month}月{due.day}日 {due:%H:%M} 前回访评价是否满意"
+    )
+    assert "PM-LVYUAN" not in feedback.payload["text"] and "COUNCIL" not in feedback.payload["text"]
+
+
+async def test_notifications_speak_the_deployments_language(resident, pool, monkeypatch):
+    """WHISTLE_LANG, not whatever the worker's process happens to speak (a CLI speaks its locale's language)."""
+    handle, _ = await resident.report(category="NOISE", reporter=REPORTER)
+    view = await resident.view(handle)
+    case_id = "WH-20260101-990001"  # the same events once more, under an id of their own
+    summary = CaseSummary(**view.model_dump(include=set(CaseSummary.model_fields)) | {"case_id": case_id})
+    monkeypatch.setenv("WHISTLE_LANG", "en")
+    with speaking(CHINESE):
+        async with pool.acquire() as connection, connection.transaction():
+            await notifications.enqueue(connection, CaseProjection(summary=summary, events=view.timeline))
+    told = {n.recipient: n.payload for n in await outbox(pool, case_id)}
+    assert told["PM-LVYUAN"]["text"] == (
+        f"New case {case_id} (Noise nuisance, Sunshine): the compound's three-party council takes it first"
+    )
+    assert told["PM-LVYUAN"]["language"] == "en"
+    assert told[f"resident:{case_id}"]["text"].startswith(f"We received your report {case_id} (Noise nuisance)")
