@@ -26,7 +26,10 @@ and (case_id, seq, recipient) keys every row, so a retried projection adds nothi
 | CLOSED                                | the level's owner                            | CLOSED              |
 
 The resident is addressed by case (`resident:<case_id>`, followers of linked duplicates included):
-their name and phone stay in the workflow and are never written here.
+their name and phone stay in the workflow and are never written here. What the resident is told is written
+for them, in the deployment's language (Chinese by default), short enough for one SMS (`RESIDENT_TEXT`
+characters), with `link`, the case's page (`WHISTLE_PUBLIC_URL` before it; the page opens on the phone that
+followed the private link once, and shows nothing to anyone else).
 """
 
 import os
@@ -106,7 +109,7 @@ class OutboxEntry(Notification):
 class Parties(BaseModel):
     """Who is who around one compound, from the registry."""
 
-    council: list[str]  # community committee, owners' committee, property company
+    council: list[str]  # community committee, owners' committee, property company (those the compound has)
     owner: dict[Level, str]
     street: str
     centre: str
@@ -114,7 +117,7 @@ class Parties(BaseModel):
 
 async def _parties(connection: asyncpg.Connection, summary: CaseSummary) -> Parties:
     row = await connection.fetchrow(
-        """SELECT p.community_committee, p.owners_committee, p.property_company,
+        """SELECT p.community_committee, p.owners_committee, p.property_company, p.council_owner,
                   (SELECT o.code FROM organisations o
                     WHERE o.jurisdiction = $2 AND o.kind = 'DISTRICT_CENTRE' LIMIT 1) AS centre
              FROM compound_parties p WHERE p.compound = $1""",
@@ -123,9 +126,11 @@ async def _parties(connection: asyncpg.Connection, summary: CaseSummary) -> Part
     )
     centre = row["centre"]
     return Parties(
-        council=[row["community_committee"], row["owners_committee"], row["property_company"]],
+        council=[
+            party for party in (row["community_committee"], row["owners_committee"], row["property_company"]) if party
+        ],
         owner={
-            Level.COUNCIL: row["property_company"],
+            Level.COUNCIL: row["council_owner"],
             Level.COMMUNITY: summary.community,
             Level.STREET: summary.street,
             Level.DISTRICT: centre,
