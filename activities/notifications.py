@@ -197,11 +197,14 @@ def _public(event: TimelineEvent) -> TimelineEvent:
     return event.model_copy(update={"details": {k: v for k, v in event.details.items() if k not in _PRIVATE_DETAILS}})
 
 
-def resident_text(event: TimelineEvent, summary: CaseSummary, names: NameBook) -> str:
-    """The resident's one line: 您反映的楼道杂物已受理（WH-20261124-000001），小区三方将于11月24日 14:55前处理。"""
-    d = event.details
+def resident_text(event: TimelineEvent, projection: CaseProjection, names: NameBook) -> str:
+    """The resident's one line: 您反映的楼道杂物已受理（WH-20261124-000001），小区三方将于11月24日 14:55前处理。
+    The deadline is the one of the level the event entered (a projection may carry later events too)."""
+    d, summary = event.details, projection.summary
     about = {"category": names(summary.category), "case": summary.case_id}
-    due = moment_text(summary.deadline) if summary.deadline else "–"
+    stages = projection.view.stages if projection.view is not None else []
+    deadline = next((stage.deadline for stage in reversed(stages) if stage.entered_at == event.at), summary.deadline)
+    due = moment_text(deadline) if deadline else "–"
     if event.kind is EventKind.REPORTED:
         return _("Your report of %(category)s is received (%(case)s); the compound council handles it by %(due)s.") % {
             **about,
@@ -275,7 +278,7 @@ def notifications_for(projection: CaseProjection, parties: Parties | None, names
         details = _public(event).model_dump(mode="json")["details"]
         payload = {"event": event.kind, "actor": event.actor, "details": details, "case": case, "language": current()}
         resident = resident_address(summary.case_id)
-        to_resident = resident_text(event, summary, names) if resident in addressed else None
+        to_resident = resident_text(event, projection, names) if resident in addressed else None
         to_organisations = organisation_text(event, summary, names) if set(addressed) - {resident} else None
         found += [
             Notification(

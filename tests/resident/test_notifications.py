@@ -62,7 +62,7 @@ async def test_a_reopened_case_notifies_owners_and_the_resident_once(resident, p
     )
     reopened = {n.recipient: n for n in await outbox(pool, view.case_id) if n.topic == "REOPENED"}
     assert reopened["PM-LVYUAN"].payload["text"] == f"{view.case_id}（楼道杂物，阳光小区）：案件重新办理，回到小区三方"
-    assert reopened[resident_address].payload["text"] == f"您反映的问题 {view.case_id} 已重新交由小区三方办理"
+    assert reopened[resident_address].payload["text"].startswith(f"您反映的楼道杂物（{view.case_id}）已重新办理，将于")
     assert "comment" not in reopened["PM-LVYUAN"].payload["details"]
 
     # The projection activity retried (after a lost completion, say) writes nothing twice.
@@ -194,7 +194,7 @@ async def test_notifications_read_in_chinese_with_names_and_local_times(resident
     due = view.feedback_due.astimezone(ZoneInfo("Asia/Shanghai"))
     feedback = sent[("FEEDBACK_REQUESTED", f"resident:{view.case_id}")]
     assert feedback.payload["text"] == (
-        f"您反映的问题 {view.case_id} 已解决，请在 {due.month}月{due.day}日 {due:%H:%M} 前回访评价是否满意"
+        f"您反映的楼道杂物（{view.case_id}）已办结，请于{due.month}月{due.day}日 {due:%H:%M}前评价。"
     )
     assert "PM-LVYUAN" not in feedback.payload["text"] and "COUNCIL" not in feedback.payload["text"]
 
@@ -214,4 +214,4 @@ async def test_notifications_speak_the_deployments_language(resident, pool, monk
         f"New case {case_id} (Noise nuisance, Sunshine): the compound's three-party council takes it first"
     )
     assert told["PM-LVYUAN"]["language"] == "en"
-    assert told[f"resident:{case_id}"]["text"].startswith(f"We received your report {case_id} (Noise nuisance)")
+    assert told[f"resident:{case_id}"]["text"].startswith(f"Your report of Noise nuisance is received ({case_id})")
