@@ -4,7 +4,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SecretStr
 
 
 class Settings(BaseModel):
@@ -26,6 +26,12 @@ class Settings(BaseModel):
     # The SLA policy of every case reported without one (residents never choose): e.g. demo-fast for a
     # training or acceptance stack whose deadlines should pass in seconds. Checked against the registry at start.
     default_policy: str = "default"
+    # Payload encryption (client/payload_codec.py): `<id>:<base64 key>` entries and/or a file of them; the first
+    # encrypts, all decrypt. Neither set: payloads stay plain (`whistle dev` makes itself a key file).
+    payload_keys: SecretStr | None = None
+    payload_key_file: Path | None = None
+    temporal_ui_origin: str | None = None  # the Temporal Web UI allowed to call the codec server (CORS)
+    temporal_metrics: str | None = None  # host:port of the Temporal SDK's Prometheus endpoint (the worker's)
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
@@ -47,6 +53,10 @@ class Settings(BaseModel):
             "log_format": env.get("WHISTLE_LOG_FORMAT", "console"),
             "max_cached_workflows": env.get("WHISTLE_MAX_CACHED_WORKFLOWS") or None,
             "default_policy": env.get("WHISTLE_DEFAULT_POLICY") or "default",
+            "payload_keys": env.get("WHISTLE_PAYLOAD_KEYS") or None,
+            "payload_key_file": env.get("WHISTLE_PAYLOAD_KEY_FILE") or None,
+            "temporal_ui_origin": env.get("WHISTLE_TEMPORAL_UI_ORIGIN") or None,
+            "temporal_metrics": env.get("WHISTLE_TEMPORAL_METRICS") or None,
         }
         values.update({key: value for key, value in overrides.items() if value is not None})
         return cls.model_validate(values)
