@@ -6,7 +6,7 @@ import functools
 
 from temporalio.client import Client, TLSConfig
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes
+from temporalio.converter import DataConverter
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
 from client.payload_codec import PayloadCipher, PayloadKeyError, load_keys
@@ -15,8 +15,9 @@ from client.settings import Settings
 
 
 def data_converter(settings: Settings) -> DataConverter:
-    """Pydantic payloads, sealed by the key ring when there is one. Failure messages and stack traces are
-    sealed too: a validation error quotes the value it refused, which may be a resident's phone number."""
+    """Pydantic payloads, sealed by the key ring when there is one. Failure messages stay plain (their details
+    payloads are sealed): they are Whistle's own sentences, and a query's failure reaches the caller only as
+    its message (`client.cases.wait_until_open` reads it), which the SDK never decodes."""
     secret = settings.payload_keys.get_secret_value() if settings.payload_keys else None
     try:
         keys = load_keys(secret, settings.payload_key_file)
@@ -24,11 +25,7 @@ def data_converter(settings: Settings) -> DataConverter:
         raise SystemExit(f"payload encryption: {error}") from None
     if not keys:
         return pydantic_data_converter
-    return dataclasses.replace(
-        pydantic_data_converter,
-        payload_codec=PayloadCipher(keys),
-        failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
-    )
+    return dataclasses.replace(pydantic_data_converter, payload_codec=PayloadCipher(keys))
 
 
 @functools.cache
