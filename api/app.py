@@ -12,7 +12,19 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from activities.db import create_pool
-from api import dashboard, departments, errors, handlers, health, open311, residents, statistics, supervisors
+from api import (
+    codec,
+    dashboard,
+    departments,
+    errors,
+    handlers,
+    health,
+    observability,
+    open311,
+    residents,
+    statistics,
+    supervisors,
+)
 from api.language import LanguageMiddleware
 from client import temporal
 from client.settings import Settings
@@ -57,8 +69,10 @@ def create_app(settings: Settings) -> FastAPI:
         app.include_router(router)
     app.include_router(statistics.router)
     app.include_router(dashboard.router)
+    codec.install(app)
     errors.install(app)
     app.add_middleware(LanguageMiddleware)
+    observability.install(app)
     return app
 
 
