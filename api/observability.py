@@ -55,6 +55,7 @@ class AccessLog:
                         route=get_route_name(Request(scope), should_include_root_path=False) or "unmatched",
                         status=status,
                         duration_ms=round(1000 * (time.perf_counter() - started), 1),
+                        request_id=request_id,  # also where the context variables are not merged in
                     )
         finally:
             request_ids.current.reset(passed_on)
