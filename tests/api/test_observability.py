@@ -8,8 +8,13 @@ import uuid
 import httpx
 import pytest_asyncio
 
+from client import temporal
+from client.settings import Settings
 from tests.api.conftest import bearer, serving, settings_for
-from tests.resident.conftest import log_lines  # noqa: F401 (a fixture: every log line, as production renders it)
+from tests.resident.conftest import (
+    free_port,
+    log_lines,  # noqa: F401 (a fixture: every log line, as production renders it)
+)
 from tests.waiting import eventually
 from workers.worker import build_worker
 
@@ -76,3 +81,23 @@ async def test_metrics_count_requests_by_route_method_and_status(api):
     assert counted and float(counted.group(1)) == 3
     assert "http_request_duration_seconds_bucket" in metrics.text
     assert 'handler="/metrics"' not in metrics.text
+
+
+async def test_the_worker_exposes_the_temporal_sdks_own_metrics(dev_env, pool, task_queue):
+    """WHISTLE_TEMPORAL_METRICS: the SDK's Prometheus endpoint (polls, task latencies, sticky cache, requests)."""
+    address = f"127.0.0.1:{free_port()}"
+    settings = Settings(temporal_address=dev_env.client.service_client.config.target_host, temporal_metrics=address)
+    client = await temporal.connect(settings)
+    async with build_worker(client, pool, task_queue), httpx.AsyncClient() as http:
+
+        async def scraped() -> str:
+            try:
+                return (await http.get(f"http://{address}/metrics")).text
+            except httpx.TransportError:
+                return ""
+
+        metrics = await eventually(
+            scraped, lambda text: f'task_queue="{task_queue}"' in text, what="the worker's metrics", show=len
+        )
+    assert re.search(rf'^temporal_worker_start\{{[^}}]*task_queue="{re.escape(task_queue)}"', metrics, re.M)
+    assert "temporal_request" in metrics
