@@ -13,11 +13,13 @@ from fastapi.staticfiles import StaticFiles
 
 from activities.db import create_pool
 from api import (
+    codec,
     dashboard,
     departments,
     errors,
     handlers,
     health,
+    observability,
     open311,
     photos,
     registry,
@@ -77,9 +79,11 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(registry.router)
     app.include_router(dashboard.router)
     app.include_router(resident_pages.router)
+    codec.install(app)
     errors.install(app)
     app.add_middleware(BodyLimit, larger={"/v1/photos": photos.UPLOAD_BODY, resident_pages.REPORT: photos.UPLOAD_BODY})
-    app.add_middleware(LanguageMiddleware)  # outermost: what the middlewares inside answer speaks the language too
+    app.add_middleware(LanguageMiddleware)  # what the middlewares inside answer speaks the language too
+    observability.install(app)  # outermost: every request logged and counted with its id
     return app
 
 

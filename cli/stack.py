@@ -25,6 +25,7 @@ def cli_settings() -> Settings:
             "database_url": settings.database_url or manifest.database_url,
             "task_queue": manifest.task_queue,
             "default_policy": manifest.default_policy,
+            "payload_key_file": settings.payload_key_file or manifest.payload_key_file,
         }
     )
 

@@ -5,7 +5,7 @@ from pathlib import Path
 from typing import Literal
 
 from limits import parse_many
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator
 
 
 class Settings(BaseModel):
@@ -38,6 +38,12 @@ class Settings(BaseModel):
     phone_rate_limit: str = "10/day"
     upload_rate_limit: str = "30/minute"
     rate_limit_storage: str = "memory://"
+    # Payload encryption (client/payload_codec.py): `<id>:<base64 key>` entries and/or a file of them; the first
+    # encrypts, all decrypt. Neither set: payloads stay plain (`whistle dev` makes itself a key file).
+    payload_keys: SecretStr | None = None
+    payload_key_file: Path | None = None
+    temporal_ui_origin: str | None = None  # the Temporal Web UI allowed to call the codec server (CORS)
+    temporal_metrics: str | None = None  # host:port of the Temporal SDK's Prometheus endpoint (the worker's)
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
@@ -65,6 +71,10 @@ class Settings(BaseModel):
             "phone_rate_limit": env.get("WHISTLE_PHONE_RATE_LIMIT") or "10/day",
             "upload_rate_limit": env.get("WHISTLE_UPLOAD_RATE_LIMIT") or "30/minute",
             "rate_limit_storage": env.get("WHISTLE_RATE_LIMIT_STORAGE") or "memory://",
+            "payload_keys": env.get("WHISTLE_PAYLOAD_KEYS") or None,
+            "payload_key_file": env.get("WHISTLE_PAYLOAD_KEY_FILE") or None,
+            "temporal_ui_origin": env.get("WHISTLE_TEMPORAL_UI_ORIGIN") or None,
+            "temporal_metrics": env.get("WHISTLE_TEMPORAL_METRICS") or None,
         }
         values.update({key: value for key, value in overrides.items() if value is not None})
         return cls.model_validate(values)

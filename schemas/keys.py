@@ -27,6 +27,7 @@ class Right(StrEnum):
     TASKS = "TASKS"  # work on one's own department tasks
     SUPERVISE = "SUPERVISE"  # list and view every case of the district, supervise, decide extensions
     ADMINISTER = "ADMINISTER"  # edit and retire what the registry holds; read its audit
+    PERSONAL_DATA = "PERSONAL_DATA"  # read residents' names and phones: decrypt Temporal histories (codec server)
 
 
 RIGHTS: dict[Role, frozenset[Right]] = {
@@ -34,7 +35,7 @@ RIGHTS: dict[Role, frozenset[Right]] = {
     Role.COMMUNITY: frozenset({Right.HANDLE, Right.SIGNOFF, Right.DISPATCH}),  # also sits on every council
     Role.STREET: frozenset({Right.HANDLE, Right.REROUTE}),
     Role.DEPARTMENT: frozenset({Right.TASKS}),
-    Role.SUPERVISOR: frozenset({Right.HANDLE, Right.SUPERVISE}),
+    Role.SUPERVISOR: frozenset({Right.HANDLE, Right.SUPERVISE, Right.PERSONAL_DATA}),
     Role.INTAKE: frozenset({Right.REPORT}),
     Role.ADMIN: frozenset({Right.ADMINISTER}),
 }

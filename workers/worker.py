@@ -8,6 +8,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 from activities.cases import CaseActivities
 from activities.rankings import RankingActivities
 from activities.tasks import TaskActivities
+from client.request_ids import RequestLog
 from workflows.case import CaseWorkflow
 from workflows.department_task import DepartmentTaskWorkflow
 from workflows.ranking import RankingWorkflow
@@ -52,5 +53,6 @@ def build_worker(
             restrictions=SandboxRestrictions.default.with_passthrough_modules("schemas")
         ),
         max_cached_workflows=CACHED_WORKFLOWS if max_cached_workflows is None else max_cached_workflows,
+        interceptors=[RequestLog()],
         **options,
     )

@@ -8,6 +8,7 @@ import os
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import tempfile
@@ -25,8 +26,11 @@ from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
 from temporalio.client import Client, WorkflowExecutionStatus
 
 from activities.migrations import available
-from devstack.dev import RETENTION
+from client import temporal
+from client.settings import Settings
+from devstack.dev import KEY_FILE, RETENTION
 from devstack.manifest import MANIFEST, DevManifest
+from schemas.case import CaseStart
 from workflows import search_attributes
 
 WHISTLE = Path(sys.executable).parent / "whistle"
@@ -136,6 +140,8 @@ async def test_dev_stack_runs_stops_cleanly_and_keeps_its_data(tmp_path):
             DescribeNamespaceRequest(namespace=manifest.temporal_namespace)
         )
         assert namespace.config.workflow_execution_retention_ttl.ToTimedelta() == RETENTION
+        await _payloads_are_encrypted(manifest, data_dir, client)
+        key_ring = manifest.payload_key_file.read_text()
         # Nobody polls this queue: the workflow stays open, so the restart must still list it.
         await client.start_workflow("SmokeProbe", id=probe_id, task_queue=f"smoke-{marker}")
 
@@ -150,6 +156,7 @@ async def test_dev_stack_runs_stops_cleanly_and_keeps_its_data(tmp_path):
             await connection.close()
 
     with whistle_dev(data_dir, signal.SIGTERM, to_group=False) as manifest:
+        assert manifest.payload_key_file.read_text() == key_ring  # the same key: earlier cases stay readable
         client = await Client.connect(manifest.temporal_address, namespace=manifest.temporal_namespace)
         description = await client.get_workflow_handle(probe_id).describe()
         assert description.status == WorkflowExecutionStatus.RUNNING
@@ -158,6 +165,38 @@ async def test_dev_stack_runs_stops_cleanly_and_keeps_its_data(tmp_path):
             assert await connection.fetchval("SELECT token FROM smoke_marker") == marker
         finally:
             await connection.close()
+
+
+async def _payloads_are_encrypted(manifest: DevManifest, data_dir: Path, plain: Client) -> None:
+    """`whistle dev` made itself a key ring (the owner's alone), seals what it writes to Temporal with it,
+    and its Web UI asks the API's codec server."""
+    assert manifest.payload_key_file.name == KEY_FILE and manifest.payload_key_file.parent.name == data_dir.name
+    assert stat.S_IMODE(manifest.payload_key_file.stat().st_mode) == 0o600
+    ui = [
+        process.info["cmdline"]
+        for process in psutil.process_iter(["cmdline"])
+        if {"--ui-codec-endpoint", manifest.temporal_address.split(":")[1]} <= set(process.info["cmdline"] or [])
+    ]
+    assert ui and ui[0][ui[0].index("--ui-codec-endpoint") + 1] == f"{manifest.api_url}/dashboard/codec"
+    name = "上官密"
+    async with httpx.AsyncClient(base_url=manifest.api_url, timeout=30) as http:
+        reported = await http.post(
+            "/v1/cases",
+            headers={"Idempotency-Key": str(uuid.uuid4())},
+            json={"compound": "HP-DF-QH-2", "category": "POULTRY", "description": "hens", "reporter": {"name": name}},
+        )
+    assert reported.status_code == 201, reported.text
+    workflow_id = f"case-{reported.json()['case_id']}"
+    raw = await plain.get_workflow_handle(workflow_id).fetch_history()
+    assert name.encode() not in b"".join(event.SerializeToString() for event in raw.events)
+    keyed = await temporal.connect(
+        Settings(temporal_address=manifest.temporal_address, payload_key_file=manifest.payload_key_file)
+    )
+    started = (await keyed.get_workflow_handle(workflow_id).fetch_history()).events[0]
+    [start] = await keyed.data_converter.decode(
+        started.workflow_execution_started_event_attributes.input.payloads, [CaseStart]
+    )
+    assert start.report.reporter.name == name
 
 
 def _one_line_failure(arguments: list[str], environment: dict[str, str]) -> str:
