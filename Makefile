@@ -53,7 +53,7 @@ export AUDIT_VERDICT
 
 audit: install
 	@rm -f $(VENV)/audit.json
-	@timeout 300 $(BIN)/pip-audit --no-deps --disable-pip --progress-spinner off --timeout 10 \
+	@timeout 90 $(BIN)/pip-audit --no-deps --disable-pip --progress-spinner off --timeout 10 \
 		-r requirements.lock -f json -o $(VENV)/audit.json 2>/dev/null || true
 	@$(BIN)/python -c "$$AUDIT_VERDICT" $(VENV)/audit.json
 
