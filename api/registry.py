@@ -5,6 +5,7 @@ An edit is applied to the whole registry and checked as an import is, so it cann
 a routing naming a department the district lacks. Running cases keep the context they started with.
 """
 
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
@@ -12,13 +13,15 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from activities import registry_edits
+from activities import calendars, registry_edits
 from activities.city_file import InvalidCity
 from activities.registry_edits import Actor, EditRefused, RetireRefused
 from api.auth import Administrator, Principal
 from api.dependencies import DbPool
-from api.errors import FieldError, responses
-from schemas.domain import Code
+from api.errors import ApiError, FieldError, responses
+from schemas.calendar import Day
+from schemas.domain import Code, ShortText
+from schemas.messages import N_
 from schemas.policy import SlaPolicy
 from schemas.registry import (
     CategoryEdit,
@@ -159,3 +162,54 @@ async def retire_organisation(code: CodePath, caller: Administrator, pool: DbPoo
 )
 async def retire_category(code: CodePath, caller: Administrator, pool: DbPool) -> Any:
     return await _retire(pool, caller, RegistryPart.CATEGORY, code)
+
+
+class DayOverride(Day):
+    """What a date of a calendar is, over its week and its seed: a rest day (no hours) or a working day."""
+
+    reason: ShortText
+
+
+class OverriddenDay(DayOverride):
+    calendar: Code
+    day: date
+    by: str
+
+
+CalendarPath = Annotated[Code, Path(description="the calendar's code (the city's: CN)")]
+
+
+async def _calendar_day(pool: DbPool, code: str, change) -> None:
+    async with pool.acquire() as connection:
+        try:
+            await change(connection)
+        except calendars.UnknownCalendar:
+            raise ApiError(404, N_("calendar %(code)s not found"), params={"code": code}) from None
+
+
+@router.put(
+    "/calendars/{code}/days/{day}",
+    response_model=OverriddenDay,
+    responses=responses(401, 403, 404, 503),
+    summary="Say what a date is (a rest day, or a working day with its hours); running cases keep their calendar",
+)
+async def override_day(
+    code: CalendarPath, day: date, body: DayOverride, caller: Administrator, pool: DbPool
+) -> OverriddenDay:
+    override = Day(hours=body.hours, holiday=body.holiday)
+    await _calendar_day(
+        pool,
+        code,
+        lambda connection: calendars.override_day(connection, code, day, override, by=caller.org, reason=body.reason),
+    )
+    return OverriddenDay(**body.model_dump(), calendar=code, day=day, by=caller.org)
+
+
+@router.delete(
+    "/calendars/{code}/days/{day}",
+    status_code=204,
+    responses=responses(401, 403, 404, 503),
+    summary="Give a date back to the seed (the State Council's notice) or to the week",
+)
+async def clear_day(code: CalendarPath, day: date, caller: Administrator, pool: DbPool) -> None:
+    await _calendar_day(pool, code, lambda connection: calendars.clear_override(connection, code, day))

@@ -2,10 +2,12 @@
 categories, routing and policies, each recorded with who made it; edits that would break the registry refused
 (in Chinese by default) with nothing changed; retirement refused while open cases reference it."""
 
+from datetime import date
+
 import httpx
 import pytest_asyncio
 
-from activities import registry_edits
+from activities import calendars, registry_edits
 from activities.db import connect
 from api import keys
 from schemas.keys import Role
@@ -180,3 +182,32 @@ async def test_open311_services_in_a_city_of_two_districts(http, database_url):
         == "西区生态环境局"
     )
     assert groups(await http.get("/open311/v2/services.json"))["NOISE"] == "噪声扰民"
+
+
+async def test_an_administrator_overrides_a_calendar_day_and_gives_it_back(http, admin, database_url):
+    key, _ = admin
+    saturday = date(2026, 12, 5)  # a plain Saturday: no working hours in the week, none in the seed
+
+    async def day_of() -> object:
+        connection = await connect(database_url)
+        try:
+            return (await calendars.calendar(connection, "CN", saturday, saturday)).days.get(saturday)
+        finally:
+            await connection.close()
+
+    body = {"hours": [{"start": "09:00:00", "end": "12:00:00"}], "reason": "街道集中办公日"}
+    refused = await http.put(f"/v1/registry/calendars/NOPE/days/{saturday}", json=body, headers=bearer(key))
+    assert refused.status_code == 404 and refused.json()["code"] == "not_found"
+    bad = await http.put(
+        f"/v1/registry/calendars/CN/days/{saturday}", json={"hours": [], "reason": ""}, headers=bearer(key)
+    )
+    assert bad.status_code == 422 and await day_of() is None  # a reason is required; nothing changed
+
+    set_ = await http.put(f"/v1/registry/calendars/CN/days/{saturday}", json=body, headers=bearer(key))
+    assert set_.status_code == 200, set_.text
+    assert (set_.json()["by"], set_.json()["day"]) == ("HP-CENTRE", str(saturday))
+    overridden = await day_of()
+    assert overridden is not None and [(s.start.hour, s.end.hour) for s in overridden.hours] == [(9, 12)]
+
+    cleared = await http.delete(f"/v1/registry/calendars/CN/days/{saturday}", headers=bearer(key))
+    assert cleared.status_code == 204 and await day_of() is None
