@@ -11,7 +11,7 @@ from datetime import date, datetime
 import asyncpg
 
 from activities.registry import UnknownReference
-from i18n.zone import deployment_zone
+from i18n.zone import day_start, deployment_zone, local_day
 from schemas.domain import JurisdictionKind, Level
 from schemas.statistics import (
     DepartmentFigures,
@@ -88,7 +88,6 @@ async def within(connection: asyncpg.Connection, code: str, area: str | None) ->
 
 _CASES = """
 SELECT count(*) AS reported,
-       count(*) FILTER (WHERE status IN {open}) AS open,
        count(resolved_level) AS resolved,
        count(*) FILTER (WHERE status = 'CLOSED') AS closed,
        count(*) FILTER (WHERE close_reason = 'WITHDRAWN') AS withdrawn,
@@ -207,36 +206,162 @@ SELECT (c.reported_at AT TIME ZONE {zone})::date AS day, count(*) AS n FROM case
 """
 
 
+_ROLLUP_FIGURES = """
+SELECT figure, level, org, sum(n)::bigint AS n FROM statistics_rollups r WHERE {where} GROUP BY 1, 2, 3
+"""
+
+_ROLLUP_DAYS = """
+SELECT day, figure, sum(n)::bigint AS n FROM statistics_rollups r
+ WHERE {where} AND figure IN ('reported', 'stint', 'breach') GROUP BY 1, 2
+"""
+
+
+def _whole_days(query: StatisticsQuery) -> tuple[date | None, date | None] | None:
+    """The period as local days [first, end), or None if it starts or ends inside a day (roll-ups hold days)."""
+    bounds = []
+    for moment in (query.since, query.until):
+        day = None if moment is None else local_day(moment)
+        if day is not None and day_start(day) != moment:
+            return None
+        bounds.append(day)
+    return bounds[0], bounds[1]
+
+
 async def statistics(connection: asyncpg.Connection, query: StatisticsQuery) -> Statistics:
-    """Every figure for the cases reported in the query's period and jurisdiction (a snapshot in one transaction)."""
+    """Every figure for the cases reported in the query's period and jurisdiction (a snapshot in one transaction).
+
+    A period of whole local days is summed from the roll-ups; one that starts or ends inside a day is counted
+    in one pass over the cohort's events (`one_pass`), which is also the roll-ups' oracle in the tests.
+    """
+    days = _whole_days(query)
+    if days is None:
+        return await one_pass(connection, query)
+    async with connection.transaction(isolation="repeatable_read", readonly=True):
+        kind = await jurisdiction_kind(connection, query.jurisdiction)
+        conditions, args = [], []
+        for condition, value in (
+            ("r.day >= ${}", days[0]),
+            ("r.day < ${}", days[1]),
+            (f"r.{_COLUMN[kind]} = ${{}}" if kind else "", query.jurisdiction),
+        ):
+            if value is not None and condition:
+                args.append(value)
+                conditions.append(condition.format(len(args)))
+        where = " AND ".join(conditions) or "true"
+        figures = await connection.fetch(_ROLLUP_FIGURES.format(where=where), *args)
+        per_day = await connection.fetch(_ROLLUP_DAYS.format(where=where), *args)
+        live = await _live(connection, query, kind)
+    counts = _rollup_counts(figures, per_day)
+    return _assemble(query, kind, live, *counts)
+
+
+def _rollup_counts(figures, per_day):
+    """The roll-ups' sums in the shapes `_assemble` takes."""
+    total: dict[str, int] = defaultdict(int)
+    company: dict[tuple[str, str], int] = defaultdict(int)
+    resolved_at: dict[str, int] = defaultdict(int)
+    facts = []
+    for row in figures:
+        figure, level, org, n = row["figure"], row["level"], row["org"], row["n"]
+        if figure in _CASE_FIGURES:
+            total[figure] += n
+            if org:
+                company[figure, org] += n
+            if figure == "resolved":
+                resolved_at[level] += n
+                if level == "COUNCIL" and org:
+                    company["kept", org] += n
+        else:
+            facts.append({"figure": figure, "level": level or None, "org": org or None, "day": None, "n": n})
+    for row in per_day:
+        if row["figure"] != "reported":
+            facts.append({"figure": row["figure"], "level": None, "org": None, "day": row["day"], "n": row["n"]})
+    cases = {figure: total[figure] for figure in _CASE_FIGURES}
+    cases["escalated"] = total["escalated"]
+    cases["mean_score"] = total["score_sum"] / total["scored"] if total["scored"] else None
+    companies = {
+        org: {
+            "cases": company["reported", org],
+            "reached_district": company["reached_district", org],
+            "resolved": company["resolved", org],
+            "kept": company["kept", org],
+            "feedback": company["feedback", org],
+            "first_time_satisfied": company["first_time_satisfied", org],
+            "mean_score": company["score_sum", org] / company["scored", org] if company["scored", org] else None,
+        }
+        for figure, org in list(company)
+        if figure == "reported"
+    }
+    days = [{"day": row["day"], "n": row["n"]} for row in per_day if row["figure"] == "reported"]
+    return cases, dict(resolved_at), facts, companies, days
+
+
+_CASE_FIGURES = (
+    "reported",
+    "resolved",
+    "closed",
+    "withdrawn",
+    "whistles",
+    "auto_escalations",
+    "escalated",
+    "reached_district",
+    "feedback",
+    "first_time_satisfied",
+    "scored",
+    "score_sum",
+    "reopened",
+    "supervised_cases",
+)
+
+
+class _Live:
+    """The figures that stay live queries: open now (per level), overdue now, department tasks, names."""
+
+    def __init__(self, as_of, zone, open_at, overdue_now, tasks, names, org_kinds) -> None:
+        self.as_of, self.zone, self.open_at, self.overdue_now = as_of, zone, open_at, overdue_now
+        self.tasks, self.names, self.org_kinds = tasks, names, org_kinds
+
+
+async def _live(connection: asyncpg.Connection, query: StatisticsQuery, kind: JurisdictionKind | None) -> _Live:
+    cohort = Cohort(query, kind)
+    as_of: datetime = query.as_of or await connection.fetchval("SELECT now()")
+    levels = await connection.fetch(_LEVELS.format(open=OPEN, where=cohort.where), *cohort.args)
+    open_at: dict[str, int] = defaultdict(int)
+    for row in levels:
+        if row["is_open"]:
+            open_at[row["level"]] += row["n"]
+    tasks = await connection.fetch(_TASKS.format(where=cohort.where), *cohort.args)
+    overdue_cohort = Cohort(query.model_copy(update={"since": None, "until": None}), kind)
+    as_of_arg, with_as_of = overdue_cohort.plus(as_of)
+    overdue_sql = _OVERDUE_NOW.format(where=overdue_cohort.where, open=OPEN, as_of=as_of_arg)
+    overdue_now = await connection.fetchval(overdue_sql, *with_as_of)
+    names = dict(await connection.fetch("SELECT code, name FROM organisations"))
+    org_kinds = dict(await connection.fetch("SELECT code, kind FROM organisations"))
+    return _Live(as_of, deployment_zone().key, dict(open_at), overdue_now, tasks, names, org_kinds)
+
+
+async def one_pass(connection: asyncpg.Connection, query: StatisticsQuery) -> Statistics:
+    """Every figure counted from `cases` and `case_events` directly (any period, to the instant)."""
     async with connection.transaction(isolation="repeatable_read", readonly=True):
         kind = await jurisdiction_kind(connection, query.jurisdiction)
         cohort = Cohort(query, kind)
         where, args = cohort.where, cohort.args
-        zone = deployment_zone().key
-        zone_arg, with_zone = cohort.plus(zone)
-        as_of: datetime = query.as_of or await connection.fetchval("SELECT now()")
-        cases = await connection.fetchrow(_CASES.format(open=OPEN, where=where), *args)
+        zone_arg, with_zone = cohort.plus(deployment_zone().key)
+        cases = await connection.fetchrow(_CASES.format(where=where), *args)
         levels = await connection.fetch(_LEVELS.format(open=OPEN, where=where), *args)
         facts_sql = _FACTS.format(where=where, events_since=cohort.events_since, zone=zone_arg)
         facts = await connection.fetch(facts_sql, *with_zone)
-        tasks = await connection.fetch(_TASKS.format(where=where), *args)
         companies = {row["org"]: row for row in await connection.fetch(_COMPANIES.format(where=where), *args)}
         days = await connection.fetch(_DAYS.format(where=where, zone=zone_arg), *with_zone)
-        overdue_cohort = Cohort(query.model_copy(update={"since": None, "until": None}), kind)
-        as_of_arg, with_as_of = overdue_cohort.plus(as_of)
-        overdue_sql = _OVERDUE_NOW.format(where=overdue_cohort.where, open=OPEN, as_of=as_of_arg)
-        overdue_now = await connection.fetchval(overdue_sql, *with_as_of)
-        names = dict(await connection.fetch("SELECT code, name FROM organisations"))
-        org_kinds = dict(await connection.fetch("SELECT code, kind FROM organisations"))
-    return _assemble(
-        query, kind, zone, as_of, cases, levels, facts, tasks, companies, days, overdue_now, names, org_kinds
-    )
+        live = await _live(connection, query, kind)
+    resolved_at: dict[str, int] = defaultdict(int)
+    for row in levels:
+        if row["resolved_level"] is not None:
+            resolved_at[row["resolved_level"]] += row["n"]
+    return _assemble(query, kind, live, cases, dict(resolved_at), facts, companies, days)
 
 
-def _assemble(
-    query, kind, zone, as_of, cases, levels, facts, tasks, companies, days, overdue_now, names, org_kinds
-) -> Statistics:
+def _assemble(query, kind, live: _Live, cases, resolved_at, facts, companies, days) -> Statistics:
     per_level: dict[tuple[str, str | None], int] = defaultdict(int)  # (figure, level) -> n
     per_org: dict[tuple[str, str], int] = defaultdict(int)  # (figure, org) -> n
     per_day: dict[tuple[str, date], int] = defaultdict(int)  # (figure, day) -> n
@@ -257,13 +382,14 @@ def _assemble(
         level_figures.append(
             LevelFigures(
                 level=level,
-                open_now=sum(r["n"] for r in levels if r["level"] == level.value and r["is_open"]),
-                resolved=Ratio(count=sum(r["n"] for r in levels if r["resolved_level"] == level.value), of=resolved),
+                open_now=live.open_at.get(level.value, 0),
+                resolved=Ratio(count=resolved_at.get(level.value, 0), of=resolved),
                 sla=_compliance(stints, per_level["breach", level.value]),
             )
         )
 
     owners = {org for figure, org in per_org if figure in ("stint", "breach", "arrival_due", "supervised")}
+    names, org_kinds = live.names, live.org_kinds
     owners = (owners | set(companies)) - {org for org in owners if org_kinds.get(org) == "DEPARTMENT"}
     organisations = [
         OrganisationFigures(
@@ -291,7 +417,7 @@ def _assemble(
             supervised=per_org["supervised", row["department"]],
             mean_score=row["mean_score"],
         )
-        for row in sorted(tasks, key=lambda row: row["department"])
+        for row in sorted(live.tasks, key=lambda row: row["department"])
     ]
     trend = [
         TrendPoint(
@@ -304,10 +430,10 @@ def _assemble(
     return Statistics(
         query=query,
         jurisdiction_kind=kind,
-        zone=zone,
-        as_of=as_of,
+        zone=live.zone,
+        as_of=live.as_of,
         reported=cases["reported"],
-        open=cases["open"],
+        open=sum(live.open_at.values()),
         resolved=resolved,
         closed=cases["closed"],
         withdrawn=cases["withdrawn"],
@@ -320,7 +446,7 @@ def _assemble(
         first_time_satisfaction=Ratio(count=cases["first_time_satisfied"], of=cases["feedback"]),
         mean_score=cases["mean_score"],
         reopened=cases["reopened"],
-        overdue_now=overdue_now,
+        overdue_now=live.overdue_now,
         supervisions=totals["supervision"],
         supervised_cases=cases["supervised_cases"],
         returns=totals["return"],

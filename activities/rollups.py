@@ -1,0 +1,255 @@
+"""Statistics roll-ups: the counts every figure of `docs/statistics.md` needs, per local report day.
+
+A case contributes two kinds of counts, both filed under the local day it was reported on, its compound, category
+and severity (fixed at report):
+- its row's counts (reported, resolved at a level, feedback, score, …): when the row changes, the projection
+  subtracts the old row's counts and adds the new row's;
+- its events' counts (a stint entered at a level, a breach, a supervision, …): added once per newly inserted
+  event, so a retried projection (whose events already exist) adds nothing. The council arrival is per case
+  (on time only if no arrival breach follows), so it too is recounted as old minus new.
+
+Projections of one case serialise on an advisory lock. A case written before the roll-ups existed is left to
+`backfill`, which adds whole cases and records each in `statistics_rolled_up` in the same transaction.
+"""
+
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from datetime import date
+
+import asyncpg
+
+from i18n.zone import local_day
+
+Key = tuple[str, str, str]  # (figure, level, org); '' for none
+Dims = tuple[date, str, str, str, str, str, str]  # day, compound, community, street, district, category, severity
+
+_EVENT_KINDS = (
+    "REPORTED",
+    "ESCALATED",
+    "REOPENED",
+    "SLA_BREACHED",
+    "ARRIVED",
+    "ARRIVAL_BREACHED",
+    "SUPERVISED",
+    "TASK_RETURNED",
+    "TASK_OVERDUE",
+)
+
+
+class Parties:
+    """Who owns each level of one case: its property company (COUNCIL), community, street, district centre."""
+
+    def __init__(self, company: str | None, community: str, street: str, centre: str | None) -> None:
+        self.company = company or ""
+        self.by_level = {"COUNCIL": self.company, "COMMUNITY": community, "STREET": street, "DISTRICT": centre or ""}
+
+
+async def parties(connection: asyncpg.Connection, case: Mapping) -> Parties:
+    row = await connection.fetchrow(
+        """SELECT (SELECT property_company FROM compound_parties WHERE compound = $1) AS company,
+                  (SELECT code FROM organisations WHERE jurisdiction = $2 AND kind = 'DISTRICT_CENTRE' LIMIT 1)
+                      AS centre""",
+        case["compound"],
+        case["district"],
+    )
+    return Parties(row["company"], case["community"], case["street"], row["centre"])
+
+
+def dims(case: Mapping) -> Dims:
+    return (
+        local_day(case["reported_at"]),
+        case["compound"],
+        case["community"],
+        case["street"],
+        case["district"],
+        str(case["category"]),
+        str(case["severity"]),
+    )
+
+
+def case_counts(case: Mapping, owners: Parties) -> Counter[Key]:
+    """The counts of the case row; org is the compound's property company (its company figures)."""
+    company = owners.company
+    counts: Counter[Key] = Counter()
+
+    def add(figure: str, n: int = 1, level: str = "") -> None:
+        if n:
+            counts[figure, level, company] += n
+
+    add("reported")
+    add("closed", case["status"] == "CLOSED")
+    add("withdrawn", case["close_reason"] == "WITHDRAWN")
+    if case["resolved_level"] is not None:
+        add("resolved", level=str(case["resolved_level"]))
+    add("whistles", case["whistles"])
+    add("auto_escalations", case["auto_escalations"])
+    add("escalated", case["level"] != "COUNCIL")
+    add("reached_district", case["level"] == "DISTRICT")
+    add("feedback", case["first_time_satisfied"] is not None)
+    add("first_time_satisfied", case["first_time_satisfied"] is True)
+    if case["score"] is not None:
+        add("scored")
+        add("score_sum", case["score"])
+    add("reopened", case["reopen_count"])
+    add("supervised_cases", case["supervision"])
+    return counts
+
+
+def event_counts(events: Iterable[Mapping], owners: Parties) -> Counter[Key]:
+    """The per-event counts of newly written events (the council arrival excepted: see `arrival_counts`)."""
+    counts: Counter[Key] = Counter()
+    for event in events:
+        kind, level, details = event["kind"], str(event["level"]), event["details"]
+        if kind in ("REPORTED", "ESCALATED", "REOPENED"):
+            entered = {"ESCALATED": details.get("to"), "REOPENED": details.get("level")}.get(kind, level)
+            counts["stint", entered, owners.by_level.get(entered, "")] += 1
+        elif kind == "SLA_BREACHED" and details.get("what") is None:
+            counts["breach", level, details.get("against") or ""] += 1
+        elif kind == "SUPERVISED":
+            counts["supervision", level, ""] += 1
+            for org in details.get("against") or []:
+                counts["supervised", level, org] += 1
+        elif kind == "TASK_RETURNED":
+            counts["return", level, details.get("department") or ""] += 1
+        elif kind == "TASK_OVERDUE" and str(details.get("reminder")) == "0":
+            counts["task_overdue", level, details.get("department") or ""] += 1
+    return counts
+
+
+def arrival_counts(events: Iterable[Mapping], owners: Parties) -> Counter[Key]:
+    """Whether an arrival was due from the property company, and whether it came on time (per case)."""
+    council = [e for e in events if e["kind"] in ("ARRIVED", "ARRIVAL_BREACHED") and str(e["level"]) == "COUNCIL"]
+    if not council:
+        return Counter()
+    on_time = any(e["kind"] == "ARRIVED" and _truthy(e["details"].get("on_time")) for e in council) and not any(
+        e["kind"] == "ARRIVAL_BREACHED" for e in council
+    )
+    counts: Counter[Key] = Counter({("arrival_due", "COUNCIL", owners.company): 1})
+    if on_time:
+        counts["arrival_on_time", "COUNCIL", owners.company] = 1
+    return counts
+
+
+def _truthy(value: object) -> bool:
+    return value is True or str(value).lower() == "true"
+
+
+class Delta:
+    """Signed counts per (dims, key), written in one statement in key order (so that writers never deadlock)."""
+
+    def __init__(self) -> None:
+        self.counts: Counter[tuple[Dims, Key]] = Counter()
+
+    def add(self, where: Dims, counts: Counter[Key], sign: int = 1) -> None:
+        for key, n in counts.items():
+            self.counts[where, key] += sign * n
+
+    async def write(self, connection: asyncpg.Connection) -> None:
+        rows = sorted((where, key, n) for (where, key), n in self.counts.items() if n)
+        if not rows:
+            return
+        columns = list(zip(*[(*where, *key, n) for where, key, n in rows], strict=True))
+        await connection.execute(
+            """INSERT INTO statistics_rollups
+                   (day, compound, community, street, district, category, severity, figure, level, org, n)
+               SELECT * FROM unnest($1::date[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+                                    $7::text[], $8::text[], $9::text[], $10::text[], $11::bigint[])
+               ON CONFLICT (day, compound, category, severity, figure, level, org)
+               DO UPDATE SET n = statistics_rollups.n + EXCLUDED.n""",
+            *[list(column) for column in columns],
+        )
+
+
+async def lock_case(connection: asyncpg.Connection, case_id: str) -> None:
+    await connection.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 16))", case_id)
+
+
+async def project(
+    connection: asyncpg.Connection,
+    old: Mapping | None,
+    new: Mapping | None,
+    inserted: list[Mapping],
+) -> None:
+    """Add to the roll-ups what one projection changed, inside its transaction and under `lock_case`.
+
+    `old` is the case row before the projection (None for a new case), `new` the row it wrote (None when the row
+    was already newer), `inserted` the events it inserted (those already present are not in it).
+    """
+    case = new or old
+    if case is None:
+        return
+    if old is None:
+        await connection.execute(
+            "INSERT INTO statistics_rolled_up (case_id) VALUES ($1) ON CONFLICT DO NOTHING", case["case_id"]
+        )
+    elif not await connection.fetchval("SELECT true FROM statistics_rolled_up WHERE case_id = $1", case["case_id"]):
+        return  # written before the roll-ups: the backfill will add the whole case
+    owners = await parties(connection, case)
+    delta = Delta()
+    if new is not None:
+        if old is not None:
+            delta.add(dims(old), case_counts(old, owners), -1)
+        delta.add(dims(new), case_counts(new, owners))
+    delta.add(dims(case), event_counts(inserted, owners))
+    if any(e["kind"] in ("ARRIVED", "ARRIVAL_BREACHED") for e in inserted):
+        fresh = {e["seq"] for e in inserted}
+        earlier = [e for e in await _arrival_events(connection, case["case_id"]) if e["seq"] not in fresh]
+        delta.add(dims(case), arrival_counts(earlier, owners), -1)
+        delta.add(dims(case), arrival_counts([*earlier, *inserted], owners))
+    await delta.write(connection)
+
+
+async def _arrival_events(connection: asyncpg.Connection, case_id: str) -> list[Mapping]:
+    return await connection.fetch(
+        """SELECT seq, kind, level, details FROM case_events
+            WHERE case_id = $1 AND kind IN ('ARRIVED', 'ARRIVAL_BREACHED') AND level = 'COUNCIL'""",
+        case_id,
+    )
+
+
+async def backfill(
+    connection: asyncpg.Connection, *, batch: int = 500, progress: Callable[[int, int], None] | None = None
+) -> int:
+    """Add every case not yet in the roll-ups, a batch per transaction: resumable, and idempotent.
+
+    `progress(done, total)` is called after each batch. Returns the number of cases added now.
+    """
+    total = await connection.fetchval(
+        """SELECT count(*) FROM cases c
+            WHERE NOT EXISTS (SELECT 1 FROM statistics_rolled_up r WHERE r.case_id = c.case_id)"""
+    )
+    done = 0
+    while True:
+        async with connection.transaction():
+            cases = await connection.fetch(
+                """SELECT c.* FROM cases c
+                    WHERE NOT EXISTS (SELECT 1 FROM statistics_rolled_up r WHERE r.case_id = c.case_id)
+                    ORDER BY c.case_id LIMIT $1""",
+                batch,
+            )
+            if not cases:
+                return done
+            delta = Delta()
+            for case in cases:
+                await lock_case(connection, case["case_id"])
+                added = await connection.fetchval(
+                    "INSERT INTO statistics_rolled_up (case_id) VALUES ($1) ON CONFLICT DO NOTHING RETURNING true",
+                    case["case_id"],
+                )
+                if not added:
+                    continue
+                # the row read before the lock may be older than the one now committed: read it again
+                case = await connection.fetchrow("SELECT * FROM cases WHERE case_id = $1", case["case_id"])
+                events = await connection.fetch(
+                    "SELECT seq, kind, level, details FROM case_events WHERE case_id = $1 AND kind = ANY($2::text[])",
+                    case["case_id"],
+                    list(_EVENT_KINDS),
+                )
+                owners = await parties(connection, case)
+                delta.add(dims(case), case_counts(case, owners))
+                delta.add(dims(case), event_counts(events, owners))
+                delta.add(dims(case), arrival_counts(events, owners))
+            await delta.write(connection)
+        done += len(cases)
+        if progress is not None:
+            progress(done, total)

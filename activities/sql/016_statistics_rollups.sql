@@ -1,0 +1,29 @@
+-- Statistics roll-ups: per local report day (WHISTLE_TIMEZONE) × compound (with its community, street and
+-- district) × category × severity, one count per (figure, level, org). Written by the case projection in the
+-- transaction that inserts the case's events (activities/rollups.py); a period's figure is a sum over days.
+-- '' stands for "no level" / "no organisation" so that the key can be a primary key.
+CREATE TABLE statistics_rollups (
+    day       date   NOT NULL,
+    compound  text   NOT NULL,
+    community text   NOT NULL,
+    street    text   NOT NULL,
+    district  text   NOT NULL,
+    category  text   NOT NULL,
+    severity  text   NOT NULL,
+    figure    text   NOT NULL,
+    level     text   NOT NULL DEFAULT '',
+    org       text   NOT NULL DEFAULT '',
+    n         bigint NOT NULL,
+    PRIMARY KEY (day, compound, category, severity, figure, level, org)
+);
+
+CREATE INDEX statistics_rollups_district ON statistics_rollups (district, day);
+CREATE INDEX statistics_rollups_street ON statistics_rollups (street, day);
+CREATE INDEX statistics_rollups_community ON statistics_rollups (community, day);
+CREATE INDEX statistics_rollups_compound ON statistics_rollups (compound, day);
+
+-- The backfill's progress: cases whose history is already in the roll-ups (the projection adds its own case
+-- here when it first writes it, so a backfill running beside live traffic never counts a case twice).
+CREATE TABLE statistics_rolled_up (
+    case_id text PRIMARY KEY
+);
