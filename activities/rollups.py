@@ -5,8 +5,9 @@ and severity (fixed at report):
 - its row's counts (reported, resolved at a level, feedback, score, …): when the row changes, the projection
   subtracts the old row's counts and adds the new row's;
 - its events' counts (a stint entered at a level, a breach, a supervision, …): added once per newly inserted
-  event, so a retried projection (whose events already exist) adds nothing. The council arrival is per case
-  (on time only if no arrival breach follows), so it too is recounted as old minus new.
+  event, so a retried projection (whose events already exist) adds nothing. Two counts are per case and depend
+  on several events (the council arrival is on time only if no arrival breach follows; the case is responded to
+  if its owner reports for duty before the first deadline breach): they too are recounted as old minus new.
 
 Projections of one case serialise on an advisory lock. A case written before the roll-ups existed is left to
 `backfill`, which adds whole cases and records each in `statistics_rolled_up` in the same transaction.
@@ -23,8 +24,10 @@ from i18n.zone import local_day
 Key = tuple[str, str, str]  # (figure, level, org); '' for none
 Dims = tuple[date, str, str, str, str, str, str]  # day, compound, community, street, district, category, severity
 
+_PER_CASE_KINDS = ("ACCEPTED", "SLA_BREACHED", "ARRIVED", "ARRIVAL_BREACHED")
 _EVENT_KINDS = (
     "REPORTED",
+    "ACCEPTED",
     "ESCALATED",
     "REOPENED",
     "SLA_BREACHED",
@@ -87,6 +90,7 @@ def case_counts(case: Mapping, owners: Parties) -> Counter[Key]:
     add("reached_district", case["level"] == "DISTRICT")
     add("feedback", case["first_time_satisfied"] is not None)
     add("first_time_satisfied", case["first_time_satisfied"] is True)
+    add("satisfied", case["close_reason"] == "SATISFIED")
     if case["score"] is not None:
         add("scored")
         add("score_sum", case["score"])
@@ -96,7 +100,7 @@ def case_counts(case: Mapping, owners: Parties) -> Counter[Key]:
 
 
 def event_counts(events: Iterable[Mapping], owners: Parties) -> Counter[Key]:
-    """The per-event counts of newly written events (the council arrival excepted: see `arrival_counts`)."""
+    """The per-event counts of newly written events (the per-case ones excepted: see `case_event_counts`)."""
     counts: Counter[Key] = Counter()
     for event in events:
         kind, level, details = event["kind"], str(event["level"]), event["details"]
@@ -116,17 +120,21 @@ def event_counts(events: Iterable[Mapping], owners: Parties) -> Counter[Key]:
     return counts
 
 
-def arrival_counts(events: Iterable[Mapping], owners: Parties) -> Counter[Key]:
-    """Whether an arrival was due from the property company, and whether it came on time (per case)."""
+def case_event_counts(events: Iterable[Mapping], owners: Parties) -> Counter[Key]:
+    """The per-case counts of all a case's events: the council arrival (due, on time) and the response."""
+    events = list(events)
+    counts: Counter[Key] = Counter()
     council = [e for e in events if e["kind"] in ("ARRIVED", "ARRIVAL_BREACHED") and str(e["level"]) == "COUNCIL"]
-    if not council:
-        return Counter()
-    on_time = any(e["kind"] == "ARRIVED" and _truthy(e["details"].get("on_time")) for e in council) and not any(
-        e["kind"] == "ARRIVAL_BREACHED" for e in council
-    )
-    counts: Counter[Key] = Counter({("arrival_due", "COUNCIL", owners.company): 1})
-    if on_time:
-        counts["arrival_on_time", "COUNCIL", owners.company] = 1
+    if council:
+        counts["arrival_due", "COUNCIL", owners.company] = 1
+        on_time = any(e["kind"] == "ARRIVED" and _truthy(e["details"].get("on_time")) for e in council)
+        if on_time and not any(e["kind"] == "ARRIVAL_BREACHED" for e in council):
+            counts["arrival_on_time", "COUNCIL", owners.company] = 1
+    accepted = min((e["seq"] for e in events if e["kind"] == "ACCEPTED"), default=None)
+    breaches = (e["seq"] for e in events if e["kind"] == "SLA_BREACHED" and e["details"].get("what") is None)
+    breached = min(breaches, default=None)
+    if accepted is not None and (breached is None or accepted < breached):
+        counts["responded", "", owners.company] = 1
     return counts
 
 
@@ -191,19 +199,19 @@ async def project(
             delta.add(dims(old), case_counts(old, owners), -1)
         delta.add(dims(new), case_counts(new, owners))
     delta.add(dims(case), event_counts(inserted, owners))
-    if any(e["kind"] in ("ARRIVED", "ARRIVAL_BREACHED") for e in inserted):
+    if any(e["kind"] in _PER_CASE_KINDS for e in inserted):
         fresh = {e["seq"] for e in inserted}
-        earlier = [e for e in await _arrival_events(connection, case["case_id"]) if e["seq"] not in fresh]
-        delta.add(dims(case), arrival_counts(earlier, owners), -1)
-        delta.add(dims(case), arrival_counts([*earlier, *inserted], owners))
+        earlier = [e for e in await _per_case_events(connection, case["case_id"]) if e["seq"] not in fresh]
+        delta.add(dims(case), case_event_counts(earlier, owners), -1)
+        delta.add(dims(case), case_event_counts([*earlier, *inserted], owners))
     await delta.write(connection)
 
 
-async def _arrival_events(connection: asyncpg.Connection, case_id: str) -> list[Mapping]:
+async def _per_case_events(connection: asyncpg.Connection, case_id: str) -> list[Mapping]:
     return await connection.fetch(
-        """SELECT seq, kind, level, details FROM case_events
-            WHERE case_id = $1 AND kind IN ('ARRIVED', 'ARRIVAL_BREACHED') AND level = 'COUNCIL'""",
+        "SELECT seq, kind, level, details FROM case_events WHERE case_id = $1 AND kind = ANY($2::text[])",
         case_id,
+        list(_PER_CASE_KINDS),
     )
 
 
@@ -248,7 +256,7 @@ async def backfill(
                 owners = await parties(connection, case)
                 delta.add(dims(case), case_counts(case, owners))
                 delta.add(dims(case), event_counts(events, owners))
-                delta.add(dims(case), arrival_counts(events, owners))
+                delta.add(dims(case), case_event_counts(events, owners))
             await delta.write(connection)
         done += len(cases)
         if progress is not None:

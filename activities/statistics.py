@@ -17,6 +17,7 @@ from schemas.statistics import (
     DepartmentFigures,
     LevelFigures,
     OrganisationFigures,
+    Rates,
     Ratio,
     Statistics,
     StatisticsQuery,
@@ -96,6 +97,7 @@ SELECT count(*) AS reported,
        count(*) FILTER (WHERE level <> 'COUNCIL') AS escalated,
        count(first_time_satisfied) AS feedback,
        count(*) FILTER (WHERE first_time_satisfied) AS first_time_satisfied,
+       count(*) FILTER (WHERE close_reason = 'SATISFIED') AS satisfied,
        avg(score)::float AS mean_score,
        coalesce(sum(reopen_count), 0) AS reopened,
        count(*) FILTER (WHERE supervision) AS supervised_cases
@@ -111,7 +113,8 @@ SELECT level, resolved_level, status IN {open} AS is_open, count(*) AS n
 _OVERDUE_NOW = "SELECT count(*) FROM cases c WHERE {where} AND c.status IN {open} AND c.deadline < {as_of}"
 
 # One pass over the cohort's events. Every row of `facts` is one countable thing: a stint entered at a
-# level (with the level's owner), a deadline breach (against the late owner), an arrival due at the
+# level (with the level's owner), a deadline breach (against the late owner), a case whose owner reported
+# for duty before its first deadline breach (against the property company), an arrival due at the
 # council (on time or not), a supervision naming a party, a department return or overdue flag.
 _FACTS = """
 WITH cohort AS MATERIALIZED (
@@ -122,9 +125,10 @@ WITH cohort AS MATERIALIZED (
      WHERE {where}
 ),
 events AS (
-    SELECT e.case_id, e.kind, e.level, e.details, c.reported_at, c.community, c.street, c.property_company, c.centre
+    SELECT e.case_id, e.seq, e.kind, e.level, e.details,
+           c.reported_at, c.community, c.street, c.property_company, c.centre
       FROM case_events e JOIN cohort c USING (case_id)
-     WHERE e.kind IN ('REPORTED', 'ESCALATED', 'REOPENED', 'SLA_BREACHED', 'ARRIVED', 'ARRIVAL_BREACHED',
+     WHERE e.kind IN ('REPORTED', 'ACCEPTED', 'ESCALATED', 'REOPENED', 'SLA_BREACHED', 'ARRIVED', 'ARRIVAL_BREACHED',
                       'SUPERVISED', 'TASK_RETURNED', 'TASK_OVERDUE')
        AND {events_since}
 ),
@@ -142,6 +146,13 @@ arrivals AS (
       FROM events WHERE level = 'COUNCIL' AND kind IN ('ARRIVED', 'ARRIVAL_BREACHED')
      GROUP BY case_id
 ),
+responses AS (
+    SELECT min(reported_at) AS reported_at, min(property_company) AS org,
+           min(seq) FILTER (WHERE kind = 'ACCEPTED') AS accepted,
+           min(seq) FILTER (WHERE kind = 'SLA_BREACHED' AND details->>'what' IS NULL) AS breached
+      FROM events WHERE kind IN ('ACCEPTED', 'SLA_BREACHED')
+     GROUP BY case_id
+),
 facts AS (
     SELECT 'stint' AS figure, level,
            CASE level WHEN 'COUNCIL' THEN property_company WHEN 'COMMUNITY' THEN community
@@ -155,6 +166,8 @@ facts AS (
     SELECT 'arrival_due', 'COUNCIL', org, reported_at FROM arrivals
     UNION ALL
     SELECT 'arrival_on_time', 'COUNCIL', org, reported_at FROM arrivals WHERE on_time
+    UNION ALL
+    SELECT 'responded', NULL, org, reported_at FROM responses WHERE accepted < coalesce(breached, accepted + 1)
     UNION ALL
     SELECT 'supervised', level, against.org, reported_at
       FROM events CROSS JOIN LATERAL jsonb_array_elements_text(details->'against') AS against(org)
@@ -195,6 +208,8 @@ SELECT p.property_company AS org,
        count(*) FILTER (WHERE c.resolved_level = 'COUNCIL') AS kept,
        count(c.first_time_satisfied) AS feedback,
        count(*) FILTER (WHERE c.first_time_satisfied) AS first_time_satisfied,
+       count(*) FILTER (WHERE c.close_reason = 'SATISFIED') AS satisfied,
+       count(*) FILTER (WHERE c.close_reason = 'WITHDRAWN') AS withdrawn,
        avg(c.score)::float AS mean_score
   FROM cases c JOIN compound_parties p ON p.compound = c.compound
  WHERE {where}
@@ -287,6 +302,8 @@ def _rollup_counts(figures, per_day):
             "kept": company["kept", org],
             "feedback": company["feedback", org],
             "first_time_satisfied": company["first_time_satisfied", org],
+            "satisfied": company["satisfied", org],
+            "withdrawn": company["withdrawn", org],
             "mean_score": company["score_sum", org] / company["scored", org] if company["scored", org] else None,
         }
         for figure, org in list(company)
@@ -307,6 +324,7 @@ _CASE_FIGURES = (
     "reached_district",
     "feedback",
     "first_time_satisfied",
+    "satisfied",
     "scored",
     "score_sum",
     "reopened",
@@ -399,7 +417,7 @@ def _assemble(query, kind, live: _Live, cases, resolved_at, facts, companies, da
             sla=_compliance(per_org["stint", org], per_org["breach", org]),
             arrival=Ratio(count=per_org["arrival_on_time", org], of=per_org["arrival_due", org]),
             supervised=per_org["supervised", org],
-            **_company_figures(companies.get(org)),
+            **_company_figures(companies.get(org), per_org["responded", org]),
         )
         for org in sorted(owners)
     ]
@@ -443,6 +461,9 @@ def _assemble(query, kind, live: _Live, cases, resolved_at, facts, companies, da
         escalated_cases=Ratio(count=cases["escalated"], of=cases["reported"]),
         sla=_compliance(totals["stint"], totals["breach"]),
         arrival=Ratio(count=totals["arrival_on_time"], of=totals["arrival_due"]),
+        rates=_rates(
+            cases["reported"], cases["withdrawn"], resolved, totals["responded"], cases["satisfied"], cases["feedback"]
+        ),
         first_time_satisfaction=Ratio(count=cases["first_time_satisfied"], of=cases["feedback"]),
         mean_score=cases["mean_score"],
         reopened=cases["reopened"],
@@ -457,16 +478,26 @@ def _assemble(query, kind, live: _Live, cases, resolved_at, facts, companies, da
     )
 
 
-def _company_figures(row) -> dict:
+def _company_figures(row, responded: int) -> dict:
     if row is None:
         return {}
     return {
+        "rates": _rates(row["cases"], row["withdrawn"], row["resolved"], responded, row["satisfied"], row["feedback"]),
         "cases": row["cases"],
         "reached_district": row["reached_district"],
         "kept_in_compound": Ratio(count=row["kept"], of=row["resolved"]),
         "first_time_satisfaction": Ratio(count=row["first_time_satisfied"], of=row["feedback"]),
         "mean_score": row["mean_score"],
     }
+
+
+def _rates(reported: int, withdrawn: int, resolved: int, responded: int, satisfied: int, feedback: int) -> Rates:
+    """The three rates of 接诉即办 (docs/statistics.md): response, resolution, satisfaction."""
+    return Rates(
+        response=Ratio(count=responded, of=reported),
+        resolution=Ratio(count=resolved, of=reported - withdrawn),
+        satisfaction=Ratio(count=satisfied, of=feedback),
+    )
 
 
 def _compliance(stints: int, breaches: int) -> Ratio:

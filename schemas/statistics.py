@@ -46,6 +46,14 @@ class Ratio(BaseModel):
         return self.count / self.of if self.of else None
 
 
+class Rates(BaseModel):
+    """The three rates of the 12345 hotline's 接诉即办 assessment, as `docs/statistics.md` defines them."""
+
+    response: Ratio  # 响应率: cases whose owner reported for duty before any deadline breach, of cases reported
+    resolution: Ratio  # 解决率: cases resolved, of cases reported and not withdrawn
+    satisfaction: Ratio  # 满意率: cases closed satisfied (the latest verdict), of cases with feedback
+
+
 class LevelFigures(BaseModel):
     level: Level
     open_now: int  # cases of the period currently open at this level
@@ -66,6 +74,7 @@ class OrganisationFigures(BaseModel):
     cases: int = 0
     reached_district: int = 0  # of those, now at DISTRICT
     kept_in_compound: Ratio | None = None  # resolved at COUNCIL, of those resolved
+    rates: Rates | None = None  # the three rates over those cases
     first_time_satisfaction: Ratio | None = None
     mean_score: float | None = None
 
@@ -106,6 +115,7 @@ class Statistics(BaseModel):
     escalated_cases: Ratio  # cases that left the compound (any escalation), of cases reported
     sla: Ratio  # all stints, all levels
     arrival: Ratio
+    rates: Rates
     first_time_satisfaction: Ratio  # satisfied at the first feedback, of cases with feedback
     mean_score: float | None  # mean of the cases' latest feedback score (1-5)
     reopened: int  # unsatisfied feedback that reopened a case

@@ -29,6 +29,7 @@ EXAMPLES = int(os.environ.get("WHISTLE_PROPERTY_EXAMPLES", "30"))
 
 ACTIONS = st.sampled_from(
     [
+        "accept",
         "whistle",
         "expire",
         "breach",
@@ -146,7 +147,9 @@ class History:
             else:
                 self.update(whistles=row.whistles + 1)
             self.record("ESCALATED", {"to": higher, "auto": action == "expire"})
-            self.update(level=higher, owner=self.place.owners[higher])
+            self.update(level=higher, owner=self.place.owners[higher], status="REPORTED")
+        elif action == "accept":
+            self.update(status="IN_PROGRESS")
             self.record("ACCEPTED", {})
         elif action == "breach":
             self.record("SLA_BREACHED", {"against": owner})
@@ -166,7 +169,7 @@ class History:
         elif action == "extension":
             self.record("EXTENSION_REQUESTED", {"until": (self.at + timedelta(days=2)).isoformat()})
             self.record("EXTENSION_APPROVED", {})
-        elif action == "resolve" and row.status != "RESOLVED":
+        elif action == "resolve" and row.status == "IN_PROGRESS":
             self.update(status="RESOLVED", resolved_level=level, resolved_at=self.at)
             self.record("RESOLVED", {})
         elif action in ("satisfied", "unsatisfied") and row.status == "RESOLVED":
@@ -267,7 +270,18 @@ async def test_backfill_adds_cases_written_before_the_rollups_once(pool, places,
     async with pool.acquire() as connection:
         for n in range(3):
             history = History(f"BACK-{n}", places[n % len(places)], categories[0], "ORDINARY", day_start(FIRST_DAY))
-            for action in ("arrive_on_time", "whistle", "breach", "resolve", "unsatisfied", "resolve", "satisfied"):
+            for action in (
+                "accept",
+                "arrive_on_time",
+                "whistle",
+                "accept",
+                "breach",
+                "resolve",
+                "unsatisfied",
+                "accept",
+                "resolve",
+                "satisfied",
+            ):
                 history.act(action, departments[0], 4)
             async with connection.transaction():
                 await write_projection(connection, CaseProjection(summary=history.row, events=history.events))
