@@ -13,7 +13,6 @@ import tempfile
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 
 import xlsxwriter
 
@@ -21,30 +20,9 @@ from i18n.language import N_, _
 from i18n.names import NameBook, name
 from i18n.zone import local_time, zone_label
 from schemas.case import CaseSummary
-from schemas.statistics import Ratio, Statistics
+from schemas.statistics import Ratio, Statistics, StatisticsTable
 
 Cell = str | int | float | None
-
-
-class ExportFormat(StrEnum):
-    CSV = "csv"
-    XLSX = "xlsx"
-
-    @property
-    def media_type(self) -> str:
-        if self is ExportFormat.CSV:
-            return "text/csv; charset=utf-8"
-        return "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-class StatisticsTable(StrEnum):
-    """The tables of a statistics view (a CSV holds one; an XLSX holds them all, a sheet each)."""
-
-    FIGURES = "figures"
-    LEVELS = "levels"
-    ORGANISATIONS = "organisations"
-    DEPARTMENTS = "departments"
-    TREND = "trend"
 
 
 @dataclass

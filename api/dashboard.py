@@ -15,7 +15,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response, Streamin
 from starlette.datastructures import URL
 
 from activities import rankings, search
-from activities.exports import ExportFormat, StatisticsTable
 from api import calls
 from api.actions import DepartmentPath
 from api.auth import Principal, authenticate, check_right, check_view
@@ -35,7 +34,7 @@ from schemas.domain import Code, Level, OrgKind, Status
 from schemas.keys import Right
 from schemas.ranking import EntityKind, ListKind
 from schemas.search import CaseFilter, CaseSort
-from schemas.statistics import StatisticsQuery, TrendPoint
+from schemas.statistics import ExportFormat, StatisticsQuery, StatisticsTable, TrendPoint
 from workflows.case import CaseWorkflow
 from workflows.department_task import DepartmentTaskWorkflow
 

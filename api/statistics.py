@@ -8,8 +8,6 @@ from fastapi.responses import StreamingResponse
 
 from activities import rankings, search
 from activities.exports import (
-    ExportFormat,
-    StatisticsTable,
     Table,
     case_table,
     csv_chunks,
@@ -26,7 +24,14 @@ from i18n.language import current, speaking
 from i18n.zone import local_time
 from schemas.ranking import RankingPeriod, RankingTable
 from schemas.search import CaseFilter
-from schemas.statistics import Statistics, StatisticsQuery
+from schemas.statistics import (
+    CasesDownload,
+    ExportFormat,
+    Statistics,
+    StatisticsDownload,
+    StatisticsQuery,
+    StatisticsTable,
+)
 
 router = APIRouter(prefix="/v1/supervisor", tags=["supervisors"])
 
@@ -100,13 +105,9 @@ async def cases_download(pool: DbPool, caller: Principal, query: CaseFilter, for
     summary="The statistics view as CSV (UTF-8 with BOM; one table) or XLSX (every table), in the request's language",
 )
 async def export_statistics(
-    caller: Supervisor,
-    pool: DbPool,
-    query: Annotated[StatisticsQuery, Query()],
-    form: Annotated[ExportFormat, Query(alias="format")] = ExportFormat.CSV,
-    table: Annotated[StatisticsTable, Query()] = StatisticsTable.FIGURES,
+    caller: Supervisor, pool: DbPool, download: Annotated[StatisticsDownload, Query()]
 ) -> StreamingResponse:
-    return await statistics_download(pool, caller, query, form, table)
+    return await statistics_download(pool, caller, download.query(), download.format, download.table)
 
 
 @router.get(
@@ -116,12 +117,9 @@ async def export_statistics(
     summary="Every case of my district matching the list's filters, as CSV (UTF-8 with BOM) or XLSX, streamed",
 )
 async def export_cases(
-    caller: Supervisor,
-    pool: DbPool,
-    query: Annotated[CaseFilter, Query()],
-    form: Annotated[ExportFormat, Query(alias="format")] = ExportFormat.CSV,
+    caller: Supervisor, pool: DbPool, download: Annotated[CasesDownload, Query()]
 ) -> StreamingResponse:
-    return await cases_download(pool, caller, query, form)
+    return await cases_download(pool, caller, download.filter(), download.format)
 
 
 @router.get(

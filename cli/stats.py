@@ -18,7 +18,7 @@ from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateRPCTimeou
 from temporalio.service import RPCError
 
 from activities import rankings, registry, rollups, search
-from activities.exports import ExportFormat, StatisticsTable, case_table, csv_chunks, statistics_tables, xlsx_chunks
+from activities.exports import case_table, csv_chunks, statistics_tables, xlsx_chunks
 from activities.statistics import jurisdiction_kind, statistics
 from cli.cases import OUTCOMES, run
 from cli.output import console, labelled
@@ -47,7 +47,7 @@ from schemas.domain import Channel, JurisdictionKind
 from schemas.ranking import EntityKind, ListKind, RankingPeriod, RankingRun, RankingTable
 from schemas.registry import Category
 from schemas.search import CaseFilter, CaseSort
-from schemas.statistics import Ratio, Statistics, StatisticsQuery
+from schemas.statistics import ExportFormat, Ratio, Statistics, StatisticsQuery, StatisticsTable
 from schemas.task import TaskAccept, TaskActor, TaskComplete, task_workflow_id
 from workflows.case import CaseWorkflow
 from workflows.department_task import DepartmentTaskWorkflow

@@ -1,11 +1,13 @@
 """Supervisors' figures over the read model. Every figure is defined once, in `docs/statistics.md`."""
 
 from datetime import UTC, date, datetime
+from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator, model_validator
 
 from schemas.domain import Code, JurisdictionKind, Level
 from schemas.instant import Instant
+from schemas.search import CaseFilter
 
 
 class StatisticsQuery(BaseModel):
@@ -32,6 +34,48 @@ class StatisticsQuery(BaseModel):
         if self.since and self.until and self.since >= self.until:
             raise ValueError("since must be before until")
         return self
+
+
+class ExportFormat(StrEnum):
+    CSV = "csv"  # UTF-8 with a byte-order mark, one table
+    XLSX = "xlsx"  # every table of the view, a sheet each
+
+    @property
+    def media_type(self) -> str:
+        if self is ExportFormat.CSV:
+            return "text/csv; charset=utf-8"
+        return "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+class StatisticsTable(StrEnum):
+    """The tables of a statistics view."""
+
+    FIGURES = "figures"
+    LEVELS = "levels"
+    ORGANISATIONS = "organisations"
+    DEPARTMENTS = "departments"
+    TREND = "trend"
+
+
+class Download(BaseModel):
+    """How a view is downloaded (`lang` is the page's language choice, read by the language middleware)."""
+
+    format: ExportFormat = ExportFormat.CSV
+    lang: str | None = Field(default=None, max_length=16)
+
+
+class StatisticsDownload(StatisticsQuery, Download):
+    table: StatisticsTable = StatisticsTable.FIGURES  # the CSV's table (an XLSX holds them all)
+
+    def query(self) -> StatisticsQuery:
+        return StatisticsQuery.model_validate(self.model_dump(include=set(StatisticsQuery.model_fields)))
+
+
+class CasesDownload(CaseFilter, Download):
+    """Every case matching a case list's filters (`limit` and `after` page the list; a download has every page)."""
+
+    def filter(self) -> CaseFilter:
+        return CaseFilter.model_validate(self.model_dump(include=set(CaseFilter.model_fields) - {"after"}))
 
 
 class Ratio(BaseModel):
