@@ -10,7 +10,8 @@ and severity (fixed at report):
   if its owner reports for duty before the first deadline breach): they too are recounted as old minus new.
 
 Projections of one case serialise on an advisory lock. A case written before the roll-ups existed is left to
-`backfill`, which adds whole cases and records each in `statistics_rolled_up` in the same transaction.
+`backfill`, which adds whole cases and records each in `statistics_rolled_up` in the same transaction. Each
+case is filed under the local day of the zone in force when it is first added, and stays there.
 """
 
 from collections import Counter
@@ -19,7 +20,7 @@ from datetime import date
 
 import asyncpg
 
-from i18n.zone import local_day
+from i18n.zone import deployment_zone, local_day
 
 Key = tuple[str, str, str]  # (figure, level, org); '' for none
 Dims = tuple[date, str, str, str, str, str, str]  # day, compound, community, street, district, category, severity
@@ -58,9 +59,9 @@ async def parties(connection: asyncpg.Connection, case: Mapping) -> Parties:
     return Parties(row["company"], case["community"], case["street"], row["centre"])
 
 
-def dims(case: Mapping) -> Dims:
+def dims(case: Mapping, day: date) -> Dims:
     return (
-        local_day(case["reported_at"]),
+        day,
         case["compound"],
         case["community"],
         case["street"],
@@ -187,24 +188,49 @@ async def project(
     if case is None:
         return
     if old is None:
-        await connection.execute(
-            "INSERT INTO statistics_rolled_up (case_id) VALUES ($1) ON CONFLICT DO NOTHING", case["case_id"]
-        )
-    elif not await connection.fetchval("SELECT true FROM statistics_rolled_up WHERE case_id = $1", case["case_id"]):
-        return  # written before the roll-ups: the backfill will add the whole case
+        day = await _file(connection, case)
+    else:
+        day = await connection.fetchval("SELECT day FROM statistics_rolled_up WHERE case_id = $1", case["case_id"])
+        if day is None:
+            return  # written before the roll-ups: the backfill will add the whole case
     owners = await parties(connection, case)
     delta = Delta()
     if new is not None:
         if old is not None:
-            delta.add(dims(old), case_counts(old, owners), -1)
-        delta.add(dims(new), case_counts(new, owners))
-    delta.add(dims(case), event_counts(inserted, owners))
+            delta.add(dims(old, day), case_counts(old, owners), -1)
+        delta.add(dims(new, day), case_counts(new, owners))
+    delta.add(dims(case, day), event_counts(inserted, owners))
     if any(e["kind"] in _PER_CASE_KINDS for e in inserted):
         fresh = {e["seq"] for e in inserted}
         earlier = [e for e in await _per_case_events(connection, case["case_id"]) if e["seq"] not in fresh]
-        delta.add(dims(case), case_event_counts(earlier, owners), -1)
-        delta.add(dims(case), case_event_counts([*earlier, *inserted], owners))
+        delta.add(dims(case, day), case_event_counts(earlier, owners), -1)
+        delta.add(dims(case, day), case_event_counts([*earlier, *inserted], owners))
     await delta.write(connection)
+
+
+async def _file(connection: asyncpg.Connection, case: Mapping) -> date | None:
+    """Record the case as rolled up, under its local report day; None if it already was."""
+    return await connection.fetchval(
+        """INSERT INTO statistics_rolled_up (case_id, day, zone) VALUES ($1, $2, $3)
+           ON CONFLICT DO NOTHING RETURNING day""",
+        case["case_id"],
+        local_day(case["reported_at"]),
+        deployment_zone().key,
+    )
+
+
+# A row of no zone: the roll-ups lack cases until a backfill is through (migration 016 adds it too).
+_INCOMPLETE = "INSERT INTO statistics_rolled_up (case_id, day, zone) VALUES ('', 'infinity', '') ON CONFLICT DO NOTHING"
+
+
+async def filed_elsewhere(connection: asyncpg.Connection) -> bool:
+    """Whether the roll-ups cannot answer: some case is filed under a day of another zone than the deployment's
+    (WHISTLE_TIMEZONE changed since), or a backfill is not through."""
+    return await connection.fetchval(
+        """SELECT EXISTS (SELECT 1 FROM statistics_rolled_up WHERE zone < $1)
+               OR EXISTS (SELECT 1 FROM statistics_rolled_up WHERE zone > $1)""",
+        deployment_zone().key,
+    )
 
 
 async def _per_case_events(connection: asyncpg.Connection, case_id: str) -> list[Mapping]:
@@ -216,12 +242,23 @@ async def _per_case_events(connection: asyncpg.Connection, case_id: str) -> list
 
 
 async def backfill(
-    connection: asyncpg.Connection, *, batch: int = 500, progress: Callable[[int, int], None] | None = None
+    connection: asyncpg.Connection,
+    *,
+    batch: int = 500,
+    progress: Callable[[int, int], None] | None = None,
+    rebuild: bool = False,
 ) -> int:
     """Add every case not yet in the roll-ups, a batch per transaction: resumable, and idempotent.
 
-    `progress(done, total)` is called after each batch. Returns the number of cases added now.
+    `rebuild` first empties the roll-ups (after a change of WHISTLE_TIMEZONE: days are the zone's). Until the
+    backfill is through, the `_INCOMPLETE` row makes figures count in one pass. `progress(done, total)` is called
+    after each batch. Returns the number of cases added now.
     """
+    if rebuild:
+        async with connection.transaction():
+            await connection.execute("LOCK TABLE statistics_rolled_up, statistics_rollups IN EXCLUSIVE MODE")
+            await connection.execute("TRUNCATE statistics_rollups, statistics_rolled_up")
+            await connection.execute(_INCOMPLETE)
     total = await connection.fetchval(
         """SELECT count(*) FROM cases c
             WHERE NOT EXISTS (SELECT 1 FROM statistics_rolled_up r WHERE r.case_id = c.case_id)"""
@@ -236,15 +273,13 @@ async def backfill(
                 batch,
             )
             if not cases:
+                await connection.execute("DELETE FROM statistics_rolled_up WHERE case_id = ''")
                 return done
             delta = Delta()
             for case in cases:
                 await lock_case(connection, case["case_id"])
-                added = await connection.fetchval(
-                    "INSERT INTO statistics_rolled_up (case_id) VALUES ($1) ON CONFLICT DO NOTHING RETURNING true",
-                    case["case_id"],
-                )
-                if not added:
+                day = await _file(connection, case)
+                if day is None:
                     continue
                 # the row read before the lock may be older than the one now committed: read it again
                 case = await connection.fetchrow("SELECT * FROM cases WHERE case_id = $1", case["case_id"])
@@ -254,9 +289,9 @@ async def backfill(
                     list(_EVENT_KINDS),
                 )
                 owners = await parties(connection, case)
-                delta.add(dims(case), case_counts(case, owners))
-                delta.add(dims(case), event_counts(events, owners))
-                delta.add(dims(case), case_event_counts(events, owners))
+                delta.add(dims(case, day), case_counts(case, owners))
+                delta.add(dims(case, day), event_counts(events, owners))
+                delta.add(dims(case, day), case_event_counts(events, owners))
             await delta.write(connection)
         done += len(cases)
         if progress is not None:

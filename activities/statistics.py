@@ -11,6 +11,7 @@ from datetime import date, datetime
 import asyncpg
 
 from activities.registry import UnknownReference
+from activities.rollups import filed_elsewhere
 from i18n.zone import day_start, deployment_zone, local_day
 from schemas.domain import JurisdictionKind, Level
 from schemas.statistics import (
@@ -245,11 +246,12 @@ def _whole_days(query: StatisticsQuery) -> tuple[date | None, date | None] | Non
 async def statistics(connection: asyncpg.Connection, query: StatisticsQuery) -> Statistics:
     """Every figure for the cases reported in the query's period and jurisdiction (a snapshot in one transaction).
 
-    A period of whole local days is summed from the roll-ups; one that starts or ends inside a day is counted
-    in one pass over the cohort's events (`one_pass`), which is also the roll-ups' oracle in the tests.
+    A period of whole local days is summed from the roll-ups; one that starts or ends inside a day, or any
+    period while the roll-ups cannot answer (a backfill not through, another zone), is counted in one pass over
+    the cohort's events (`one_pass`), which is also the roll-ups' oracle in the tests.
     """
     days = _whole_days(query)
-    if days is None:
+    if days is None or await filed_elsewhere(connection):
         return await one_pass(connection, query)
     async with connection.transaction(isolation="repeatable_read", readonly=True):
         kind = await jurisdiction_kind(connection, query.jurisdiction)

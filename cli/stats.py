@@ -148,7 +148,11 @@ async def _write(output: Path, form: ExportFormat, tables: list) -> int:
 
 
 @stats_app.command(help=_("Add the cases written before the statistics roll-ups to them (resumable; safe to repeat)."))
-def backfill() -> None:
+def backfill(
+    rebuild: Annotated[
+        bool, typer.Option(help=_("start again from nothing (after WHISTLE_TIMEZONE changed: days are the zone's)"))
+    ] = False,
+) -> None:
     async def command(stack: Stack) -> None:
         async with stack.pool.acquire() as connection:
             with Progress(
@@ -160,7 +164,9 @@ def backfill() -> None:
             ) as progress:
                 task = progress.add_task(_("rolling up cases"), total=None)
                 added = await rollups.backfill(
-                    connection, progress=lambda done, total: progress.update(task, completed=done, total=total)
+                    connection,
+                    rebuild=rebuild,
+                    progress=lambda done, total: progress.update(task, completed=done, total=total),
                 )
         console.print(_("%(cases)s cases added to the statistics roll-ups") % {"cases": number(added)})
 
