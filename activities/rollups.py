@@ -20,7 +20,7 @@ from datetime import date
 
 import asyncpg
 
-from i18n.zone import deployment_zone, local_day
+from i18n.zone import deployment_zone
 
 Key = tuple[str, str, str]  # (figure, level, org); '' for none
 Dims = tuple[date, str, str, str, str, str, str]  # day, compound, community, street, district, category, severity
@@ -48,15 +48,21 @@ class Parties:
         self.by_level = {"COUNCIL": self.company, "COMMUNITY": community, "STREET": street, "DISTRICT": centre or ""}
 
 
-async def parties(connection: asyncpg.Connection, case: Mapping) -> Parties:
-    row = await connection.fetchrow(
-        """SELECT (SELECT property_company FROM compound_parties WHERE compound = $1) AS company,
-                  (SELECT code FROM organisations WHERE jurisdiction = $2 AND kind = 'DISTRICT_CENTRE' LIMIT 1)
-                      AS centre""",
-        case["compound"],
-        case["district"],
+async def parties(connection: asyncpg.Connection, cases: list[Mapping]) -> list[Parties]:
+    """The level owners of each case (one query however many cases)."""
+    rows = await connection.fetch(
+        """SELECT (SELECT property_company FROM compound_parties WHERE compound = c.compound) AS company,
+                  (SELECT code FROM organisations WHERE jurisdiction = c.district AND kind = 'DISTRICT_CENTRE'
+                    LIMIT 1) AS centre
+             FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS c(compound, district, n)
+            ORDER BY c.n""",
+        [case["compound"] for case in cases],
+        [case["district"] for case in cases],
     )
-    return Parties(row["company"], case["community"], case["street"], row["centre"])
+    return [
+        Parties(row["company"], case["community"], case["street"], row["centre"])
+        for row, case in zip(rows, cases, strict=True)
+    ]
 
 
 def dims(case: Mapping, day: date) -> Dims:
@@ -188,12 +194,12 @@ async def project(
     if case is None:
         return
     if old is None:
-        day = await _file(connection, case)
+        day = (await _file(connection, [case["case_id"]])).get(case["case_id"])
     else:
         day = await connection.fetchval("SELECT day FROM statistics_rolled_up WHERE case_id = $1", case["case_id"])
         if day is None:
             return  # written before the roll-ups: the backfill will add the whole case
-    owners = await parties(connection, case)
+    [owners] = await parties(connection, [case])
     delta = Delta()
     if new is not None:
         if old is not None:
@@ -208,14 +214,16 @@ async def project(
     await delta.write(connection)
 
 
-async def _file(connection: asyncpg.Connection, case: Mapping) -> date | None:
-    """Record the case as rolled up, under its local report day; None if it already was."""
-    return await connection.fetchval(
-        """INSERT INTO statistics_rolled_up (case_id, day, zone) VALUES ($1, $2, $3)
-           ON CONFLICT DO NOTHING RETURNING day""",
-        case["case_id"],
-        local_day(case["reported_at"]),
-        deployment_zone().key,
+async def _file(connection: asyncpg.Connection, case_ids: list[str]) -> dict[str, date]:
+    """Record the cases as rolled up, each under its local report day; returns those not already recorded."""
+    return dict(
+        await connection.fetch(
+            """INSERT INTO statistics_rolled_up (case_id, day, zone)
+               SELECT case_id, (reported_at AT TIME ZONE $2)::date, $2 FROM cases WHERE case_id = ANY($1::text[])
+               ON CONFLICT DO NOTHING RETURNING case_id, day""",
+            case_ids,
+            deployment_zone().key,
+        )
     )
 
 
@@ -275,23 +283,28 @@ async def backfill(
             if not cases:
                 await connection.execute("DELETE FROM statistics_rolled_up WHERE case_id = ''")
                 return done
+            ids = sorted(case["case_id"] for case in cases)
+            for case_id in ids:  # in one order, so that a concurrent projection never deadlocks with it
+                await lock_case(connection, case_id)
+            days = await _file(connection, ids)
+            # read after the locks: a row read before them may be older than the one now committed
+            filed = await connection.fetch(
+                "SELECT * FROM cases WHERE case_id = ANY($1::text[]) ORDER BY case_id", list(days)
+            )
+            events: dict[str, list[Mapping]] = {case_id: [] for case_id in days}
+            for event in await connection.fetch(
+                """SELECT case_id, seq, kind, level, details FROM case_events
+                    WHERE case_id = ANY($1::text[]) AND kind = ANY($2::text[])""",
+                list(days),
+                list(_EVENT_KINDS),
+            ):
+                events[event["case_id"]].append(event)
             delta = Delta()
-            for case in cases:
-                await lock_case(connection, case["case_id"])
-                day = await _file(connection, case)
-                if day is None:
-                    continue
-                # the row read before the lock may be older than the one now committed: read it again
-                case = await connection.fetchrow("SELECT * FROM cases WHERE case_id = $1", case["case_id"])
-                events = await connection.fetch(
-                    "SELECT seq, kind, level, details FROM case_events WHERE case_id = $1 AND kind = ANY($2::text[])",
-                    case["case_id"],
-                    list(_EVENT_KINDS),
-                )
-                owners = await parties(connection, case)
-                delta.add(dims(case, day), case_counts(case, owners))
-                delta.add(dims(case, day), event_counts(events, owners))
-                delta.add(dims(case, day), case_event_counts(events, owners))
+            for case, owners in zip(filed, await parties(connection, filed), strict=True):
+                where = dims(case, days[case["case_id"]])
+                delta.add(where, case_counts(case, owners))
+                delta.add(where, event_counts(events[case["case_id"]], owners))
+                delta.add(where, case_event_counts(events[case["case_id"]], owners))
             await delta.write(connection)
         done += len(cases)
         if progress is not None:
