@@ -105,10 +105,12 @@ SELECT count(*) AS reported,
   FROM cases c WHERE {where}
 """
 
-_LEVELS = """
-SELECT level, resolved_level, status IN {open} AS is_open, count(*) AS n
-  FROM cases c WHERE {where}
- GROUP BY 1, 2, 3
+_OPEN_NOW = """
+SELECT level, count(*) AS n FROM cases c WHERE {where} AND c.status IN {open} GROUP BY 1
+"""
+
+_RESOLVED_AT = """
+SELECT resolved_level, count(*) AS n FROM cases c WHERE {where} AND c.resolved_level IS NOT NULL GROUP BY 1
 """
 
 _OVERDUE_NOW = "SELECT count(*) FROM cases c WHERE {where} AND c.status IN {open} AND c.deadline < {as_of}"
@@ -345,11 +347,7 @@ class _Live:
 async def _live(connection: asyncpg.Connection, query: StatisticsQuery, kind: JurisdictionKind | None) -> _Live:
     cohort = Cohort(query, kind)
     as_of: datetime = query.as_of or await connection.fetchval("SELECT now()")
-    levels = await connection.fetch(_LEVELS.format(open=OPEN, where=cohort.where), *cohort.args)
-    open_at: dict[str, int] = defaultdict(int)
-    for row in levels:
-        if row["is_open"]:
-            open_at[row["level"]] += row["n"]
+    open_at = dict(await connection.fetch(_OPEN_NOW.format(open=OPEN, where=cohort.where), *cohort.args))
     tasks = await connection.fetch(_TASKS.format(where=cohort.where), *cohort.args)
     overdue_cohort = Cohort(query.model_copy(update={"since": None, "until": None}), kind)
     as_of_arg, with_as_of = overdue_cohort.plus(as_of)
@@ -357,7 +355,7 @@ async def _live(connection: asyncpg.Connection, query: StatisticsQuery, kind: Ju
     overdue_now = await connection.fetchval(overdue_sql, *with_as_of)
     names = dict(await connection.fetch("SELECT code, name FROM organisations"))
     org_kinds = dict(await connection.fetch("SELECT code, kind FROM organisations"))
-    return _Live(as_of, deployment_zone().key, dict(open_at), overdue_now, tasks, names, org_kinds)
+    return _Live(as_of, deployment_zone().key, open_at, overdue_now, tasks, names, org_kinds)
 
 
 async def one_pass(connection: asyncpg.Connection, query: StatisticsQuery) -> Statistics:
@@ -368,17 +366,13 @@ async def one_pass(connection: asyncpg.Connection, query: StatisticsQuery) -> St
         where, args = cohort.where, cohort.args
         zone_arg, with_zone = cohort.plus(deployment_zone().key)
         cases = await connection.fetchrow(_CASES.format(where=where), *args)
-        levels = await connection.fetch(_LEVELS.format(open=OPEN, where=where), *args)
+        resolved_at = dict(await connection.fetch(_RESOLVED_AT.format(where=where), *args))
         facts_sql = _FACTS.format(where=where, events_since=cohort.events_since, zone=zone_arg)
         facts = await connection.fetch(facts_sql, *with_zone)
         companies = {row["org"]: row for row in await connection.fetch(_COMPANIES.format(where=where), *args)}
         days = await connection.fetch(_DAYS.format(where=where, zone=zone_arg), *with_zone)
         live = await _live(connection, query, kind)
-    resolved_at: dict[str, int] = defaultdict(int)
-    for row in levels:
-        if row["resolved_level"] is not None:
-            resolved_at[row["resolved_level"]] += row["n"]
-    return _assemble(query, kind, live, cases, dict(resolved_at), facts, companies, days)
+    return _assemble(query, kind, live, cases, resolved_at, facts, companies, days)
 
 
 def _assemble(query, kind, live: _Live, cases, resolved_at, facts, companies, days) -> Statistics:
