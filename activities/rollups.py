@@ -1,7 +1,7 @@
 """Statistics roll-ups: the counts every figure of `docs/statistics.md` needs, per local report day.
 
-A case contributes two kinds of counts, both filed under the local day it was reported on, its compound, category
-and severity (fixed at report):
+A case contributes two kinds of counts, both filed under the local day it was reported on and its compound (fixed
+at report):
 - its row's counts (reported, resolved at a level, feedback, score, …): when the row changes, the projection
   subtracts the old row's counts and adds the new row's;
 - its events' counts (a stint entered at a level, a breach, a supervision, …): added once per newly inserted
@@ -23,7 +23,7 @@ import asyncpg
 from i18n.zone import deployment_zone
 
 Key = tuple[str, str, str]  # (figure, level, org); '' for none
-Dims = tuple[date, str, str, str, str, str, str]  # day, compound, community, street, district, category, severity
+Dims = tuple[date, str, str, str, str]  # day, compound, community, street, district
 
 _PER_CASE_KINDS = ("ACCEPTED", "SLA_BREACHED", "ARRIVED", "ARRIVAL_BREACHED")
 _EVENT_KINDS = (
@@ -66,15 +66,7 @@ async def parties(connection: asyncpg.Connection, cases: list[Mapping]) -> list[
 
 
 def dims(case: Mapping, day: date) -> Dims:
-    return (
-        day,
-        case["compound"],
-        case["community"],
-        case["street"],
-        case["district"],
-        str(case["category"]),
-        str(case["severity"]),
-    )
+    return (day, case["compound"], case["community"], case["street"], case["district"])
 
 
 def case_counts(case: Mapping, owners: Parties) -> Counter[Key]:
@@ -165,11 +157,10 @@ class Delta:
             return
         columns = list(zip(*[(*where, *key, n) for where, key, n in rows], strict=True))
         await connection.execute(
-            """INSERT INTO statistics_rollups
-                   (day, compound, community, street, district, category, severity, figure, level, org, n)
-               SELECT * FROM unnest($1::date[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
-                                    $7::text[], $8::text[], $9::text[], $10::text[], $11::bigint[])
-               ON CONFLICT (day, compound, category, severity, figure, level, org)
+            """INSERT INTO statistics_rollups (day, compound, community, street, district, figure, level, org, n)
+               SELECT * FROM unnest($1::date[], $2::text[], $3::text[], $4::text[], $5::text[],
+                                    $6::text[], $7::text[], $8::text[], $9::bigint[])
+               ON CONFLICT (day, compound, figure, level, org)
                DO UPDATE SET n = statistics_rollups.n + EXCLUDED.n""",
             *[list(column) for column in columns],
         )

@@ -1,5 +1,6 @@
 -- Statistics roll-ups: per local report day (WHISTLE_TIMEZONE) × compound (with its community, street and
--- district) × category × severity, one count per (figure, level, org). Written by the case projection in the
+-- district), one count per (figure, level, org). No figure is sliced by category or severity, and keying by
+-- them made more rows than there are events (a cell per case): they are left out until a figure needs them. Written by the case projection in the
 -- transaction that inserts the case's events (activities/rollups.py); a period's figure is a sum over days.
 -- '' stands for "no level" / "no organisation" so that the key can be a primary key.
 CREATE TABLE statistics_rollups (
@@ -8,13 +9,11 @@ CREATE TABLE statistics_rollups (
     community text   NOT NULL,
     street    text   NOT NULL,
     district  text   NOT NULL,
-    category  text   NOT NULL,
-    severity  text   NOT NULL,
     figure    text   NOT NULL,
     level     text   NOT NULL DEFAULT '',
     org       text   NOT NULL DEFAULT '',
     n         bigint NOT NULL,
-    PRIMARY KEY (day, compound, category, severity, figure, level, org)
+    PRIMARY KEY (day, compound, figure, level, org)
 );
 
 CREATE INDEX statistics_rollups_district ON statistics_rollups (district, day);
