@@ -10,16 +10,18 @@ import csv
 import io
 import os
 import tempfile
-from collections.abc import AsyncIterable, AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
+from typing import Any
 
 import xlsxwriter
 
 from i18n.language import N_, _
 from i18n.names import NameBook, name
 from i18n.zone import local_time, zone_label
-from schemas.case import CaseSummary
+from schemas.domain import Channel, CloseReason, Level, Severity, Status
 from schemas.statistics import Ratio, Statistics, StatisticsTable
 
 Cell = str | int | float | None
@@ -170,35 +172,50 @@ def _when(moment: datetime | None) -> str | None:
     return None if moment is None else local_time(moment, label=False)
 
 
-def _yes_no(flag: bool | None) -> str | None:
-    return None if flag is None else (_("yes") if flag else _("no"))
-
-
-def case_table(cases: AsyncIterable[CaseSummary], names: NameBook) -> Table:
-    """A case list, one row per case, as the list pages show it (names and local times)."""
+def case_table(cases: AsyncIterable[Mapping], names: NameBook) -> Table:
+    """A case list, one row per `cases` row, as the list pages show it (names and local times)."""
 
     async def rows() -> AsyncIterator[list[Cell]]:
+        # a million rows name the same few codes: read each once (the language stays put for the table)
+        said: dict[tuple[Callable, object], str] = {}
+
+        def say(read: Callable[[Any], str], code: object) -> str | None:
+            if code is None:
+                return None
+            if (read, code) not in said:
+                said[read, code] = read(code)
+            return said[read, code]
+
+        def enum(kind: type[StrEnum]) -> Callable[[str], str]:
+            return lambda code: name(kind(code))
+
+        status, level, severity, channel, reason = map(enum, (Status, Level, Severity, Channel, CloseReason))
+        place = names.place
+
+        def yes_no(flag: bool) -> str:
+            return _("yes") if flag else _("no")
+
         async for case in cases:
             yield [
-                case.case_id,
-                _when(case.reported_at),
-                name(case.status),
-                name(case.level),
-                names(case.category),
-                name(case.severity),
-                name(case.channel),
-                names.place(case.street),
-                names.place(case.community),
-                names.place(case.compound),
-                names(case.owner),
-                _when(case.deadline),
-                _yes_no(case.overdue),
-                _when(case.resolved_at),
-                _when(case.closed_at),
-                None if case.close_reason is None else name(case.close_reason),
-                _yes_no(case.first_time_satisfied),
-                case.score,
-                case.description,
+                case["case_id"],
+                _when(case["reported_at"]),
+                say(status, case["status"]),
+                say(level, case["level"]),
+                say(names, case["category"]),
+                say(severity, case["severity"]),
+                say(channel, case["channel"]),
+                say(place, case["street"]),
+                say(place, case["community"]),
+                say(place, case["compound"]),
+                say(names, case["owner"]),
+                _when(case["deadline"]),
+                say(yes_no, case["overdue"]),
+                _when(case["resolved_at"]),
+                _when(case["closed_at"]),
+                say(reason, case["close_reason"]),
+                say(yes_no, case["first_time_satisfied"]),
+                case["score"],
+                case["description"],
             ]
 
     told = {"zone": zone_label()}

@@ -118,12 +118,13 @@ def _summary(row: asyncpg.Record) -> CaseSummary:
 
 async def matching_cases(
     connection: asyncpg.Connection, query: CaseFilter, *, district: Code | None = None
-) -> AsyncIterator[CaseSummary]:
-    """Every case matching `query` (all pages, in its sort order) from a server-side cursor, so that memory stays
-    flat however many there are. The caller holds a transaction on `connection`."""
+) -> AsyncIterator[asyncpg.Record]:
+    """Every case row matching `query` (all pages, in its sort order) from a server-side cursor, so that memory
+    stays flat however many there are; rows as stored (a download reads a million, unvalidated). The caller holds
+    a transaction on `connection`."""
     where = _where(query.model_copy(update={"after": None}), district, None)
     columns, direction, _ = _ORDER[query.sort]
     order = ", ".join(f"{column} {direction}" for column in columns)
     sql = f"SELECT * FROM cases WHERE {where.sql()} ORDER BY {order}"
     async for row in connection.cursor(sql, *where.args, prefetch=2_000):
-        yield _summary(row)
+        yield row

@@ -21,6 +21,7 @@ from activities import rollups, search
 from activities.exports import case_table, csv_chunks
 from activities.statistics import statistics
 from client.names import name_book
+from i18n.language import CHINESE, set_language
 from i18n.zone import day_start, local_day
 from schemas.domain import Status
 from schemas.search import CaseFilter, CaseSort
@@ -239,10 +240,14 @@ async def export_rate(pool: asyncpg.Pool) -> tuple[int, float, int]:
     import resource
 
     names = await name_book(pool)
+    set_language(CHINESE)  # as the API and the CLI do for the request
     rows = 0
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     began = time.perf_counter()
-    async with pool.acquire() as connection, connection.transaction(isolation="repeatable_read", readonly=True):
+    async with (
+        pool.acquire() as connection,
+        connection.transaction(isolation="repeatable_read", readonly=True),
+    ):
         every = search.matching_cases(connection, CaseFilter(sort=CaseSort.OLDEST), district="HP")
         async for chunk in csv_chunks(case_table(every, names)):
             rows += chunk.count(b"\n")
