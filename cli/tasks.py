@@ -152,7 +152,9 @@ def act_on_task(
         names = await name_book(stack.pool)
         told = {"task": task.task_id, "department": names(task.department), "status": name(task.status)}
         line = _("%(task)s (%(department)s): %(status)s") % told
-        console.print(escape(_("%(text)s: %(extra)s") % {"text": line, "extra": task.result} if task.result else line))
+        console.print(
+            escape(_("%(text)s: %(extra)s") % {"text": line, "extra": task.result} if task.result else line)
+        )
 
     run(command)
 
