@@ -5,7 +5,7 @@ import structlog
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities import notifications, registry
+from activities import notifications, registry, rollups
 from schemas.case import CaseProjection, CaseView, ResidentRole, TimelineEvent
 from schemas.registry import CaseContext, ContextRequest, VolunteerCredit
 
@@ -49,11 +49,13 @@ _UPSERT_CASE = f"""
     ON CONFLICT (case_id) DO UPDATE SET
         {", ".join(f"{c} = EXCLUDED.{c}" for c in _CASE_COLUMNS if c != "case_id")}
     WHERE cases.last_seq < EXCLUDED.last_seq
+    RETURNING *
 """
-_INSERT_EVENT = """
+_INSERT_EVENTS = """
     INSERT INTO case_events (case_id, seq, at, kind, level, actor, details)
-    VALUES ($1, $2, $3, $4, $5, $6, $7)
+    SELECT $1, * FROM unnest($2::integer[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::jsonb[])
     ON CONFLICT (case_id, seq) DO NOTHING
+    RETURNING seq, kind, level, details
 """
 _UPSERT_VIEW = """
     INSERT INTO case_views (case_id, last_seq, view, residents) VALUES ($1, $2, $3, $4)
@@ -61,6 +63,27 @@ _UPSERT_VIEW = """
         last_seq = EXCLUDED.last_seq, view = EXCLUDED.view, residents = EXCLUDED.residents
     WHERE case_views.last_seq < EXCLUDED.last_seq
 """
+
+
+async def write_projection(connection: asyncpg.Connection, projection: CaseProjection) -> None:
+    """The case row, its new events and the statistics roll-ups they change (inside the caller's transaction)."""
+    summary = projection.summary
+    row = summary.model_dump()
+    await rollups.lock_case(connection, summary.case_id)
+    old = await connection.fetchrow("SELECT * FROM cases WHERE case_id = $1", summary.case_id)
+    events = projection.events
+    inserted = await connection.fetch(
+        _INSERT_EVENTS,
+        summary.case_id,
+        [e.seq for e in events],
+        [e.at for e in events],
+        [e.kind for e in events],
+        [e.level for e in events],
+        [e.actor for e in events],
+        [e.model_dump(mode="json")["details"] for e in events],
+    )
+    new = await connection.fetchrow(_UPSERT_CASE, *(row[c] for c in _CASE_COLUMNS))
+    await rollups.project(connection, old, new, inserted)
 
 
 class CaseActivities:
@@ -100,18 +123,11 @@ class CaseActivities:
 
     @activity.defn
     async def project(self, projection: CaseProjection) -> None:
-        """Write the case row, its new events and their notifications in one transaction; replays change nothing."""
+        """Write the case row, its new events, their roll-ups and notifications in one transaction; replays change
+        nothing."""
         summary = projection.summary
-        row = summary.model_dump()
         async with self._pool.acquire() as connection, connection.transaction():
-            await connection.executemany(
-                _INSERT_EVENT,
-                [
-                    (summary.case_id, e.seq, e.at, e.kind, e.level, e.actor, e.model_dump(mode="json")["details"])
-                    for e in projection.events
-                ],
-            )
-            await connection.execute(_UPSERT_CASE, *(row[c] for c in _CASE_COLUMNS))
+            await write_projection(connection, projection)
             if projection.view is not None:
                 view = projection.view.model_dump_json()
                 await connection.execute(_UPSERT_VIEW, summary.case_id, summary.last_seq, view, projection.residents)

@@ -5,6 +5,7 @@ page's last row, so a page costs the same however deep it is and rows moving bet
 repeated.
 """
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
@@ -113,3 +114,17 @@ async def department_tasks(pool: asyncpg.Pool, department: Code, query: TaskFilt
 
 def _summary(row: asyncpg.Record) -> CaseSummary:
     return CaseSummary.model_validate(dict(row))
+
+
+async def matching_cases(
+    connection: asyncpg.Connection, query: CaseFilter, *, district: Code | None = None
+) -> AsyncIterator[asyncpg.Record]:
+    """Every case row matching `query` (all pages, in its sort order) from a server-side cursor, so that memory
+    stays flat however many there are; rows as stored (a download reads a million, unvalidated). The caller holds
+    a transaction on `connection`."""
+    where = _where(query.model_copy(update={"after": None}), district, None)
+    columns, direction, _ = _ORDER[query.sort]
+    order = ", ".join(f"{column} {direction}" for column in columns)
+    sql = f"SELECT * FROM cases WHERE {where.sql()} ORDER BY {order}"
+    async for row in connection.cursor(sql, *where.args, prefetch=2_000):
+        yield row

@@ -11,12 +11,14 @@ from datetime import date, datetime
 import asyncpg
 
 from activities.registry import UnknownReference
-from i18n.zone import deployment_zone
+from activities.rollups import filed_elsewhere
+from i18n.zone import day_start, deployment_zone, local_day
 from schemas.domain import JurisdictionKind, Level
 from schemas.statistics import (
     DepartmentFigures,
     LevelFigures,
     OrganisationFigures,
+    Rates,
     Ratio,
     Statistics,
     StatisticsQuery,
@@ -88,7 +90,6 @@ async def within(connection: asyncpg.Connection, code: str, area: str | None) ->
 
 _CASES = """
 SELECT count(*) AS reported,
-       count(*) FILTER (WHERE status IN {open}) AS open,
        count(resolved_level) AS resolved,
        count(*) FILTER (WHERE status = 'CLOSED') AS closed,
        count(*) FILTER (WHERE close_reason = 'WITHDRAWN') AS withdrawn,
@@ -97,22 +98,26 @@ SELECT count(*) AS reported,
        count(*) FILTER (WHERE level <> 'COUNCIL') AS escalated,
        count(first_time_satisfied) AS feedback,
        count(*) FILTER (WHERE first_time_satisfied) AS first_time_satisfied,
+       count(*) FILTER (WHERE close_reason = 'SATISFIED') AS satisfied,
        avg(score)::float AS mean_score,
        coalesce(sum(reopen_count), 0) AS reopened,
        count(*) FILTER (WHERE supervision) AS supervised_cases
   FROM cases c WHERE {where}
 """
 
-_LEVELS = """
-SELECT level, resolved_level, status IN {open} AS is_open, count(*) AS n
-  FROM cases c WHERE {where}
- GROUP BY 1, 2, 3
+_OPEN_NOW = """
+SELECT level, count(*) AS n FROM cases c WHERE {where} AND c.status IN {open} GROUP BY 1
+"""
+
+_RESOLVED_AT = """
+SELECT resolved_level, count(*) AS n FROM cases c WHERE {where} AND c.resolved_level IS NOT NULL GROUP BY 1
 """
 
 _OVERDUE_NOW = "SELECT count(*) FROM cases c WHERE {where} AND c.status IN {open} AND c.deadline < {as_of}"
 
 # One pass over the cohort's events. Every row of `facts` is one countable thing: a stint entered at a
-# level (with the level's owner), a deadline breach (against the late owner), an arrival due at the
+# level (with the level's owner), a deadline breach (against the late owner), a case whose owner reported
+# for duty before its first deadline breach (against the property company), an arrival due at the
 # council (on time or not), a supervision naming a party, a department return or overdue flag.
 _FACTS = """
 WITH cohort AS MATERIALIZED (
@@ -123,9 +128,10 @@ WITH cohort AS MATERIALIZED (
      WHERE {where}
 ),
 events AS (
-    SELECT e.case_id, e.kind, e.level, e.details, c.reported_at, c.community, c.street, c.property_company, c.centre
+    SELECT e.case_id, e.seq, e.kind, e.level, e.details,
+           c.reported_at, c.community, c.street, c.property_company, c.centre
       FROM case_events e JOIN cohort c USING (case_id)
-     WHERE e.kind IN ('REPORTED', 'ESCALATED', 'REOPENED', 'SLA_BREACHED', 'ARRIVED', 'ARRIVAL_BREACHED',
+     WHERE e.kind IN ('REPORTED', 'ACCEPTED', 'ESCALATED', 'REOPENED', 'SLA_BREACHED', 'ARRIVED', 'ARRIVAL_BREACHED',
                       'SUPERVISED', 'TASK_RETURNED', 'TASK_OVERDUE')
        AND {events_since}
 ),
@@ -143,6 +149,13 @@ arrivals AS (
       FROM events WHERE level = 'COUNCIL' AND kind IN ('ARRIVED', 'ARRIVAL_BREACHED')
      GROUP BY case_id
 ),
+responses AS (
+    SELECT min(reported_at) AS reported_at, min(property_company) AS org,
+           min(seq) FILTER (WHERE kind = 'ACCEPTED') AS accepted,
+           min(seq) FILTER (WHERE kind = 'SLA_BREACHED' AND details->>'what' IS NULL) AS breached
+      FROM events WHERE kind IN ('ACCEPTED', 'SLA_BREACHED')
+     GROUP BY case_id
+),
 facts AS (
     SELECT 'stint' AS figure, level,
            CASE level WHEN 'COUNCIL' THEN property_company WHEN 'COMMUNITY' THEN community
@@ -156,6 +169,8 @@ facts AS (
     SELECT 'arrival_due', 'COUNCIL', org, reported_at FROM arrivals
     UNION ALL
     SELECT 'arrival_on_time', 'COUNCIL', org, reported_at FROM arrivals WHERE on_time
+    UNION ALL
+    SELECT 'responded', NULL, org, reported_at FROM responses WHERE accepted < coalesce(breached, accepted + 1)
     UNION ALL
     SELECT 'supervised', level, against.org, reported_at
       FROM events CROSS JOIN LATERAL jsonb_array_elements_text(details->'against') AS against(org)
@@ -196,6 +211,8 @@ SELECT p.property_company AS org,
        count(*) FILTER (WHERE c.resolved_level = 'COUNCIL') AS kept,
        count(c.first_time_satisfied) AS feedback,
        count(*) FILTER (WHERE c.first_time_satisfied) AS first_time_satisfied,
+       count(*) FILTER (WHERE c.close_reason = 'SATISFIED') AS satisfied,
+       count(*) FILTER (WHERE c.close_reason = 'WITHDRAWN') AS withdrawn,
        avg(c.score)::float AS mean_score
   FROM cases c JOIN compound_parties p ON p.compound = c.compound AND p.property_company IS NOT NULL
  WHERE {where}
@@ -207,36 +224,158 @@ SELECT (c.reported_at AT TIME ZONE {zone})::date AS day, count(*) AS n FROM case
 """
 
 
+_ROLLUP_FIGURES = """
+SELECT figure, level, org, sum(n)::bigint AS n FROM statistics_rollups r WHERE {where} GROUP BY 1, 2, 3
+"""
+
+_ROLLUP_DAYS = """
+SELECT day, figure, sum(n)::bigint AS n FROM statistics_rollups r
+ WHERE {where} AND figure IN ('reported', 'stint', 'breach') GROUP BY 1, 2
+"""
+
+
+def _whole_days(query: StatisticsQuery) -> tuple[date | None, date | None] | None:
+    """The period as local days [first, end), or None if it starts or ends inside a day (roll-ups hold days)."""
+    bounds = []
+    for moment in (query.since, query.until):
+        day = None if moment is None else local_day(moment)
+        if day is not None and day_start(day) != moment:
+            return None
+        bounds.append(day)
+    return bounds[0], bounds[1]
+
+
 async def statistics(connection: asyncpg.Connection, query: StatisticsQuery) -> Statistics:
-    """Every figure for the cases reported in the query's period and jurisdiction (a snapshot in one transaction)."""
+    """Every figure for the cases reported in the query's period and jurisdiction (a snapshot in one transaction).
+
+    A period of whole local days is summed from the roll-ups; one that starts or ends inside a day, or any
+    period while the roll-ups cannot answer (a backfill not through, another zone), is counted in one pass over
+    the cohort's events (`one_pass`), which is also the roll-ups' oracle in the tests.
+    """
+    days = _whole_days(query)
+    if days is None or await filed_elsewhere(connection):
+        return await one_pass(connection, query)
+    async with connection.transaction(isolation="repeatable_read", readonly=True):
+        kind = await jurisdiction_kind(connection, query.jurisdiction)
+        conditions, args = [], []
+        for condition, value in (
+            ("r.day >= ${}", days[0]),
+            ("r.day < ${}", days[1]),
+            (f"r.{_COLUMN[kind]} = ${{}}" if kind else "", query.jurisdiction),
+        ):
+            if value is not None and condition:
+                args.append(value)
+                conditions.append(condition.format(len(args)))
+        where = " AND ".join(conditions) or "true"
+        figures = await connection.fetch(_ROLLUP_FIGURES.format(where=where), *args)
+        per_day = await connection.fetch(_ROLLUP_DAYS.format(where=where), *args)
+        live = await _live(connection, query, kind)
+    counts = _rollup_counts(figures, per_day)
+    return _assemble(query, kind, live, *counts)
+
+
+def _rollup_counts(figures, per_day):
+    """The roll-ups' sums in the shapes `_assemble` takes."""
+    total: dict[str, int] = defaultdict(int)
+    company: dict[tuple[str, str], int] = defaultdict(int)
+    resolved_at: dict[str, int] = defaultdict(int)
+    facts = []
+    for row in figures:
+        figure, level, org, n = row["figure"], row["level"], row["org"], row["n"]
+        if figure in _CASE_FIGURES:
+            total[figure] += n
+            if org:
+                company[figure, org] += n
+            if figure == "resolved":
+                resolved_at[level] += n
+                if level == "COUNCIL" and org:
+                    company["kept", org] += n
+        else:
+            facts.append({"figure": figure, "level": level or None, "org": org or None, "day": None, "n": n})
+    for row in per_day:
+        if row["figure"] != "reported":
+            facts.append({"figure": row["figure"], "level": None, "org": None, "day": row["day"], "n": row["n"]})
+    cases = {figure: total[figure] for figure in _CASE_FIGURES}
+    cases["escalated"] = total["escalated"]
+    cases["mean_score"] = total["score_sum"] / total["scored"] if total["scored"] else None
+    companies = {
+        org: {
+            "cases": company["reported", org],
+            "reached_district": company["reached_district", org],
+            "resolved": company["resolved", org],
+            "kept": company["kept", org],
+            "feedback": company["feedback", org],
+            "first_time_satisfied": company["first_time_satisfied", org],
+            "satisfied": company["satisfied", org],
+            "withdrawn": company["withdrawn", org],
+            "mean_score": company["score_sum", org] / company["scored", org] if company["scored", org] else None,
+        }
+        for figure, org in list(company)
+        if figure == "reported"
+    }
+    days = [{"day": row["day"], "n": row["n"]} for row in per_day if row["figure"] == "reported"]
+    return cases, dict(resolved_at), facts, companies, days
+
+
+_CASE_FIGURES = (
+    "reported",
+    "resolved",
+    "closed",
+    "withdrawn",
+    "whistles",
+    "auto_escalations",
+    "escalated",
+    "reached_district",
+    "feedback",
+    "first_time_satisfied",
+    "satisfied",
+    "scored",
+    "score_sum",
+    "reopened",
+    "supervised_cases",
+)
+
+
+class _Live:
+    """The figures that stay live queries: open now (per level), overdue now, department tasks, names."""
+
+    def __init__(self, as_of, zone, open_at, overdue_now, tasks, names, org_kinds) -> None:
+        self.as_of, self.zone, self.open_at, self.overdue_now = as_of, zone, open_at, overdue_now
+        self.tasks, self.names, self.org_kinds = tasks, names, org_kinds
+
+
+async def _live(connection: asyncpg.Connection, query: StatisticsQuery, kind: JurisdictionKind | None) -> _Live:
+    cohort = Cohort(query, kind)
+    as_of: datetime = query.as_of or await connection.fetchval("SELECT now()")
+    open_at = dict(await connection.fetch(_OPEN_NOW.format(open=OPEN, where=cohort.where), *cohort.args))
+    tasks = await connection.fetch(_TASKS.format(where=cohort.where), *cohort.args)
+    overdue_cohort = Cohort(query.model_copy(update={"since": None, "until": None}), kind)
+    as_of_arg, with_as_of = overdue_cohort.plus(as_of)
+    overdue_sql = _OVERDUE_NOW.format(where=overdue_cohort.where, open=OPEN, as_of=as_of_arg)
+    overdue_now = await connection.fetchval(overdue_sql, *with_as_of)
+    names = dict(await connection.fetch("SELECT code, name FROM organisations"))
+    org_kinds = dict(await connection.fetch("SELECT code, kind FROM organisations"))
+    return _Live(as_of, deployment_zone().key, open_at, overdue_now, tasks, names, org_kinds)
+
+
+async def one_pass(connection: asyncpg.Connection, query: StatisticsQuery) -> Statistics:
+    """Every figure counted from `cases` and `case_events` directly (any period, to the instant)."""
     async with connection.transaction(isolation="repeatable_read", readonly=True):
         kind = await jurisdiction_kind(connection, query.jurisdiction)
         cohort = Cohort(query, kind)
         where, args = cohort.where, cohort.args
-        zone = deployment_zone().key
-        zone_arg, with_zone = cohort.plus(zone)
-        as_of: datetime = query.as_of or await connection.fetchval("SELECT now()")
-        cases = await connection.fetchrow(_CASES.format(open=OPEN, where=where), *args)
-        levels = await connection.fetch(_LEVELS.format(open=OPEN, where=where), *args)
+        zone_arg, with_zone = cohort.plus(deployment_zone().key)
+        cases = await connection.fetchrow(_CASES.format(where=where), *args)
+        resolved_at = dict(await connection.fetch(_RESOLVED_AT.format(where=where), *args))
         facts_sql = _FACTS.format(where=where, events_since=cohort.events_since, zone=zone_arg)
         facts = await connection.fetch(facts_sql, *with_zone)
-        tasks = await connection.fetch(_TASKS.format(where=where), *args)
         companies = {row["org"]: row for row in await connection.fetch(_COMPANIES.format(where=where), *args)}
         days = await connection.fetch(_DAYS.format(where=where, zone=zone_arg), *with_zone)
-        overdue_cohort = Cohort(query.model_copy(update={"since": None, "until": None}), kind)
-        as_of_arg, with_as_of = overdue_cohort.plus(as_of)
-        overdue_sql = _OVERDUE_NOW.format(where=overdue_cohort.where, open=OPEN, as_of=as_of_arg)
-        overdue_now = await connection.fetchval(overdue_sql, *with_as_of)
-        names = dict(await connection.fetch("SELECT code, name FROM organisations"))
-        org_kinds = dict(await connection.fetch("SELECT code, kind FROM organisations"))
-    return _assemble(
-        query, kind, zone, as_of, cases, levels, facts, tasks, companies, days, overdue_now, names, org_kinds
-    )
+        live = await _live(connection, query, kind)
+    return _assemble(query, kind, live, cases, resolved_at, facts, companies, days)
 
 
-def _assemble(
-    query, kind, zone, as_of, cases, levels, facts, tasks, companies, days, overdue_now, names, org_kinds
-) -> Statistics:
+def _assemble(query, kind, live: _Live, cases, resolved_at, facts, companies, days) -> Statistics:
     per_level: dict[tuple[str, str | None], int] = defaultdict(int)  # (figure, level) -> n
     per_org: dict[tuple[str, str], int] = defaultdict(int)  # (figure, org) -> n
     per_day: dict[tuple[str, date], int] = defaultdict(int)  # (figure, day) -> n
@@ -257,13 +396,14 @@ def _assemble(
         level_figures.append(
             LevelFigures(
                 level=level,
-                open_now=sum(r["n"] for r in levels if r["level"] == level.value and r["is_open"]),
-                resolved=Ratio(count=sum(r["n"] for r in levels if r["resolved_level"] == level.value), of=resolved),
+                open_now=live.open_at.get(level.value, 0),
+                resolved=Ratio(count=resolved_at.get(level.value, 0), of=resolved),
                 sla=_compliance(stints, per_level["breach", level.value]),
             )
         )
 
     owners = {org for figure, org in per_org if figure in ("stint", "breach", "arrival_due", "supervised")}
+    names, org_kinds = live.names, live.org_kinds
     owners = (owners | set(companies)) - {org for org in owners if org_kinds.get(org) == "DEPARTMENT"}
     organisations = [
         OrganisationFigures(
@@ -273,7 +413,7 @@ def _assemble(
             sla=_compliance(per_org["stint", org], per_org["breach", org]),
             arrival=Ratio(count=per_org["arrival_on_time", org], of=per_org["arrival_due", org]),
             supervised=per_org["supervised", org],
-            **_company_figures(companies.get(org)),
+            **_company_figures(companies.get(org), per_org["responded", org]),
         )
         for org in sorted(owners)
     ]
@@ -291,7 +431,7 @@ def _assemble(
             supervised=per_org["supervised", row["department"]],
             mean_score=row["mean_score"],
         )
-        for row in sorted(tasks, key=lambda row: row["department"])
+        for row in sorted(live.tasks, key=lambda row: row["department"])
     ]
     trend = [
         TrendPoint(
@@ -304,10 +444,10 @@ def _assemble(
     return Statistics(
         query=query,
         jurisdiction_kind=kind,
-        zone=zone,
-        as_of=as_of,
+        zone=live.zone,
+        as_of=live.as_of,
         reported=cases["reported"],
-        open=cases["open"],
+        open=sum(live.open_at.values()),
         resolved=resolved,
         closed=cases["closed"],
         withdrawn=cases["withdrawn"],
@@ -317,10 +457,13 @@ def _assemble(
         escalated_cases=Ratio(count=cases["escalated"], of=cases["reported"]),
         sla=_compliance(totals["stint"], totals["breach"]),
         arrival=Ratio(count=totals["arrival_on_time"], of=totals["arrival_due"]),
+        rates=_rates(
+            cases["reported"], cases["withdrawn"], resolved, totals["responded"], cases["satisfied"], cases["feedback"]
+        ),
         first_time_satisfaction=Ratio(count=cases["first_time_satisfied"], of=cases["feedback"]),
         mean_score=cases["mean_score"],
         reopened=cases["reopened"],
-        overdue_now=overdue_now,
+        overdue_now=live.overdue_now,
         supervisions=totals["supervision"],
         supervised_cases=cases["supervised_cases"],
         returns=totals["return"],
@@ -331,16 +474,26 @@ def _assemble(
     )
 
 
-def _company_figures(row) -> dict:
+def _company_figures(row, responded: int) -> dict:
     if row is None:
         return {}
     return {
+        "rates": _rates(row["cases"], row["withdrawn"], row["resolved"], responded, row["satisfied"], row["feedback"]),
         "cases": row["cases"],
         "reached_district": row["reached_district"],
         "kept_in_compound": Ratio(count=row["kept"], of=row["resolved"]),
         "first_time_satisfaction": Ratio(count=row["first_time_satisfied"], of=row["feedback"]),
         "mean_score": row["mean_score"],
     }
+
+
+def _rates(reported: int, withdrawn: int, resolved: int, responded: int, satisfied: int, feedback: int) -> Rates:
+    """The three rates of 接诉即办 (docs/statistics.md): response, resolution, satisfaction."""
+    return Rates(
+        response=Ratio(count=responded, of=reported),
+        resolution=Ratio(count=resolved, of=reported - withdrawn),
+        satisfaction=Ratio(count=satisfied, of=feedback),
+    )
 
 
 def _compliance(stints: int, breaches: int) -> Ratio:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from starlette.datastructures import URL
 
 from activities import rankings, search
@@ -22,7 +22,7 @@ from api.bodies import request_id
 from api.dependencies import DbPool, TemporalClient
 from api.errors import ApiError
 from api.pages import templates
-from api.statistics import district_statistics
+from api.statistics import cases_download, district_statistics, statistics_download
 from client.names import name_book
 from i18n.language import _
 from i18n.names import NameBook
@@ -34,7 +34,7 @@ from schemas.domain import Code, Level, OrgKind, Status
 from schemas.keys import Right
 from schemas.ranking import EntityKind, ListKind
 from schemas.search import CaseFilter, CaseSort
-from schemas.statistics import StatisticsQuery, TrendPoint
+from schemas.statistics import ExportFormat, StatisticsQuery, StatisticsTable, TrendPoint
 from workflows.case import CaseWorkflow
 from workflows.department_task import DepartmentTaskWorkflow
 
@@ -142,7 +142,7 @@ async def overview(
     since: Annotated[date | None, Query()] = None,
 ) -> HTMLResponse:
     """The district's figures for cases reported since a local day (30 local days ago unless chosen)."""
-    since = since or local_day(datetime.now(UTC)) - DEFAULT_PERIOD  # all-time figures cost seconds at 1M cases
+    since = since or _default_since()
     query = StatisticsQuery(jurisdiction=street, since=day_start(since))
     stats = await district_statistics(pool, caller, query)
     async with pool.acquire() as connection:
@@ -162,6 +162,32 @@ async def overview(
         org_kind=OrgKind,
         trend=_trend_points(stats.trend),
     )
+
+
+def _default_since() -> date:
+    return local_day(datetime.now(UTC)) - DEFAULT_PERIOD
+
+
+@router.get("/export/statistics")
+async def export_statistics(
+    caller: Caller,
+    pool: DbPool,
+    street: Annotated[Code | None, Query()] = None,
+    since: Annotated[date | None, Query()] = None,
+    form: Annotated[ExportFormat, Query(alias="format")] = ExportFormat.CSV,
+    table: Annotated[StatisticsTable, Query()] = StatisticsTable.FIGURES,
+) -> StreamingResponse:
+    """The overview's figures as a file (the same period and street as the page)."""
+    query = StatisticsQuery(jurisdiction=street, since=day_start(since or _default_since()))
+    return await statistics_download(pool, caller, query, form, table)
+
+
+@router.get("/export/cases")
+async def export_open_cases(
+    caller: Caller, pool: DbPool, form: Annotated[ExportFormat, Query(alias="format")] = ExportFormat.CSV
+) -> StreamingResponse:
+    """Every open case by deadline (the deadlines page's list, without its limit) as a file."""
+    return await cases_download(pool, caller, CaseFilter(status=_OPEN, sort=CaseSort.DEADLINE), form)
 
 
 @router.get("/overdue")

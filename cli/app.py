@@ -77,9 +77,7 @@ app.add_typer(task_cli.volunteers_app, name="volunteers")
 app.add_typer(notifications_cli.app, name="notifications")
 app.add_typer(keys_cli.app, name="keys")
 app.add_typer(registry_cli.app, name="registry")
-app.command(
-    name="stats", help=_("Supervisors' figures (as defined in docs/statistics.md) for the cases reported since a day.")
-)(stats_cli.stats)
+app.add_typer(stats_cli.stats_app, name="stats")
 app.command(name="rankings", help=_("The red and black list (红黑榜) of a period, as stored by the ranking workflow."))(
     stats_cli.rankings_command
 )

@@ -6,6 +6,8 @@ import random
 import uuid
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from pathlib import Path
 from typing import Annotated
 
 import structlog
@@ -15,8 +17,9 @@ from rich.table import Table
 from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError
 
-from activities import rankings, registry
-from activities.statistics import statistics
+from activities import rankings, registry, rollups, search
+from activities.exports import case_table, csv_chunks, statistics_tables, xlsx_chunks
+from activities.statistics import jurisdiction_kind, statistics
 from cli.cases import OUTCOMES, run
 from cli.output import console, labelled
 from cli.stack import Stack
@@ -40,10 +43,11 @@ from schemas.case import (
     Supervise,
     Whistle,
 )
-from schemas.domain import Channel
+from schemas.domain import Channel, JurisdictionKind
 from schemas.ranking import EntityKind, ListKind, RankingPeriod, RankingRun, RankingTable
 from schemas.registry import Category
-from schemas.statistics import Ratio, Statistics, StatisticsQuery
+from schemas.search import CaseFilter, CaseSort
+from schemas.statistics import ExportFormat, Ratio, Statistics, StatisticsQuery, StatisticsTable
 from schemas.task import TaskAccept, TaskActor, TaskComplete, task_workflow_id
 from workflows.case import CaseWorkflow
 from workflows.department_task import DepartmentTaskWorkflow
@@ -60,20 +64,111 @@ def _ratio(ratio: Ratio | None) -> str:
     return f"{percent(ratio.rate)} ({number(ratio.count)}/{number(ratio.of)})"
 
 
-def stats(
-    street: Annotated[str | None, typer.Option(help=_("a street (or community, compound) code; default all"))] = None,
-    since: Annotated[
-        datetime | None,
-        typer.Option(
-            parser=typed_day, metavar=_("DAY"), help=_("cases reported from this local day on, e.g. 2026-10-31")
-        ),
-    ] = None,
-) -> None:
+Street = Annotated[str | None, typer.Option(help=_("a street (or community, compound) code; default all"))]
+Since = Annotated[
+    datetime | None,
+    typer.Option(parser=typed_day, metavar=_("DAY"), help=_("cases reported from this local day on, e.g. 2026-10-31")),
+]
+Until = Annotated[
+    datetime | None,
+    typer.Option(parser=typed_day, metavar=_("DAY"), help=_("cases reported before this local day, e.g. 2026-11-01")),
+]
+stats_app = typer.Typer(
+    help=_("Supervisors' figures (as defined in docs/statistics.md) for the cases reported since a day."),
+    no_args_is_help=False,
+)
+
+
+@stats_app.callback(invoke_without_command=True)
+def stats(ctx: typer.Context, street: Street = None, since: Since = None, until: Until = None) -> None:
+    if ctx.invoked_subcommand is not None:
+        return
+
     async def command(stack: Stack) -> None:
-        query = StatisticsQuery(jurisdiction=street, since=since)
+        query = StatisticsQuery(jurisdiction=street, since=since, until=until)
         async with stack.pool.acquire() as connection:
             figures = await statistics(connection, query)
         show_statistics(figures, await name_book(stack.pool))
+
+    run(command)
+
+
+class _Exported(StrEnum):
+    """What `whistle stats export` writes: a statistics table, or the case list."""
+
+    FIGURES = "figures"
+    LEVELS = "levels"
+    ORGANISATIONS = "organisations"
+    DEPARTMENTS = "departments"
+    TREND = "trend"
+    CASES = "cases"
+
+
+@stats_app.command(help=_("Write a statistics table or the list of cases as CSV (UTF-8 with BOM) or Excel."))
+def export(
+    output: Annotated[Path, typer.Argument(help=_("the file to write (.csv or .xlsx)"), dir_okay=False)],
+    table: Annotated[_Exported, typer.Option(help=_("which table; an .xlsx of statistics holds them all"))] = (
+        _Exported.FIGURES
+    ),
+    street: Street = None,
+    since: Since = None,
+    until: Until = None,
+) -> None:
+    form = ExportFormat.XLSX if output.suffix.lower() == ".xlsx" else ExportFormat.CSV
+
+    async def command(stack: Stack) -> None:
+        names = await name_book(stack.pool)
+        async with stack.pool.acquire() as connection:
+            if table is _Exported.CASES:
+                where = await jurisdiction_kind(connection, street)
+                scope = {} if where is None or where is JurisdictionKind.DISTRICT else {where.value.lower(): street}
+                cases = CaseFilter(sort=CaseSort.OLDEST, reported_from=since, reported_to=until, **scope)
+                district = street if where is JurisdictionKind.DISTRICT else None
+                async with connection.transaction(isolation="repeatable_read", readonly=True):
+                    tables = [case_table(search.matching_cases(connection, cases, district=district), names)]
+                    written = await _write(output, form, tables)
+            else:
+                query = StatisticsQuery(jurisdiction=street, since=since, until=until)
+                every = statistics_tables(await statistics(connection, query), names)
+                tables = list(every.values()) if form is ExportFormat.XLSX else [every[StatisticsTable(table.value)]]
+                written = await _write(output, form, tables)
+        console.print(_("wrote %(bytes)s bytes to %(file)s") % {"bytes": number(written), "file": str(output)})
+
+    run(command)
+
+
+async def _write(output: Path, form: ExportFormat, tables: list) -> int:
+    chunks = csv_chunks(tables[0]) if form is ExportFormat.CSV else xlsx_chunks(tables)
+    written = 0
+    with output.open("wb") as file:  # noqa: ASYNC230 - a local file, written chunk by chunk as rows arrive
+        async for chunk in chunks:
+            file.write(chunk)
+            written += len(chunk)
+    return written
+
+
+@stats_app.command(help=_("Add the cases written before the statistics roll-ups to them (resumable; safe to repeat)."))
+def backfill(
+    rebuild: Annotated[
+        bool, typer.Option(help=_("start again from nothing (after WHISTLE_TIMEZONE changed: days are the zone's)"))
+    ] = False,
+) -> None:
+    async def command(stack: Stack) -> None:
+        async with stack.pool.acquire() as connection:
+            with Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=console,
+            ) as progress:
+                task = progress.add_task(_("rolling up cases"), total=None)
+                added = await rollups.backfill(
+                    connection,
+                    rebuild=rebuild,
+                    progress=lambda done, total: progress.update(task, completed=done, total=total),
+                )
+        console.print(_("%(cases)s cases added to the statistics roll-ups") % {"cases": number(added)})
 
     run(command)
 
@@ -94,6 +189,9 @@ def show_statistics(stats: Statistics, names: NameBook) -> None:
     figures.add_column(_("value"), justify="right")
     rows = [
         (_("cases reported"), number(stats.reported)),
+        (_("response rate (响应率)"), _ratio(stats.rates.response)),
+        (_("resolution rate (解决率)"), _ratio(stats.rates.resolution)),
+        (_("satisfaction rate (满意率)"), _ratio(stats.rates.satisfaction)),
         (
             _("open / resolved / closed / withdrawn"),
             " / ".join(map(number, (stats.open, stats.resolved, stats.closed, stats.withdrawn))),

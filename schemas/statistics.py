@@ -1,12 +1,14 @@
 """Supervisors' figures over the read model. Every figure is defined once, in `docs/statistics.md`."""
 
 from datetime import UTC, date, datetime
+from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator, model_validator
 
 from schemas.domain import Code, JurisdictionKind, Level
 from schemas.instant import Instant
 from schemas.messages import N_
+from schemas.search import CaseFilter
 
 
 class StatisticsQuery(BaseModel):
@@ -35,6 +37,48 @@ class StatisticsQuery(BaseModel):
         return self
 
 
+class ExportFormat(StrEnum):
+    CSV = "csv"  # UTF-8 with a byte-order mark, one table
+    XLSX = "xlsx"  # every table of the view, a sheet each
+
+    @property
+    def media_type(self) -> str:
+        if self is ExportFormat.CSV:
+            return "text/csv; charset=utf-8"
+        return "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+class StatisticsTable(StrEnum):
+    """The tables of a statistics view."""
+
+    FIGURES = "figures"
+    LEVELS = "levels"
+    ORGANISATIONS = "organisations"
+    DEPARTMENTS = "departments"
+    TREND = "trend"
+
+
+class Download(BaseModel):
+    """How a view is downloaded (`lang` is the page's language choice, read by the language middleware)."""
+
+    format: ExportFormat = ExportFormat.CSV
+    lang: str | None = Field(default=None, max_length=16)
+
+
+class StatisticsDownload(StatisticsQuery, Download):
+    table: StatisticsTable = StatisticsTable.FIGURES  # the CSV's table (an XLSX holds them all)
+
+    def query(self) -> StatisticsQuery:
+        return StatisticsQuery.model_validate(self.model_dump(include=set(StatisticsQuery.model_fields)))
+
+
+class CasesDownload(CaseFilter, Download):
+    """Every case matching a case list's filters (`limit` and `after` page the list; a download has every page)."""
+
+    def filter(self) -> CaseFilter:
+        return CaseFilter.model_validate(self.model_dump(include=set(CaseFilter.model_fields) - {"after"}))
+
+
 class Ratio(BaseModel):
     """`count` of `of`; `rate` is None when there is nothing to measure (never a made-up 100 %)."""
 
@@ -45,6 +89,14 @@ class Ratio(BaseModel):
     @property
     def rate(self) -> float | None:
         return self.count / self.of if self.of else None
+
+
+class Rates(BaseModel):
+    """The three rates of the 12345 hotline's 接诉即办 assessment, as `docs/statistics.md` defines them."""
+
+    response: Ratio  # 响应率: cases whose owner reported for duty before any deadline breach, of cases reported
+    resolution: Ratio  # 解决率: cases resolved, of cases reported and not withdrawn
+    satisfaction: Ratio  # 满意率: cases closed satisfied (the latest verdict), of cases with feedback
 
 
 class LevelFigures(BaseModel):
@@ -67,6 +119,7 @@ class OrganisationFigures(BaseModel):
     cases: int = 0
     reached_district: int = 0  # of those, now at DISTRICT
     kept_in_compound: Ratio | None = None  # resolved at COUNCIL, of those resolved
+    rates: Rates | None = None  # the three rates over those cases
     first_time_satisfaction: Ratio | None = None
     mean_score: float | None = None
 
@@ -107,6 +160,7 @@ class Statistics(BaseModel):
     escalated_cases: Ratio  # cases that left the compound (any escalation), of cases reported
     sla: Ratio  # all stints, all levels
     arrival: Ratio
+    rates: Rates
     first_time_satisfaction: Ratio  # satisfied at the first feedback, of cases with feedback
     mean_score: float | None  # mean of the cases' latest feedback score (1-5)
     reopened: int  # unsatisfied feedback that reopened a case

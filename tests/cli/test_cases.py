@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest_asyncio
 
-from activities import registry
+from activities import registry, rollups
 from client import cases
 from i18n.language import CHINESE, ENGLISH, speaking
 from tests.conftest import whistle_cli
@@ -107,6 +107,8 @@ async def test_stats_since_a_day_counts_from_that_beijing_midnight(time_env, poo
                    'HP-XH-MY-1', 'PM-HUAXIA', 'drums', $2, $2, 1)""",
         list(reported.items()),
     )
+    async with pool.acquire() as connection:  # written beside the projection: add them to the roll-ups
+        await rollups.backfill(connection)
 
     def figures(printed: str) -> dict[str, str]:
         rows = (line.split("│") for line in printed.splitlines() if line.count("│") == 3)

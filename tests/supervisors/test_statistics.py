@@ -42,6 +42,18 @@ async def test_district_figures(pool, scripted):
     assert (stats.returns, stats.task_overdue) == (1, 1)
     assert sum(point.reported for point in stats.trend) == 4
     assert sum(point.sla.of for point in stats.trend) == 9
+    # 响应率: sewer and clutter were accepted before any breach; the noise case never, fumes breached first
+    assert stats.rates.response == ratio(2, 4)
+    assert stats.rates.resolution == ratio(2, 3)  # sewer and clutter, of the four less the withdrawn noise case
+    assert stats.rates.satisfaction == ratio(2, 2)  # both closed satisfied (clutter at its second verdict)
+
+
+async def test_the_three_rates_per_property_company(pool, scripted):
+    orgs = {figures.org: figures for figures in (await figures(pool, scripted, jurisdiction="HP")).organisations}
+    lvyuan, huaxia = orgs["PM-LVYUAN"].rates, orgs["PM-HUAXIA"].rates
+    assert (lvyuan.response, lvyuan.resolution, lvyuan.satisfaction) == (ratio(1, 1), ratio(1, 1), ratio(1, 1))
+    assert (huaxia.response, huaxia.resolution, huaxia.satisfaction) == (ratio(0, 1), ratio(0, 0), ratio(0, 0))
+    assert orgs["HP-DF-QH"].rates is None  # a community is not a property company
 
 
 async def test_per_organisation_and_department(pool, scripted):

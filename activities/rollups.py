@@ -1,0 +1,302 @@
+"""Statistics roll-ups: the counts every figure of `docs/statistics.md` needs, per local report day.
+
+A case contributes two kinds of counts, both filed under the local day it was reported on and its compound (fixed
+at report):
+- its row's counts (reported, resolved at a level, feedback, score, …): when the row changes, the projection
+  subtracts the old row's counts and adds the new row's;
+- its events' counts (a stint entered at a level, a breach, a supervision, …): added once per newly inserted
+  event, so a retried projection (whose events already exist) adds nothing. Two counts are per case and depend
+  on several events (the council arrival is on time only if no arrival breach follows; the case is responded to
+  if its owner reports for duty before the first deadline breach): they too are recounted as old minus new.
+
+Projections of one case serialise on an advisory lock. A case written before the roll-ups existed is left to
+`backfill`, which adds whole cases and records each in `statistics_rolled_up` in the same transaction. Each
+case is filed under the local day of the zone in force when it is first added, and stays there.
+"""
+
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from datetime import date
+
+import asyncpg
+
+from i18n.zone import deployment_zone
+
+Key = tuple[str, str, str]  # (figure, level, org); '' for none
+Dims = tuple[date, str, str, str, str]  # day, compound, community, street, district
+
+_PER_CASE_KINDS = ("ACCEPTED", "SLA_BREACHED", "ARRIVED", "ARRIVAL_BREACHED")
+_EVENT_KINDS = (
+    "REPORTED",
+    "ACCEPTED",
+    "ESCALATED",
+    "REOPENED",
+    "SLA_BREACHED",
+    "ARRIVED",
+    "ARRIVAL_BREACHED",
+    "SUPERVISED",
+    "TASK_RETURNED",
+    "TASK_OVERDUE",
+)
+
+
+class Parties:
+    """Who owns each level of one case: its property company (COUNCIL), community, street, district centre."""
+
+    def __init__(self, company: str | None, community: str, street: str, centre: str | None) -> None:
+        self.company = company or ""
+        self.by_level = {"COUNCIL": self.company, "COMMUNITY": community, "STREET": street, "DISTRICT": centre or ""}
+
+
+async def parties(connection: asyncpg.Connection, cases: list[Mapping]) -> list[Parties]:
+    """The level owners of each case (one query however many cases)."""
+    rows = await connection.fetch(
+        """SELECT (SELECT property_company FROM compound_parties WHERE compound = c.compound) AS company,
+                  (SELECT code FROM organisations WHERE jurisdiction = c.district AND kind = 'DISTRICT_CENTRE'
+                    LIMIT 1) AS centre
+             FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS c(compound, district, n)
+            ORDER BY c.n""",
+        [case["compound"] for case in cases],
+        [case["district"] for case in cases],
+    )
+    return [
+        Parties(row["company"], case["community"], case["street"], row["centre"])
+        for row, case in zip(rows, cases, strict=True)
+    ]
+
+
+def dims(case: Mapping, day: date) -> Dims:
+    return (day, case["compound"], case["community"], case["street"], case["district"])
+
+
+def case_counts(case: Mapping, owners: Parties) -> Counter[Key]:
+    """The counts of the case row; org is the compound's property company (its company figures)."""
+    company = owners.company
+    counts: Counter[Key] = Counter()
+
+    def add(figure: str, n: int = 1, level: str = "") -> None:
+        if n:
+            counts[figure, level, company] += n
+
+    add("reported")
+    add("closed", case["status"] == "CLOSED")
+    add("withdrawn", case["close_reason"] == "WITHDRAWN")
+    if case["resolved_level"] is not None:
+        add("resolved", level=str(case["resolved_level"]))
+    add("whistles", case["whistles"])
+    add("auto_escalations", case["auto_escalations"])
+    add("escalated", case["level"] != "COUNCIL")
+    add("reached_district", case["level"] == "DISTRICT")
+    add("feedback", case["first_time_satisfied"] is not None)
+    add("first_time_satisfied", case["first_time_satisfied"] is True)
+    add("satisfied", case["close_reason"] == "SATISFIED")
+    if case["score"] is not None:
+        add("scored")
+        add("score_sum", case["score"])
+    add("reopened", case["reopen_count"])
+    add("supervised_cases", case["supervision"])
+    return counts
+
+
+def event_counts(events: Iterable[Mapping], owners: Parties) -> Counter[Key]:
+    """The per-event counts of newly written events (the per-case ones excepted: see `case_event_counts`)."""
+    counts: Counter[Key] = Counter()
+    for event in events:
+        kind, level, details = event["kind"], str(event["level"]), event["details"]
+        if kind in ("REPORTED", "ESCALATED", "REOPENED"):
+            entered = {"ESCALATED": details.get("to"), "REOPENED": details.get("level")}.get(kind, level)
+            counts["stint", entered, owners.by_level.get(entered, "")] += 1
+        elif kind == "SLA_BREACHED" and details.get("what") is None:
+            counts["breach", level, details.get("against") or ""] += 1
+        elif kind == "SUPERVISED":
+            counts["supervision", level, ""] += 1
+            for org in details.get("against") or []:
+                counts["supervised", level, org] += 1
+        elif kind == "TASK_RETURNED":
+            counts["return", level, details.get("department") or ""] += 1
+        elif kind == "TASK_OVERDUE" and str(details.get("reminder")) == "0":
+            counts["task_overdue", level, details.get("department") or ""] += 1
+    return counts
+
+
+def case_event_counts(events: Iterable[Mapping], owners: Parties) -> Counter[Key]:
+    """The per-case counts of all a case's events: the council arrival (due, on time) and the response."""
+    events = list(events)
+    counts: Counter[Key] = Counter()
+    council = [e for e in events if e["kind"] in ("ARRIVED", "ARRIVAL_BREACHED") and str(e["level"]) == "COUNCIL"]
+    if council:
+        counts["arrival_due", "COUNCIL", owners.company] = 1
+        on_time = any(e["kind"] == "ARRIVED" and _truthy(e["details"].get("on_time")) for e in council)
+        if on_time and not any(e["kind"] == "ARRIVAL_BREACHED" for e in council):
+            counts["arrival_on_time", "COUNCIL", owners.company] = 1
+    accepted = min((e["seq"] for e in events if e["kind"] == "ACCEPTED"), default=None)
+    breaches = (e["seq"] for e in events if e["kind"] == "SLA_BREACHED" and e["details"].get("what") is None)
+    breached = min(breaches, default=None)
+    if accepted is not None and (breached is None or accepted < breached):
+        counts["responded", "", owners.company] = 1
+    return counts
+
+
+def _truthy(value: object) -> bool:
+    return value is True or str(value).lower() == "true"
+
+
+class Delta:
+    """Signed counts per (dims, key), written in one statement in key order (so that writers never deadlock)."""
+
+    def __init__(self) -> None:
+        self.counts: Counter[tuple[Dims, Key]] = Counter()
+
+    def add(self, where: Dims, counts: Counter[Key], sign: int = 1) -> None:
+        for key, n in counts.items():
+            self.counts[where, key] += sign * n
+
+    async def write(self, connection: asyncpg.Connection) -> None:
+        rows = sorted((where, key, n) for (where, key), n in self.counts.items() if n)
+        if not rows:
+            return
+        columns = list(zip(*[(*where, *key, n) for where, key, n in rows], strict=True))
+        await connection.execute(
+            """INSERT INTO statistics_rollups (day, compound, community, street, district, figure, level, org, n)
+               SELECT * FROM unnest($1::date[], $2::text[], $3::text[], $4::text[], $5::text[],
+                                    $6::text[], $7::text[], $8::text[], $9::bigint[])
+               ON CONFLICT (day, compound, figure, level, org)
+               DO UPDATE SET n = statistics_rollups.n + EXCLUDED.n""",
+            *[list(column) for column in columns],
+        )
+
+
+async def lock_case(connection: asyncpg.Connection, case_id: str) -> None:
+    await connection.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 16))", case_id)
+
+
+async def project(
+    connection: asyncpg.Connection,
+    old: Mapping | None,
+    new: Mapping | None,
+    inserted: list[Mapping],
+) -> None:
+    """Add to the roll-ups what one projection changed, inside its transaction and under `lock_case`.
+
+    `old` is the case row before the projection (None for a new case), `new` the row it wrote (None when the row
+    was already newer), `inserted` the events it inserted (those already present are not in it).
+    """
+    case = new or old
+    if case is None:
+        return
+    if old is None:
+        day = (await _file(connection, [case["case_id"]])).get(case["case_id"])
+    else:
+        day = await connection.fetchval("SELECT day FROM statistics_rolled_up WHERE case_id = $1", case["case_id"])
+        if day is None:
+            return  # written before the roll-ups: the backfill will add the whole case
+    [owners] = await parties(connection, [case])
+    delta = Delta()
+    if new is not None:
+        if old is not None:
+            delta.add(dims(old, day), case_counts(old, owners), -1)
+        delta.add(dims(new, day), case_counts(new, owners))
+    delta.add(dims(case, day), event_counts(inserted, owners))
+    if any(e["kind"] in _PER_CASE_KINDS for e in inserted):
+        fresh = {e["seq"] for e in inserted}
+        earlier = [e for e in await _per_case_events(connection, case["case_id"]) if e["seq"] not in fresh]
+        delta.add(dims(case, day), case_event_counts(earlier, owners), -1)
+        delta.add(dims(case, day), case_event_counts([*earlier, *inserted], owners))
+    await delta.write(connection)
+
+
+async def _file(connection: asyncpg.Connection, case_ids: list[str]) -> dict[str, date]:
+    """Record the cases as rolled up, each under its local report day; returns those not already recorded."""
+    return dict(
+        await connection.fetch(
+            """INSERT INTO statistics_rolled_up (case_id, day, zone)
+               SELECT case_id, (reported_at AT TIME ZONE $2)::date, $2 FROM cases WHERE case_id = ANY($1::text[])
+               ON CONFLICT DO NOTHING RETURNING case_id, day""",
+            case_ids,
+            deployment_zone().key,
+        )
+    )
+
+
+# A row of no zone: the roll-ups lack cases until a backfill is through (migration 016 adds it too).
+_INCOMPLETE = "INSERT INTO statistics_rolled_up (case_id, day, zone) VALUES ('', 'infinity', '') ON CONFLICT DO NOTHING"
+
+
+async def filed_elsewhere(connection: asyncpg.Connection) -> bool:
+    """Whether the roll-ups cannot answer: some case is filed under a day of another zone than the deployment's
+    (WHISTLE_TIMEZONE changed since), or a backfill is not through."""
+    return await connection.fetchval(
+        """SELECT EXISTS (SELECT 1 FROM statistics_rolled_up WHERE zone < $1)
+               OR EXISTS (SELECT 1 FROM statistics_rolled_up WHERE zone > $1)""",
+        deployment_zone().key,
+    )
+
+
+async def _per_case_events(connection: asyncpg.Connection, case_id: str) -> list[Mapping]:
+    return await connection.fetch(
+        "SELECT seq, kind, level, details FROM case_events WHERE case_id = $1 AND kind = ANY($2::text[])",
+        case_id,
+        list(_PER_CASE_KINDS),
+    )
+
+
+async def backfill(
+    connection: asyncpg.Connection,
+    *,
+    batch: int = 500,
+    progress: Callable[[int, int], None] | None = None,
+    rebuild: bool = False,
+) -> int:
+    """Add every case not yet in the roll-ups, a batch per transaction: resumable, and idempotent.
+
+    `rebuild` first empties the roll-ups (after a change of WHISTLE_TIMEZONE: days are the zone's). Until the
+    backfill is through, the `_INCOMPLETE` row makes figures count in one pass. `progress(done, total)` is called
+    after each batch. Returns the number of cases added now.
+    """
+    if rebuild:
+        async with connection.transaction():
+            await connection.execute("LOCK TABLE statistics_rolled_up, statistics_rollups IN EXCLUSIVE MODE")
+            await connection.execute("TRUNCATE statistics_rollups, statistics_rolled_up")
+            await connection.execute(_INCOMPLETE)
+    total = await connection.fetchval(
+        """SELECT count(*) FROM cases c
+            WHERE NOT EXISTS (SELECT 1 FROM statistics_rolled_up r WHERE r.case_id = c.case_id)"""
+    )
+    done = 0
+    while True:
+        async with connection.transaction():
+            cases = await connection.fetch(
+                """SELECT c.* FROM cases c
+                    WHERE NOT EXISTS (SELECT 1 FROM statistics_rolled_up r WHERE r.case_id = c.case_id)
+                    ORDER BY c.case_id LIMIT $1""",
+                batch,
+            )
+            if not cases:
+                await connection.execute("DELETE FROM statistics_rolled_up WHERE case_id = ''")
+                return done
+            ids = sorted(case["case_id"] for case in cases)
+            for case_id in ids:  # in one order, so that a concurrent projection never deadlocks with it
+                await lock_case(connection, case_id)
+            days = await _file(connection, ids)
+            # read after the locks: a row read before them may be older than the one now committed
+            filed = await connection.fetch(
+                "SELECT * FROM cases WHERE case_id = ANY($1::text[]) ORDER BY case_id", list(days)
+            )
+            events: dict[str, list[Mapping]] = {case_id: [] for case_id in days}
+            for event in await connection.fetch(
+                """SELECT case_id, seq, kind, level, details FROM case_events
+                    WHERE case_id = ANY($1::text[]) AND kind = ANY($2::text[])""",
+                list(days),
+                list(_EVENT_KINDS),
+            ):
+                events[event["case_id"]].append(event)
+            delta = Delta()
+            for case, owners in zip(filed, await parties(connection, filed), strict=True):
+                where = dims(case, days[case["case_id"]])
+                delta.add(where, case_counts(case, owners))
+                delta.add(where, event_counts(events[case["case_id"]], owners))
+                delta.add(where, case_event_counts(events[case["case_id"]], owners))
+            await delta.write(connection)
+        done += len(cases)
+        if progress is not None:
+            progress(done, total)
