@@ -41,7 +41,8 @@ _EVENT_KINDS = (
 
 
 class Parties:
-    """Who owns each level of one case: its property company (COUNCIL), community, street, district centre."""
+    """Who owns each level of one case: the council owner (its property company, or who stands in), community,
+    street, district centre."""
 
     def __init__(self, company: str | None, community: str, street: str, centre: str | None) -> None:
         self.company = company or ""
@@ -51,7 +52,7 @@ class Parties:
 async def parties(connection: asyncpg.Connection, cases: list[Mapping]) -> list[Parties]:
     """The level owners of each case (one query however many cases)."""
     rows = await connection.fetch(
-        """SELECT (SELECT property_company FROM compound_parties WHERE compound = c.compound) AS company,
+        """SELECT (SELECT council_owner FROM compound_parties WHERE compound = c.compound) AS company,
                   (SELECT code FROM organisations WHERE jurisdiction = c.district AND kind = 'DISTRICT_CENTRE'
                     LIMIT 1) AS centre
              FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS c(compound, district, n)
