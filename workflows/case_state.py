@@ -771,11 +771,10 @@ class CaseState:
     def check_request_pause(self, cmd: RequestPause, now: datetime) -> None:
         self._require_open()
         self._require_level_actor(cmd.actor.org, N_("ask to pause the case"))
+        if self.pause is not None and self.paused:
+            raise Rejected(Rejection.INVALID_STATE, N_("the case is already paused"))
         if self.pause is not None:
-            raise Rejected(
-                Rejection.INVALID_STATE,
-                "the case is already paused" if self.paused else "a pause request is already waiting for a decision",
-            )
+            raise Rejected(Rejection.INVALID_STATE, N_("a pause request is already waiting for a decision"))
         if cmd.until is not None and cmd.until <= now:
             raise Rejected(Rejection.INVALID_INPUT, N_("the pause's until-date must be in the future"))
         if cmd.until is not None and cmd.until > now + self.policy.plan_cap:

@@ -165,7 +165,9 @@ async def test_everyone_else_is_refused(stack, credentials, status, detail):
     stored = await _started_input(stack)
     async with httpx.AsyncClient(base_url=stack.api) as http:
         for operation in ("decode", "encode"):
-            refused = await http.post(f"/codec/{operation}", json=stored, headers={**credentials, "Accept-Language": "en"})
+            refused = await http.post(
+                f"/codec/{operation}", json=stored, headers={**credentials, "Accept-Language": "en"}
+            )
             assert refused.status_code == status and detail in refused.json()["detail"]
             assert NAME not in refused.text
 

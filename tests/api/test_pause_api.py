@@ -28,7 +28,7 @@ async def test_the_community_pauses_for_the_resident_who_answers(http, api_keys,
     view = answered.json()
     assert view["paused"] is False and view["pauses"][0]["end"] == "RESIDENT" and view["deadline"] is not None
     again = await http.post(f"/v1/cases/{case_id}/answer", json={"text": "hello?"}, headers=resident)
-    assert again.status_code == 409 and "not waiting for the resident" in again.text
+    assert again.status_code == 409 and "本案没有在等待居民答复" in again.text
 
 
 async def test_a_department_pauses_its_task_and_the_centre_decides(http, api_keys, categories):
