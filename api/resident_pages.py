@@ -28,6 +28,7 @@ from api.pages import templates
 from api.residents import report_for
 from client.cases import IntakeOutcome
 from client.names import name_book
+from i18n.deadlines import budget_text
 from i18n.language import _
 from i18n.names import NameBook, name
 from i18n.spans import span
@@ -67,7 +68,8 @@ def _page(request: Request, template: str, status_code: int = 200, **context) ->
 
 def _budget(category: Category, policy: SlaPolicy, severity: Severity | None = None) -> tuple[Severity, str]:
     severity = severity or category.default_severity
-    return severity, span(policy.budget(Level.COUNCIL, severity))
+    budget = policy.budget(Level.COUNCIL, severity)
+    return severity, budget_text(budget.duration, budget.clock)
 
 
 def promise(category: Category, policy: SlaPolicy) -> str:

@@ -149,10 +149,8 @@ async def feedback(
     pool: DbPool,
     idempotency_key: IdempotencyHeader = None,
 ) -> CaseView:
-    await _reporter(client, pool, case_id, token)
     command = command_from(Feedback, body, token=token)
-    once = request_id("resident", "feedback", idempotency_key)
-    return await calls.case_update(client, case_id, CaseWorkflow.feedback, command, request_id=once)
+    return await _as_reporter(client, pool, case_id, token, CaseWorkflow.feedback, command, "feedback", idempotency_key)
 
 
 @router.post(
@@ -169,10 +167,8 @@ async def withdraw(
     pool: DbPool,
     idempotency_key: IdempotencyHeader = None,
 ) -> CaseView:
-    await _reporter(client, pool, case_id, token)
     command = command_from(Withdraw, body, token=token)
-    once = request_id("resident", "withdraw", idempotency_key)
-    return await calls.case_update(client, case_id, CaseWorkflow.withdraw, command, request_id=once)
+    return await _as_reporter(client, pool, case_id, token, CaseWorkflow.withdraw, command, "withdraw", idempotency_key)
 
 
 @router.post(
@@ -189,14 +185,17 @@ async def answer(
     pool: DbPool,
     idempotency_key: IdempotencyHeader = None,
 ) -> CaseView:
-    await _reporter(client, pool, case_id, token)
     command = command_from(ResidentAnswer, body, token=token)
-    once = request_id("resident", "answer", idempotency_key)
-    return await calls.case_update(client, case_id, CaseWorkflow.answer, command, request_id=once)
+    return await _as_reporter(client, pool, case_id, token, CaseWorkflow.answer, command, "answer", idempotency_key)
 
 
-async def _reporter(client, pool, case_id: str, token: str) -> None:
+async def _as_reporter(
+    client, pool, case_id: str, token: str, update, command, action: str, idempotency_key: str | None
+) -> CaseView:
+    """The reporter's own action on their case (a follower may only look), applied once per Idempotency-Key."""
     if await resident_access(client, pool, case_id, token) is not ResidentRole.REPORTER:
         raise ApiError(
             403, N_("only the resident who reported case %(case)s may do this; you follow it"), params={"case": case_id}
         )
+    once = request_id("resident", action, idempotency_key)
+    return await calls.case_update(client, case_id, update, command, request_id=once)
