@@ -4,6 +4,7 @@ machine fields and in URLs; everything shown to a person goes through `name()`."
 from enum import StrEnum
 
 from i18n.language import ENGLISH, N_, current, gettext
+from schemas.actions import ActionKind
 from schemas.calendar import Clock
 from schemas.case import BreachKind, EventKind, SuperviseAction
 from schemas.domain import Channel, CloseReason, JurisdictionKind, Level, OrgKind, PartyRole, Severity, Status
@@ -97,6 +98,26 @@ _WORDS: dict[type[StrEnum], dict[StrEnum, str]] = {
         TaskStatus.COMPLETED: N_("completed"),
         TaskStatus.RETURNED: N_("returned"),
         TaskStatus.CANCELLED: N_("cancelled"),
+    },
+    ActionKind: {
+        ActionKind.ACCEPT: N_("accept (report for duty)"),
+        ActionKind.ARRIVE: N_("record arrival on site"),
+        ActionKind.NOTE: N_("add a note"),
+        ActionKind.PLAN: N_("present a solution plan"),
+        ActionKind.RESOLVE: N_("resolve"),
+        ActionKind.SIGNOFF: N_("sign off or object"),
+        ActionKind.WHISTLE: N_("whistle to the level above"),
+        ActionKind.REQUEST_EXTENSION: N_("ask for an extension"),
+        ActionKind.DECIDE_EXTENSION: N_("decide the extension request"),
+        ActionKind.REQUEST_PAUSE: N_("ask to pause the clock"),
+        ActionKind.DECIDE_PAUSE: N_("decide the pause request"),
+        ActionKind.RESUME: N_("resume the clock"),
+        ActionKind.SUPERVISE: N_("supervise"),
+        ActionKind.DISPATCH: N_("dispatch a volunteer"),
+        ActionKind.REROUTE: N_("reroute to departments"),
+        ActionKind.CONCLUDE: N_("conclude after a return"),
+        ActionKind.COMPLETE: N_("complete with evidence"),
+        ActionKind.RETURN: N_("return the task"),
     },
     SuperviseAction: {
         SuperviseAction.URGE: N_("urge"),

@@ -16,6 +16,7 @@ from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.cases import CaseActivities
+    from schemas.actions import ActionKind
     from schemas.case import (
         CASE_OPENING,
         Accept,
@@ -201,6 +202,11 @@ class CaseWorkflow:
     @workflow.query
     def view(self) -> CaseView:
         return self._require_case().view()
+
+    @workflow.query
+    def actions(self, org: str) -> list[ActionKind]:
+        """What `org` may do on the case now: what its update validators would let through."""
+        return self._require_case().actions(org)
 
     # ---- updates: handlers apply, validators check -------------------------------------------------------
 

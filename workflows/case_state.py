@@ -10,6 +10,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+from schemas.actions import ActionKind
 from schemas.calendar import Clock, WorkCalendar
 from schemas.case import (
     Accept,
@@ -66,6 +67,14 @@ class Rejected(Exception):
 
 # A return goes back to the street (reroute or conclude) even when the remaining tasks are complete.
 RETURNS_GO_TO_STREET = "returns-go-to-street"
+
+
+def _passes(check: Callable[[str], None], org: str) -> bool:
+    try:
+        check(org)
+    except Rejected:
+        return False
+    return True
 
 
 def token_hash(token: str) -> str:
@@ -260,9 +269,37 @@ class CaseState:
 
     # ---- actions --------------------------------------------------------------------------------------
 
+    # ---- what an organisation may do now -------------------------------------------------------------
+    # Each `may_*` is the part of a check about who acts and the case's state (raises `Rejected`); the check
+    # adds what concerns the command's content. `actions` offers what the `may_*` let through.
+
+    def actions(self, org: str) -> list[ActionKind]:
+        may: dict[ActionKind, Callable[[str], None]] = {
+            ActionKind.ACCEPT: self.may_accept,
+            ActionKind.ARRIVE: self.may_arrive,
+            ActionKind.NOTE: self.may_note,
+            ActionKind.PLAN: self.may_plan,
+            ActionKind.RESOLVE: self.may_resolve,
+            ActionKind.SIGNOFF: self.may_signoff,
+            ActionKind.WHISTLE: self.may_whistle,
+            ActionKind.REQUEST_EXTENSION: self.may_request_extension,
+            ActionKind.DECIDE_EXTENSION: self.may_decide_extension,
+            ActionKind.REQUEST_PAUSE: self.may_request_pause,
+            ActionKind.DECIDE_PAUSE: self.may_decide_pause,
+            ActionKind.RESUME: self.may_resume,
+            ActionKind.SUPERVISE: self.may_supervise,
+            ActionKind.DISPATCH: self.may_dispatch,
+            ActionKind.REROUTE: self.may_reroute,
+            ActionKind.CONCLUDE: self.may_conclude,
+        }
+        return [kind for kind, check in may.items() if _passes(check, org)]
+
     def check_accept(self, cmd: Accept) -> None:
+        self.may_accept(cmd.actor.org)
+
+    def may_accept(self, org: str) -> None:
         self._require_open()
-        self._require_level_actor(cmd.actor.org, N_("accept"))
+        self._require_level_actor(org, N_("accept"))
         if self.status is Status.IN_PROGRESS:
             raise Rejected(
                 Rejection.INVALID_STATE,
@@ -278,8 +315,11 @@ class CaseState:
         self._record(now, EventKind.ACCEPTED, cmd.actor.org, self._person(cmd.actor))
 
     def check_arrive(self, cmd: Arrive) -> None:
+        self.may_arrive(cmd.actor.org)
+
+    def may_arrive(self, org: str) -> None:
         self._require_open()
-        self._require_level_actor(cmd.actor.org, N_("record an on-site arrival"))
+        self._require_level_actor(org, N_("record an on-site arrival"))
         if self.stage.arrived_at is not None:
             raise Rejected(Rejection.INVALID_STATE, N_("arrival at %(level)s already recorded"), level=self.level)
 
@@ -289,13 +329,16 @@ class CaseState:
         self._record(now, EventKind.ARRIVED, cmd.actor.org, {"on_time": on_time, "note": cmd.note})
 
     def check_note(self, cmd: AddNote) -> None:
+        self.may_note(cmd.actor.org)
+
+    def may_note(self, org: str) -> None:
         if self.status is Status.CLOSED:
             raise self._closed()
-        if cmd.actor.org not in self.participants():
+        if org not in self.participants():
             raise Rejected(
                 Rejection.FORBIDDEN,
                 N_("%(org)s is not a participant of case %(case)s"),
-                org=cmd.actor.org,
+                org=org,
                 case=self.case_id,
             )
 
@@ -303,8 +346,19 @@ class CaseState:
         self._record(now, EventKind.NOTE, cmd.actor.org, {"text": cmd.text, **self._person(cmd.actor)})
 
     def check_plan(self, cmd: PresentPlan, now: datetime) -> None:
+        self.may_plan(cmd.actor.org)
+        if cmd.due_at <= now:
+            raise Rejected(Rejection.INVALID_INPUT, N_("the plan's due date must be in the future"))
+        if cmd.due_at > now + self.policy.plan_cap:
+            raise Rejected(
+                Rejection.INVALID_INPUT,
+                N_("the plan's due date may be at most %(cap)s from now"),
+                cap=self.policy.plan_cap,
+            )
+
+    def may_plan(self, org: str) -> None:
         self._require_open()
-        self._require_level_actor(cmd.actor.org, N_("present a plan"))
+        self._require_level_actor(org, N_("present a plan"))
         if self.severity is not Severity.COMPLEX:
             raise Rejected(
                 Rejection.INVALID_STATE,
@@ -318,14 +372,6 @@ class CaseState:
                 Rejection.INVALID_STATE,
                 N_("a plan was already presented at this level; request an extension to move it"),
             )
-        if cmd.due_at <= now:
-            raise Rejected(Rejection.INVALID_INPUT, N_("the plan's due date must be in the future"))
-        if cmd.due_at > now + self.policy.plan_cap:
-            raise Rejected(
-                Rejection.INVALID_INPUT,
-                N_("the plan's due date may be at most %(cap)s from now"),
-                cap=self.policy.plan_cap,
-            )
 
     def apply_plan(self, cmd: PresentPlan, now: datetime) -> None:
         self.stage.plan_summary = cmd.summary
@@ -334,8 +380,11 @@ class CaseState:
         self._record(now, EventKind.PLAN_PRESENTED, cmd.actor.org, {"summary": cmd.summary, "due_at": cmd.due_at})
 
     def check_resolve(self, cmd: Resolve) -> None:
+        self.may_resolve(cmd.actor.org)
+
+    def may_resolve(self, org: str) -> None:
         self._require_open()
-        self._require_level_actor(cmd.actor.org, N_("resolve"))
+        self._require_level_actor(org, N_("resolve"))
         self._require_accepted(N_("resolve"))
         if self.proposal is not None:
             raise Rejected(Rejection.INVALID_STATE, N_("a resolution is already waiting for the council's sign-off"))
@@ -361,6 +410,9 @@ class CaseState:
         self._vote(party, cmd.actor.org, True, None, now)
 
     def check_signoff(self, cmd: Signoff) -> None:
+        self.may_signoff(cmd.actor.org)
+
+    def may_signoff(self, org: str) -> None:
         self._require_open()
         if self.level is not Level.COUNCIL:
             raise Rejected(
@@ -368,12 +420,12 @@ class CaseState:
                 N_("sign-off is for the compound council; the case is at %(level)s"),
                 level=self.level,
             )
-        party = self.party_of(cmd.actor.org)
+        party = self.party_of(org)
         if party is None:
             raise Rejected(
                 Rejection.FORBIDDEN,
                 N_("%(org)s is not one of this compound's council parties"),
-                org=cmd.actor.org,
+                org=org,
             )
         if self.proposal is None:
             raise Rejected(Rejection.INVALID_STATE, N_("there is no proposed resolution to sign off"))
@@ -386,28 +438,27 @@ class CaseState:
         self._vote(party, cmd.actor.org, cmd.agree, cmd.comment, now)
 
     def check_whistle(self, cmd: Whistle) -> None:
+        self.may_whistle(cmd.actor.org)
+        if cmd.departments is not None:
+            if self.level is not Level.STREET:
+                raise Rejected(Rejection.INVALID_INPUT, N_("only the street names departments when it whistles"))
+            self._require_departments(cmd.departments)
+
+    def may_whistle(self, org: str) -> None:
         self._require_open()
-        self._require_level_actor(cmd.actor.org, N_("whistle"))
+        self._require_level_actor(org, N_("whistle"))
         if self.level.above is None:
             raise Rejected(
                 Rejection.INVALID_STATE,
                 N_("the case is already at DISTRICT, the top level; ask a supervisor to supervise"),
             )
-        if cmd.departments is not None:
-            if self.level is not Level.STREET:
-                raise Rejected(Rejection.INVALID_INPUT, N_("only the street names departments when it whistles"))
-            self._require_departments(cmd.departments)
 
     def apply_whistle(self, cmd: Whistle, now: datetime) -> None:
         self.whistles += 1
         self._escalate(now, cmd.actor.org, cmd.reason, automatic=False, departments=cmd.departments)
 
     def check_request_extension(self, cmd: RequestExtension, now: datetime) -> None:
-        self._require_open()
-        self._require_level_actor(cmd.actor.org, N_("request an extension"))
-        self._require_clock_running(N_("ask for more time"))
-        if self.extension is not None:
-            raise Rejected(Rejection.INVALID_STATE, N_("an extension request is already waiting for a decision"))
+        self.may_request_extension(cmd.actor.org)
         if cmd.until <= self.stage.deadline:
             raise Rejected(
                 Rejection.INVALID_INPUT,
@@ -420,6 +471,13 @@ class CaseState:
                 N_("an extension may reach at most %(cap)s from now"),
                 cap=self.policy.plan_cap,
             )
+
+    def may_request_extension(self, org: str) -> None:
+        self._require_open()
+        self._require_level_actor(org, N_("request an extension"))
+        self._require_clock_running(N_("ask for more time"))
+        if self.extension is not None:
+            raise Rejected(Rejection.INVALID_STATE, N_("an extension request is already waiting for a decision"))
 
     def apply_request_extension(self, cmd: RequestExtension, now: datetime) -> None:
         self.extension = ExtensionRequest(by=cmd.actor.org, until=cmd.until, reason=cmd.reason, at=now)
@@ -435,15 +493,18 @@ class CaseState:
         )
 
     def check_decide_extension(self, cmd: DecideExtension) -> None:
+        self.may_decide_extension(cmd.actor.org)
+
+    def may_decide_extension(self, org: str) -> None:
         self._require_open()
         if self.extension is None:
             raise Rejected(Rejection.INVALID_STATE, N_("there is no extension request to decide"))
         decider = self.decider_of(self.level)
-        if cmd.actor.org != decider and not self.is_supervisor(cmd.actor.org):
+        if org != decider and not self.is_supervisor(org):
             raise Rejected(
                 Rejection.FORBIDDEN,
                 N_("%(org)s cannot decide this extension: %(decider)s or a supervisor decides"),
-                org=cmd.actor.org,
+                org=org,
                 decider=decider,
             )
 
@@ -460,16 +521,19 @@ class CaseState:
             self._record(now, EventKind.EXTENSION_DENIED, cmd.actor.org, {"reason": cmd.reason})
 
     def check_supervise(self, cmd: Supervise) -> None:
+        self.may_supervise(cmd.actor.org)
+        if cmd.action is SuperviseAction.ESCALATE and self.level.above is None:
+            raise Rejected(Rejection.INVALID_STATE, N_("the case is already at DISTRICT; urge the late party instead"))
+
+    def may_supervise(self, org: str) -> None:
         self._require_open()
-        if not self.is_supervisor(cmd.actor.org):
+        if not self.is_supervisor(org):
             raise Rejected(
                 Rejection.FORBIDDEN,
                 N_("%(org)s is not a supervisor of district %(district)s"),
-                org=cmd.actor.org,
+                org=org,
                 district=self.ctx.district,
             )
-        if cmd.action is SuperviseAction.ESCALATE and self.level.above is None:
-            raise Rejected(Rejection.INVALID_STATE, N_("the case is already at DISTRICT; urge the late party instead"))
 
     def apply_supervise(self, cmd: Supervise, now: datetime) -> None:
         self.supervision = True
@@ -611,11 +675,14 @@ class CaseState:
             )
 
     def check_reroute(self, org: str, summons: DepartmentSummons) -> None:
-        self._require_street_decision(org, N_("reroute"))
+        self.may_reroute(org)
         self._require_departments(summons)
         busy = [code for code in summons.codes() if code in self.tasks and self.tasks[code].status.is_open]
         if busy:
             raise Rejected(Rejection.INVALID_INPUT, N_("already working on this case: %(orgs)s"), orgs=busy)
+
+    def may_reroute(self, org: str) -> None:
+        self._require_street_decision(org, N_("reroute"))
 
     def apply_reroute(self, org: str, summons: DepartmentSummons, reason: str, now: datetime) -> None:
         self.reroute_due = None
@@ -624,7 +691,10 @@ class CaseState:
         self._summon(summons, now)
 
     def check_conclude(self, cmd: Conclude) -> None:
-        self._require_street_decision(cmd.actor.org, N_("conclude"))
+        self.may_conclude(cmd.actor.org)
+
+    def may_conclude(self, org: str) -> None:
+        self._require_street_decision(org, N_("conclude"))
         waiting = [code for code, task in self.tasks.items() if task.status.is_open]
         if waiting:
             raise Rejected(
@@ -705,6 +775,9 @@ class CaseState:
     # ---- volunteers (三单制) --------------------------------------------------------------------------
 
     def check_dispatch(self, org: str, volunteer: str) -> None:
+        self.may_dispatch(org)
+
+    def may_dispatch(self, org: str) -> None:
         self._require_open()
         if self.level is not Level.COMMUNITY:
             raise Rejected(
@@ -769,18 +842,21 @@ class CaseState:
         return self.decider_of(self.level)
 
     def check_request_pause(self, cmd: RequestPause, now: datetime) -> None:
-        self._require_open()
-        self._require_level_actor(cmd.actor.org, N_("ask to pause the case"))
-        if self.pause is not None and self.paused:
-            raise Rejected(Rejection.INVALID_STATE, N_("the case is already paused"))
-        if self.pause is not None:
-            raise Rejected(Rejection.INVALID_STATE, N_("a pause request is already waiting for a decision"))
+        self.may_request_pause(cmd.actor.org)
         if cmd.until is not None and cmd.until <= now:
             raise Rejected(Rejection.INVALID_INPUT, N_("the pause's until-date must be in the future"))
         if cmd.until is not None and cmd.until > now + self.policy.plan_cap:
             raise Rejected(
                 Rejection.INVALID_INPUT, N_("a pause may reach at most %(cap)s from now"), cap=self.policy.plan_cap
             )
+
+    def may_request_pause(self, org: str) -> None:
+        self._require_open()
+        self._require_level_actor(org, N_("ask to pause the case"))
+        if self.pause is not None and self.paused:
+            raise Rejected(Rejection.INVALID_STATE, N_("the case is already paused"))
+        if self.pause is not None:
+            raise Rejected(Rejection.INVALID_STATE, N_("a pause request is already waiting for a decision"))
 
     def apply_request_pause(self, cmd: RequestPause, now: datetime) -> None:
         decider = self._pause_decider(cmd.until, now)
@@ -791,11 +867,14 @@ class CaseState:
         self._record(now, EventKind.PAUSE_REQUESTED, cmd.actor.org, {**details, **self._person(cmd.actor)})
 
     def check_decide_pause(self, cmd: DecidePause) -> None:
+        self.may_decide_pause(cmd.actor.org)
+
+    def may_decide_pause(self, org: str) -> None:
         self._require_open()
         pause = self.pause
         if pause is None or pause.running:
             raise Rejected(Rejection.INVALID_STATE, N_("there is no pause request to decide"))
-        if cmd.actor.org == pause.decider or self.is_supervisor(cmd.actor.org):
+        if org == pause.decider or self.is_supervisor(org):
             return
         if pause.decider != self.decider_of(self.level):
             raise Rejected(
@@ -810,7 +889,7 @@ class CaseState:
         raise Rejected(
             Rejection.FORBIDDEN,
             N_("%(org)s cannot decide this pause: %(decider)s or a supervisor decides"),
-            org=cmd.actor.org,
+            org=org,
             decider=pause.decider,
         )
 
@@ -828,11 +907,13 @@ class CaseState:
         )
 
     def check_resume(self, cmd: Resume) -> None:
+        self.may_resume(cmd.actor.org)
+
+    def may_resume(self, org: str) -> None:
         self._require_open()
         pause = self.pause
         if pause is None or not pause.running:
             raise Rejected(Rejection.INVALID_STATE, N_("the case is not paused"))
-        org = cmd.actor.org
         if not (self.acts_for_level(org) or org in (pause.by, pause.decider) or self.is_supervisor(org)):
             raise Rejected(
                 Rejection.FORBIDDEN,
