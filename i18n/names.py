@@ -8,6 +8,7 @@ from schemas.actions import ActionKind
 from schemas.calendar import Clock
 from schemas.case import BreachKind, EventKind, SuperviseAction
 from schemas.domain import Channel, CloseReason, JurisdictionKind, Level, OrgKind, PartyRole, Severity, Status
+from schemas.inbox import Expected
 from schemas.keys import Role
 from schemas.pause import PauseEnd, PauseReason
 from schemas.ranking import EntityKind, ListKind
@@ -118,6 +119,19 @@ _WORDS: dict[type[StrEnum], dict[StrEnum, str]] = {
         ActionKind.CONCLUDE: N_("conclude after a return"),
         ActionKind.COMPLETE: N_("complete with evidence"),
         ActionKind.RETURN: N_("return the task"),
+    },
+    Expected: {
+        Expected.ACCEPT: N_("to accept"),
+        Expected.ARRIVE: N_("to arrive on site"),
+        Expected.SIGNOFF: N_("to sign off"),
+        Expected.AWAIT_SIGNOFF: N_("waiting for the other parties' sign-off"),
+        Expected.RESOLVE: N_("to resolve"),
+        Expected.REPORT_FOR_DUTY: N_("to report for duty"),
+        Expected.COMPLETE: N_("to complete"),
+        Expected.DECIDE_EXTENSION: N_("to decide an extension"),
+        Expected.DECIDE_PAUSE: N_("to decide a pause"),
+        Expected.REROUTE: N_("to reroute after a return"),
+        Expected.AWAIT_DEPARTMENTS: N_("waiting for the departments"),
     },
     SuperviseAction: {
         SuperviseAction.URGE: N_("urge"),
