@@ -66,10 +66,14 @@ def _escaped(words: str) -> str:
     return words.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-async def inbox(pool: asyncpg.Pool, org: Code, query: InboxFilter) -> InboxPage:
+def _waiting(org: Code, query: InboxFilter) -> tuple[str, list[Any]]:
     args: list[Any] = [org, _OPEN]
     where = _filters(query, args)
-    waiting = f"SELECT * FROM ({_CASES} UNION ALL {_TASKS}) AS waiting WHERE {where}"
+    return f"SELECT * FROM ({_CASES} UNION ALL {_TASKS}) AS waiting WHERE {where}", args
+
+
+async def inbox(pool: asyncpg.Pool, org: Code, query: InboxFilter) -> InboxPage:
+    waiting, args = _waiting(org, query)
     async with pool.acquire() as connection:
         total = await connection.fetchval(f"SELECT count(*) FROM ({waiting}) AS counted", *args)
         rows = await connection.fetch(
@@ -83,7 +87,21 @@ async def inbox(pool: asyncpg.Pool, org: Code, query: InboxFilter) -> InboxPage:
 
 async def count(pool: asyncpg.Pool, org: Code) -> int:
     """How many items wait on the organisation (the badge)."""
-    return (await inbox(pool, org, InboxFilter(size=1))).total
+    waiting, args = _waiting(org, InboxFilter())
+    return await pool.fetchval(f"SELECT count(*) FROM ({waiting}) AS counted", *args)
+
+
+async def stamp(pool: asyncpg.Pool, org: Code) -> str:
+    """A digest of everything the inbox shows of each item (what, how late, what is expected): it changes when a
+    case arrives or leaves, moves on, or falls late, so a page can tell it is stale."""
+    waiting, args = _waiting(org, InboxFilter())
+    digest = await pool.fetchval(
+        f"""SELECT md5(coalesce(string_agg(concat_ws('|', case_id, task, status, level, deadline, overdue,
+                                                    task_status, view::text), ',' ORDER BY case_id, task), ''))
+              FROM ({waiting}) AS stamped""",
+        *args,
+    )
+    return digest
 
 
 def _item(row: asyncpg.Record, org: Code) -> InboxItem:

@@ -27,6 +27,7 @@ from api import (
     residents,
     statistics,
     supervisors,
+    workbench,
 )
 from api.language import LanguageMiddleware
 from api.limits import BodyLimit, RateLimits
@@ -79,6 +80,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(registry.router)
     app.include_router(dashboard.router)
     app.include_router(resident_pages.router)
+    app.include_router(workbench.router)
     codec.install(app)
     errors.install(app)
     app.add_middleware(BodyLimit, larger={"/v1/photos": photos.UPLOAD_BODY, resident_pages.REPORT: photos.UPLOAD_BODY})
