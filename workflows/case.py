@@ -356,7 +356,7 @@ class CaseWorkflow:
 
     @workflow.update
     async def reroute(self, cmd: Reroute) -> CaseView:
-        self._require_case().apply_reroute(cmd.actor.org, cmd.departments, cmd.reason, workflow.now())
+        self._require_case().apply_reroute(cmd.actor.org, cmd.departments, cmd.reason, workflow.now(), cmd.actor)
         return await self._view_with_tasks_started()
 
     @reroute.validator
@@ -374,7 +374,7 @@ class CaseWorkflow:
 
     @workflow.update
     def dispatch(self, cmd: VolunteerDispatch) -> CaseView:
-        self._require_case().apply_dispatch(cmd.actor.org, cmd.volunteer, workflow.now())
+        self._require_case().apply_dispatch(cmd.actor.org, cmd.volunteer, workflow.now(), cmd.actor)
         return self.view()
 
     @dispatch.validator

@@ -14,6 +14,7 @@ from schemas.actions import ActionKind
 from schemas.calendar import Clock, WorkCalendar
 from schemas.case import (
     Accept,
+    Actor,
     AddNote,
     Arrive,
     Breach,
@@ -326,7 +327,9 @@ class CaseState:
     def apply_arrive(self, cmd: Arrive, now: datetime) -> None:
         self.stage.arrived_at = now
         on_time = self.stage.arrival_due is None or now <= self.stage.arrival_due
-        self._record(now, EventKind.ARRIVED, cmd.actor.org, {"on_time": on_time, "note": cmd.note})
+        self._record(
+            now, EventKind.ARRIVED, cmd.actor.org, {"on_time": on_time, "note": cmd.note, **self._person(cmd.actor)}
+        )
 
     def check_note(self, cmd: AddNote) -> None:
         self.may_note(cmd.actor.org)
@@ -377,7 +380,12 @@ class CaseState:
         self.stage.plan_summary = cmd.summary
         self.stage.plan_due = cmd.due_at
         self._move_deadline(cmd.due_at, now)
-        self._record(now, EventKind.PLAN_PRESENTED, cmd.actor.org, {"summary": cmd.summary, "due_at": cmd.due_at})
+        self._record(
+            now,
+            EventKind.PLAN_PRESENTED,
+            cmd.actor.org,
+            {"summary": cmd.summary, "due_at": cmd.due_at, **self._person(cmd.actor)},
+        )
 
     def check_resolve(self, cmd: Resolve) -> None:
         self.may_resolve(cmd.actor.org)
@@ -401,13 +409,15 @@ class CaseState:
 
     def apply_resolve(self, cmd: Resolve, now: datetime) -> None:
         if self.level is not Level.COUNCIL:
-            self._resolve(now, cmd.actor.org, cmd.summary)
+            self._resolve(now, cmd.actor.org, cmd.summary, self._person(cmd.actor))
             return
         party = self.party_of(cmd.actor.org)
         assert party is not None
         self.proposal = Proposal(by=cmd.actor.org, summary=cmd.summary, at=now)
-        self._record(now, EventKind.RESOLUTION_PROPOSED, cmd.actor.org, {"summary": cmd.summary})
-        self._vote(party, cmd.actor.org, True, None, now)
+        self._record(
+            now, EventKind.RESOLUTION_PROPOSED, cmd.actor.org, {"summary": cmd.summary, **self._person(cmd.actor)}
+        )
+        self._vote(party, cmd.actor.org, True, None, now, self._person(cmd.actor))
 
     def check_signoff(self, cmd: Signoff) -> None:
         self.may_signoff(cmd.actor.org)
@@ -435,7 +445,7 @@ class CaseState:
     def apply_signoff(self, cmd: Signoff, now: datetime) -> None:
         party = self.party_of(cmd.actor.org)
         assert party is not None
-        self._vote(party, cmd.actor.org, cmd.agree, cmd.comment, now)
+        self._vote(party, cmd.actor.org, cmd.agree, cmd.comment, now, self._person(cmd.actor))
 
     def check_whistle(self, cmd: Whistle) -> None:
         self.may_whistle(cmd.actor.org)
@@ -455,7 +465,9 @@ class CaseState:
 
     def apply_whistle(self, cmd: Whistle, now: datetime) -> None:
         self.whistles += 1
-        self._escalate(now, cmd.actor.org, cmd.reason, automatic=False, departments=cmd.departments)
+        self._escalate(
+            now, cmd.actor.org, cmd.reason, automatic=False, departments=cmd.departments, who=self._person(cmd.actor)
+        )
 
     def check_request_extension(self, cmd: RequestExtension, now: datetime) -> None:
         self.may_request_extension(cmd.actor.org)
@@ -489,6 +501,7 @@ class CaseState:
                 "until": cmd.until,
                 "reason": cmd.reason,
                 "decider": self.decider_of(self.level),
+                **self._person(cmd.actor),
             },
         )
 
@@ -515,10 +528,15 @@ class CaseState:
         if cmd.approve:
             self._move_deadline(request.until, now)
             self._record(
-                now, EventKind.EXTENSION_APPROVED, cmd.actor.org, {"until": request.until, "reason": cmd.reason}
+                now,
+                EventKind.EXTENSION_APPROVED,
+                cmd.actor.org,
+                {"until": request.until, "reason": cmd.reason, **self._person(cmd.actor)},
             )
         else:
-            self._record(now, EventKind.EXTENSION_DENIED, cmd.actor.org, {"reason": cmd.reason})
+            self._record(
+                now, EventKind.EXTENSION_DENIED, cmd.actor.org, {"reason": cmd.reason, **self._person(cmd.actor)}
+            )
 
     def check_supervise(self, cmd: Supervise) -> None:
         self.may_supervise(cmd.actor.org)
@@ -684,10 +702,14 @@ class CaseState:
     def may_reroute(self, org: str) -> None:
         self._require_street_decision(org, N_("reroute"))
 
-    def apply_reroute(self, org: str, summons: DepartmentSummons, reason: str, now: datetime) -> None:
+    def apply_reroute(
+        self, org: str, summons: DepartmentSummons, reason: str, now: datetime, by: Actor | None = None
+    ) -> None:
         self.reroute_due = None
         self.returned = []
-        self._record(now, EventKind.REROUTED, org, {"lead": summons.lead, "assist": summons.assist, "reason": reason})
+        who = self._person(by) if by else {}
+        details = {"lead": summons.lead, "assist": summons.assist, "reason": reason, **who}
+        self._record(now, EventKind.REROUTED, org, details)
         self._summon(summons, now)
 
     def check_conclude(self, cmd: Conclude) -> None:
@@ -796,13 +818,13 @@ class CaseState:
                 Rejection.INVALID_STATE, N_("already dispatched to volunteer %(volunteer)s"), volunteer=self.volunteer
             )
 
-    def apply_dispatch(self, org: str, volunteer: str, now: datetime) -> None:
+    def apply_dispatch(self, org: str, volunteer: str, now: datetime, by: Actor | None = None) -> None:
         self.volunteer = volunteer
         if self.status is not Status.IN_PROGRESS:
             self.status = Status.IN_PROGRESS
             self.stage.accepted_by = org
             self.stage.accepted_at = now
-        self._record(now, EventKind.DISPATCHED, org, {"volunteer": volunteer})
+        self._record(now, EventKind.DISPATCHED, org, {"volunteer": volunteer, **(self._person(by) if by else {})})
 
     def check_volunteer(self, volunteer: str, kind: EventKind) -> None:
         self._require_open()
@@ -898,12 +920,16 @@ class CaseState:
         assert pause is not None
         if not cmd.approve:
             self.pause = None
-            self._record(now, EventKind.PAUSE_DENIED, cmd.actor.org, {"reason": cmd.reason, "by": pause.by})
+            details = {"reason": cmd.reason, "by": pause.by, **self._person(cmd.actor)}
+            self._record(now, EventKind.PAUSE_DENIED, cmd.actor.org, details)
             return
         pause.approved_by = cmd.actor.org
         pause.started_at = now
         self._record(
-            now, EventKind.PAUSED, cmd.actor.org, {"reason": cmd.reason, "until": pause.until, "cause": pause.reason}
+            now,
+            EventKind.PAUSED,
+            cmd.actor.org,
+            {"reason": cmd.reason, "until": pause.until, "cause": pause.reason, **self._person(cmd.actor)},
         )
 
     def check_resume(self, cmd: Resume) -> None:
@@ -923,7 +949,7 @@ class CaseState:
             )
 
     def apply_resume(self, cmd: Resume, now: datetime) -> None:
-        self._resume(now, cmd.actor.org, PauseEnd.HAND, cmd.note)
+        self._resume(now, cmd.actor.org, PauseEnd.HAND, cmd.note, self._person(cmd.actor))
 
     def check_answer(self, cmd: ResidentAnswer) -> None:
         self._require_resident(cmd.token)
@@ -935,7 +961,9 @@ class CaseState:
         self._record(now, EventKind.RESIDENT_ANSWERED, "resident", {"text": cmd.text})
         self._resume(now, "resident", PauseEnd.RESIDENT)
 
-    def _resume(self, now: datetime, by: str | None, end: PauseEnd, note: str | None = None) -> None:
+    def _resume(
+        self, now: datetime, by: str | None, end: PauseEnd, note: str | None = None, who: dict | None = None
+    ) -> None:
         """The clock runs again: every deadline of the level moves by the time it would have counted meanwhile."""
         pause, stage = self.pause, self.stage
         assert pause is not None and pause.started_at is not None
@@ -964,6 +992,7 @@ class CaseState:
                 "paused_seconds": int(pause.length.total_seconds()),
                 "counted_seconds": int(pause.counted.total_seconds()),
                 "deadline": stage.deadline,
+                **(who or {}),
             },
         )
 
@@ -1098,7 +1127,9 @@ class CaseState:
         reason: str,
         automatic: bool,
         departments: DepartmentSummons | None = None,
+        who: dict | None = None,
     ) -> None:
+        """`who`: the person who whistled (`_person`), if any."""
         source, target = self.level, self.level.above
         assert target is not None
         self._record(
@@ -1110,6 +1141,7 @@ class CaseState:
                 "to": target,
                 "reason": reason,
                 "automatic": automatic,
+                **(who or {}),
             },
         )
         self._enter(target, now)
@@ -1134,7 +1166,9 @@ class CaseState:
         event = EventKind.ARRIVAL_BREACHED if kind is BreachKind.ARRIVAL else EventKind.SLA_BREACHED
         self._record(now, event, None, {"against": late, "due": due, "what": what})
 
-    def _vote(self, party: PartyRole, org: str, agree: bool, comment: str | None, now: datetime) -> None:
+    def _vote(
+        self, party: PartyRole, org: str, agree: bool, comment: str | None, now: datetime, who: dict | None = None
+    ) -> None:
         proposal = self.proposal
         assert proposal is not None
         proposal.votes.append(Vote(party=party, org=org, agree=agree, comment=comment, at=now))
@@ -1145,6 +1179,7 @@ class CaseState:
             {
                 "party": party,
                 "comment": comment,
+                **(who or {}),
             },
         )
         quorum = self.quorum
@@ -1154,7 +1189,7 @@ class CaseState:
             self.proposal = None
             self._record(now, EventKind.PROPOSAL_FAILED, None, {"objections": proposal.objected, "quorum": quorum})
 
-    def _resolve(self, now: datetime, actor: str, summary: str) -> None:
+    def _resolve(self, now: datetime, actor: str, summary: str, who: dict | None = None) -> None:
         self._end_pause(now, None, PauseEnd.MOVED)
         self.status = Status.RESOLVED
         self.proposal = None
@@ -1164,7 +1199,8 @@ class CaseState:
         self.resolved_level = self.level
         self.resolved_at = now
         self.feedback_due = now + self.policy.feedback_window
-        self._record(now, EventKind.RESOLVED, actor, {"summary": summary, "feedback_due": self.feedback_due})
+        details = {"summary": summary, "feedback_due": self.feedback_due, **(who or {})}
+        self._record(now, EventKind.RESOLVED, actor, details)
 
     def _close(self, now: datetime, reason: CloseReason) -> None:
         self._end_pause(now, None, PauseEnd.MOVED)

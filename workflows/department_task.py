@@ -250,7 +250,7 @@ class DepartmentTaskWorkflow:
 
     @workflow.update
     def note(self, cmd: TaskNote) -> TaskView:
-        self._change(EventKind.TASK_NOTE, cmd.actor.department, {"text": cmd.text})
+        self._change(EventKind.TASK_NOTE, cmd.actor.department, {"text": cmd.text, "person": cmd.actor.person})
         return self._require_task()
 
     @note.validator
@@ -273,7 +273,7 @@ class DepartmentTaskWorkflow:
         self._change(
             EventKind.TASK_COMPLETED,
             cmd.actor.department,
-            {"result": cmd.result, "evidence_urls": task.evidence_urls or None},
+            {"result": cmd.result, "evidence_urls": task.evidence_urls or None, "person": cmd.actor.person},
         )
         return task
 
@@ -294,7 +294,7 @@ class DepartmentTaskWorkflow:
         task.overdue = False
         task.extension = None
         self._end_pause(workflow.now(), None, PauseEnd.MOVED)
-        self._change(EventKind.TASK_RETURNED, cmd.actor.department, {"reason": cmd.reason})
+        self._change(EventKind.TASK_RETURNED, cmd.actor.department, {"reason": cmd.reason, "person": cmd.actor.person})
         return task
 
     @return_task.validator
@@ -315,6 +315,7 @@ class DepartmentTaskWorkflow:
                 "requested_until": cmd.until,
                 "reason": cmd.reason,
                 "decider": self._require_start().district_org,
+                "person": cmd.actor.person,
             },
         )
         return task
@@ -391,6 +392,7 @@ class DepartmentTaskWorkflow:
             decider=decider,
         )
         details = {"reason": cmd.reason, "note": cmd.note, "until": cmd.until, "decider": decider}
+        details["person"] = cmd.actor.person
         self._change(EventKind.TASK_PAUSE_REQUESTED, cmd.actor.department, details)
         return task
 

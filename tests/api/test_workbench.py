@@ -23,7 +23,7 @@ from PIL import Image
 from client import cases
 from client.settings import Settings
 from schemas.case import CaseReport, CaseView
-from schemas.domain import Level, Status
+from schemas.domain import Level, Severity, Status
 from schemas.keys import Role
 from schemas.task import TaskStatus
 from tests.api.conftest import serving
@@ -137,6 +137,14 @@ async def act(page, kind: str, fields: dict[str, str] | None = None, button: str
         await form.locator(f"button{button or ''}").first.click()
 
 
+async def assisted_by(page, kind: str, departments: list[str]) -> None:
+    """Tick exactly these assisting departments in the form (the category's routing is ticked at first)."""
+    for box in await page.locator(f"#form-{kind} input[name=assist]:checked").all():
+        await box.uncheck()
+    for code in departments:
+        await page.check(f"#form-{kind} input[name=assist][value={code}]")
+
+
 async def no_horizontal_scroll(page) -> None:
     width = await page.evaluate("document.documentElement.scrollWidth")
     assert width <= PHONE["width"], f"{page.url} is {width} px wide on a {PHONE['width']} px phone"
@@ -150,7 +158,7 @@ async def report(stack: Stack, category: str, description: str) -> tuple[str, st
     reported = await cases.report_case(
         stack.client,
         stack.pool,
-        CaseReport(compound=COMPOUND, category=category, description=description),
+        CaseReport(compound=COMPOUND, category=category, description=description, severity=Severity.ORDINARY),
         task_queue=stack.task_queue,
     )
     await cases.wait_until_open(stack.client, reported.case_id)
@@ -248,11 +256,8 @@ async def test_people_work_two_cases_through_the_workbench(stack, staff, time_en
         await street.goto(f"{stack.url}/work/cases/{climbing}")
         assert "WHISTLE" in await forms(street)
         assert await street.locator("#form-WHISTLE select[name=lead]").input_value() == "JT"  # the routing
-        await street.locator("#form-WHISTLE select[name=lead]").select_option("CGZF")
-        for box in await street.locator("#form-WHISTLE input[name=assist]:checked").all():
-            await box.uncheck()
-        await street.check("#form-WHISTLE input[name=assist][value=GH]")
-        await act(street, "WHISTLE", {"reason": "需要城管和规划联合执法"})
+        await assisted_by(street, "WHISTLE", ["GH"])
+        await act(street, "WHISTLE", {"lead": "CGZF", "reason": "需要城管和规划联合执法"})
         view = await view_of(stack, climbing)
         assert view.level is Level.DISTRICT and {t.department for t in view.tasks} == {"CGZF", "GH"}
 
@@ -275,6 +280,7 @@ async def test_people_work_two_cases_through_the_workbench(stack, staff, time_en
         await shown_after_reload(street, f"[data-case='{climbing}']", "待改派")
         await street.goto(f"{stack.url}/work/cases/{climbing}")
         await shown_after_reload(street, "#form-REROUTE")
+        await assisted_by(street, "REROUTE", [])
         await act(street, "REROUTE", {"lead": "XF", "reason": "改由消防负责"})
         xf = await signed_in(launched, stack, staff["xf"])
         await shown_after_reload(xf, f"[data-case='{climbing}']", "待报到")
