@@ -137,7 +137,9 @@ async def set_password(connection: asyncpg.Connection, account: str, password: s
     )
 
 
-async def verify(connection: asyncpg.Connection, account: str, password: str, now: datetime | None = None) -> PersonInfo:
+async def verify(
+    connection: asyncpg.Connection, account: str, password: str, now: datetime | None = None
+) -> PersonInfo:
     """The person whose password this is, or SignInRefused: WRONG for any failure, LOCKED while the typed
     account is locked out (LOCK_AFTER failures in a row lock it for LOCK_FOR)."""
     now = now or datetime.now(UTC)

@@ -25,6 +25,7 @@ from api import (
     registry,
     resident_pages,
     residents,
+    signin,
     statistics,
     supervisors,
 )
@@ -77,6 +78,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(photos.router)
     app.include_router(statistics.router)
     app.include_router(registry.router)
+    app.include_router(signin.router)
     app.include_router(dashboard.router)
     app.include_router(resident_pages.router)
     codec.install(app)
