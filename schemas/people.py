@@ -5,14 +5,16 @@ person are those of a key of that organisation and role."""
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, StringConstraints
+from pydantic import BaseModel, BeforeValidator, StringConstraints
 
 from schemas.domain import Code, Name
 from schemas.keys import Role
 
 # What a person types to sign in: lower-case letters, digits and . _ - (an employee number, a pinyin name).
 Account = Annotated[
-    str, StringConstraints(strip_whitespace=True, to_lower=True, pattern=r"^[a-z0-9][a-z0-9._-]{1,39}$")
+    str,
+    StringConstraints(pattern=r"^[a-z0-9][a-z0-9._-]{1,39}$"),
+    BeforeValidator(lambda value: value.strip().lower() if isinstance(value, str) else value),
 ]
 MIN_PASSWORD = 10  # characters of a password a person chooses
 

@@ -344,7 +344,7 @@ async def test_supervisor_signs_in_sees_an_overdue_case_in_chinese_and_beijing_t
         await page.click("#supervise button")
         assert await page.text_content("[role=status]") == "已督办。"
         newest = await page.text_content("#timeline tr:nth-child(2)")  # newest first, under the heading
-        assert "和平区吹哨报到指挥中心督办催办：餐馆油烟扰民已一周，请今日处理" in newest
+        assert "和平区吹哨报到指挥中心（王督办）督办催办：餐馆油烟扰民已一周，请今日处理" in newest  # by name
         await shows_no_code(page, raw_code)
         await picture(page, "case")
 
