@@ -59,7 +59,7 @@ def test_create_list_reset_disable(database_url):
 def test_refusals_are_one_line_and_store_nothing(database_url):
     cases = {
         ("create", "--account", "x.one", "--name", "甲", "--org", "PM-HUAXIA", "--role", "street"): "STREET role is",
-        ("create", "--account", "x.two", "--name", "乙", "--org", "NOWHERE", "--role", "street"): "unknown organisation",
+        ("create", "--account", "x.two", "--name", "乙", "--org", "NOWHERE", "--role", "street"): "unknown",
         ("create", "--account", "x.three", "--name", "丙", "--org", "HP-DF", "--role", "intake"): "intake desks",
         ("create", "--account", "no spaces", "--name", "丁", "--org", "HP-DF", "--role", "street"): "account",
         ("disable", "nobody"): "no person with the account 'nobody'",
