@@ -36,6 +36,8 @@ class SignInRefused(Invalid):
 
 
 WRONG = N_("wrong account or password")
+UNKNOWN = N_("no person with the account '%(account)s'")
+EXISTS = N_("the account '%(account)s' exists already")
 LOCKED = N_("too many failed sign-ins: the account is locked until %(at)s")
 
 
@@ -60,7 +62,7 @@ async def create(connection: asyncpg.Connection, new: NewPerson) -> IssuedPasswo
             await _hash(password),
         )
     except asyncpg.UniqueViolationError:
-        raise PersonRefused(N_("the account '%(account)s' exists already"), account=new.account) from None
+        raise PersonRefused(EXISTS, account=new.account) from None
     return IssuedPassword(password=password, person=await info(connection, new.account))
 
 
@@ -88,7 +90,7 @@ _LISTED = """SELECT p.*, CASE WHEN f.locked_until > now() THEN f.locked_until EN
 async def info(connection: asyncpg.Connection, account: str) -> PersonInfo:
     row = await connection.fetchrow(f"{_LISTED} WHERE p.account = $1", account)
     if row is None:
-        raise PersonRefused(N_("no person with the account '%(account)s'"), account=account)
+        raise PersonRefused(UNKNOWN, account=account)
     return PersonInfo.model_validate(dict(row))
 
 
@@ -104,7 +106,7 @@ async def disable(connection: asyncpg.Connection, account: str) -> PersonInfo:
             "UPDATE people SET disabled_at = coalesce(disabled_at, now()) WHERE account = $1", account
         )
         if done == "UPDATE 0":
-            raise PersonRefused(N_("no person with the account '%(account)s'"), account=account)
+            raise PersonRefused(UNKNOWN, account=account)
         await _end_sessions(connection, account)
     return await info(connection, account)
 
@@ -120,7 +122,7 @@ async def reset(connection: asyncpg.Connection, account: str) -> IssuedPassword:
             await _hash(password),
         )
         if done == "UPDATE 0":
-            raise PersonRefused(N_("no person with the account '%(account)s'"), account=account)
+            raise PersonRefused(UNKNOWN, account=account)
         await connection.execute("DELETE FROM sign_in_failures WHERE account = $1", account)
         await _end_sessions(connection, account)
     return IssuedPassword(password=password, person=await info(connection, account))
