@@ -20,7 +20,6 @@ import pytest_asyncio
 from activities.db import connect
 from activities.statistics import statistics
 from api import keys
-from api.dashboard import COOKIE
 from client.settings import Settings
 from client.startup import listen
 from devstack.services import ApiServer
@@ -32,6 +31,8 @@ from schemas.keys import Role
 from schemas.ranking import Cadence, RankingPeriod
 from schemas.statistics import Statistics, StatisticsQuery
 from schemas.task import TaskActor, TaskExtension, task_workflow_id
+from tests.people import SignedUp, person
+from tests.people import sign_in as sign_in_as
 from tests.supervisors.scenario import rank
 from tests.waiting import WITHIN, eventually
 from workflows.case import CaseWorkflow
@@ -59,6 +60,7 @@ class Served:
     settings: Settings
     supervisor_key: str
     street_key: str
+    supervisor: SignedUp  # a person of the district centre, signed in to the dashboard
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
@@ -70,6 +72,7 @@ async def served(time_env, database_url, scripted) -> AsyncIterator[Served]:
         street = (await keys.issue(connection, "HP-DF", Role.STREET)).key
     finally:
         await connection.close()
+    supervisor_person = await person(database_url, "HP-CENTRE", Role.SUPERVISOR, name="王督办")
     settings = Settings(
         temporal_address=time_env.client.service_client.config.target_host,
         database_url=database_url,
@@ -81,7 +84,13 @@ async def served(time_env, database_url, scripted) -> AsyncIterator[Served]:
     await eventually(lambda: server.started or serving.done(), what="uvicorn to serve")
     assert server.started, serving.exception()
     port = listener.getsockname()[1]
-    yield Served(url=f"http://127.0.0.1:{port}", settings=settings, supervisor_key=supervisor, street_key=street)
+    yield Served(
+        url=f"http://127.0.0.1:{port}",
+        settings=settings,
+        supervisor_key=supervisor,
+        street_key=street,
+        supervisor=supervisor_person,
+    )
     server.should_exit = True
     await serving
     listener.close()
@@ -196,7 +205,7 @@ async def test_the_overview_counts_from_the_start_of_a_local_day(served, monkeyp
             datetime.fromisoformat(c["reported_at"]) for c in (await api.get("/v1/supervisor/cases")).json()["items"]
         ]
     assert len(reports) == 4
-    async with httpx.AsyncClient(base_url=served.url, cookies={COOKIE: served.supervisor_key}) as http:
+    async with httpx.AsyncClient(base_url=served.url, cookies=served.supervisor.cookies) as http:
 
         async def reported_since(day: date) -> int:
             page = (await http.get("/dashboard/", params={"since": day.isoformat()})).text
@@ -238,9 +247,7 @@ async def beijing_browser(chromium: Path) -> AsyncIterator:
 
 
 async def sign_in(page, served: Served) -> None:
-    await page.goto(f"{served.url}/dashboard/login")
-    await page.fill("input[name=key]", served.supervisor_key)
-    await page.click("button[type=submit]")
+    await sign_in_as(page, served.url, served.supervisor)
     await page.wait_for_url("**/dashboard/")
 
 
@@ -284,18 +291,19 @@ async def test_supervisor_signs_in_sees_an_overdue_case_in_chinese_and_beijing_t
     async with beijing_browser(chromium) as page:
         await page.clock.install()  # the deadlines page refreshes itself every minute: fast-forwarded below
         await page.goto(f"{served.url}/dashboard/")
-        assert page.url.endswith("/dashboard/login")
+        assert page.url.endswith("/signin?next=/dashboard/")
         assert await page.get_attribute("html", "lang") == "zh-CN"
-        assert await page.text_content("h1") == "督办看板登录"
-        await page.fill("input[name=key]", "whk_not_a_key")
+        assert await page.text_content("h1") == "登录"
+        await page.fill("input[name=account]", served.supervisor.account)
+        await page.fill("input[name=password]", "not the password")
         await page.click("button[type=submit]")
-        assert await page.text_content("[role=alert]") == "API 密钥无效或已吊销。"
-        await page.fill("input[name=key]", served.supervisor_key)
+        assert await page.text_content("[role=alert]") == "账号或密码错误"
+        await page.fill("input[name=password]", served.supervisor.password)
         await page.click("button[type=submit]")
         await page.wait_for_url("**/dashboard/")
         assert await page.text_content("#reported") == "4"
         overview = await shows_no_code(page, raw_code)
-        assert "和平区吹哨报到指挥中心" in await page.text_content("#whoami")
+        assert await page.text_content("#whoami") == "王督办 · 和平区吹哨报到指挥中心"
         labels = ("总览", "上报", "当前超时", "矛盾不出小区率", "各层级案件", "红黑榜")
         assert all(label in overview for label in labels)
         assert "华夏物业" in await page.text_content("#organisations")  # the noise case's company
@@ -336,7 +344,7 @@ async def test_supervisor_signs_in_sees_an_overdue_case_in_chinese_and_beijing_t
         await page.click("#supervise button")
         assert await page.text_content("[role=status]") == "已督办。"
         newest = await page.text_content("#timeline tr:nth-child(2)")  # newest first, under the heading
-        assert "和平区吹哨报到指挥中心督办催办：餐馆油烟扰民已一周，请今日处理" in newest
+        assert "和平区吹哨报到指挥中心（王督办）督办催办：餐馆油烟扰民已一周，请今日处理" in newest  # by name
         await shows_no_code(page, raw_code)
         await picture(page, "case")
 
@@ -360,7 +368,7 @@ async def test_supervisor_signs_in_sees_an_overdue_case_in_chinese_and_beijing_t
     assert [(e.actor, e.details["reason"]) for e in supervised] == [("HP-CENTRE", "餐馆油烟扰民已一周，请今日处理")]
 
     # the same form sent twice (a double click, a resubmitted page) supervises once
-    async with httpx.AsyncClient(base_url=served.url, cookies={COOKIE: served.supervisor_key}) as http:
+    async with httpx.AsyncClient(base_url=served.url, cookies=served.supervisor.cookies) as http:
         page = (await http.get(f"/dashboard/cases/{scripted.fumes}")).text
         form_key = re.search(r'name="form_key" value="([0-9a-f]{32})"', page).group(1)
         form = {"form_key": form_key, "action": "URGE", "reason": "second reminder"}

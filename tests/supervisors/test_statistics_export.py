@@ -10,7 +10,6 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from activities.statistics import statistics
-from api.dashboard import COOKIE
 from schemas.statistics import StatisticsQuery
 from tests.supervisors.test_dashboard import bearer, served, whistle  # noqa: F401 - the served API is a fixture
 
@@ -82,7 +81,7 @@ async def test_cli_and_dashboard_downloads(served, scripted, tmp_path):  # noqa:
     assert written.returncode == 0, written.stderr
     assert ["上报案件数", "1", "", ""] in read_csv(figures.read_bytes())
 
-    cookies = {COOKIE: served.supervisor_key}
+    cookies = served.supervisor.cookies
     async with httpx.AsyncClient(base_url=served.url, cookies=cookies) as http:
         page = await http.get("/dashboard/", params={"since": "2020-01-01"})
         download = await http.get("/dashboard/export/statistics", params={"since": "2020-01-01"})
