@@ -19,7 +19,7 @@ from starlette.datastructures import FormData, UploadFile
 
 from activities import inbox, registry
 from api import calls, photos
-from api.auth import Principal
+from api.auth import Principal, check_right
 from api.bodies import request_id
 from api.dependencies import AppSettings, DbPool, TemporalClient
 from api.errors import ApiError
@@ -32,7 +32,7 @@ from i18n.language import N_, _
 from i18n.names import NameBook, name
 from i18n.timeline import narrate
 from i18n.zone import as_local
-from schemas.actions import ActionKind
+from schemas.actions import CASE_RIGHTS, TASK_RIGHTS, ActionKind
 from schemas.case import (
     Accept,
     AddNote,
@@ -56,6 +56,7 @@ from schemas.case import (
 )
 from schemas.domain import Level, OrgKind, Status
 from schemas.inbox import InboxFilter
+from schemas.keys import RIGHTS, Right
 from schemas.pause import PauseReason
 from schemas.task import TaskAccept, TaskComplete, TaskExtension, TaskNote, TaskPause, TaskReturn, TaskView
 from workflows.case import CaseWorkflow
@@ -190,7 +191,7 @@ async def _case_page(
     request: Request, client, pool, caller: Principal, view: CaseView, status_code: int = 200, **context
 ) -> HTMLResponse:
     names = await name_book(pool)
-    actions = await calls.case_actions(client, view.case_id, caller.org)
+    actions = permitted(caller, await calls.case_actions(client, view.case_id, caller.org), CASE_RIGHTS)
     pickers = await _pickers(pool, view, actions)
     return await _page(
         request,
@@ -236,6 +237,13 @@ async def _pickers(pool, view: CaseView, actions: list[ActionKind]) -> dict[str,
         if ActionKind.DISPATCH in actions:
             found["volunteers"] = await registry.volunteers(connection, view.community)
     return found
+
+
+def permitted(caller: Principal, actions: list[ActionKind], rights: dict[ActionKind, Right]) -> list[ActionKind]:
+    """The actions the workflow allows the organisation now that the person's role also holds the right for
+    (the same right the JSON API's route requires)."""
+    held = RIGHTS[caller.role]
+    return [kind for kind in actions if rights.get(kind) in held]
 
 
 def _text(form: FormData, field: str, required: bool = True) -> str | None:
@@ -372,6 +380,7 @@ async def case_action(
     names = await name_book(pool)
     try:
         kind = _kind(form)
+        check_right(caller, CASE_RIGHTS[kind])
         urls = await _photo_urls(request, settings, pool, case_id, form) if kind is ActionKind.NOTE else []
         update, command = await _case_command(kind, form, caller, urls)
         once = request_id(caller.org, f"work/{kind}", _form_key(form))
@@ -425,7 +434,7 @@ async def _task_page(
         here=request.url_for("task_page", case_id=task.case_id),
         **_case_context(view, await name_book(pool)),
         task=task,
-        actions=await calls.task_actions(client, task.case_id, caller.org, caller.org),
+        actions=permitted(caller, await calls.task_actions(client, task.case_id, caller.org, caller.org), TASK_RIGHTS),
         kinds=ActionKind,
         pause_reasons=list(PauseReason),
         form_key=uuid.uuid4().hex,
@@ -474,6 +483,7 @@ async def task_action(
     form = await request.form(max_files=photos.MAX_PHOTOS, max_part_size=photos.MAX_PHOTO_BYTES)
     try:
         kind = _kind(form)
+        check_right(caller, TASK_RIGHTS[kind])
         with_photos = kind in (ActionKind.NOTE, ActionKind.COMPLETE)
         urls = await _photo_urls(request, settings, pool, case_id, form) if with_photos else []
         update, command = _task_command(kind, form, caller, urls)

@@ -20,8 +20,11 @@ import httpx
 import pytest_asyncio
 from PIL import Image
 
+from api.auth import Principal
+from api.workbench import permitted
 from client import cases
 from client.settings import Settings
+from schemas.actions import CASE_RIGHTS, TASK_RIGHTS, ActionKind
 from schemas.case import CaseReport, CaseView
 from schemas.domain import Level, Severity, Status
 from schemas.keys import Role
@@ -180,6 +183,7 @@ async def test_people_work_two_cases_through_the_workbench(stack, staff, time_en
         company = await signed_in(launched, stack, staff["property"])
         owners = await signed_in(launched, stack, staff["owners"])
         street = await signed_in(launched, stack, staff["street"])
+        assert await street.locator("[data-case]").count() == 0  # nothing waits on the street yet
 
         # the company's inbox: the case, waiting to be accepted, with its time left
         item = await shown_after_reload(company, f"[data-case='{council_case}']")
@@ -322,3 +326,17 @@ async def test_the_count_answers_for_the_signed_in_person_only(stack, staff):
         away = await anonymous.get("/work/count")
     assert count.status_code == 200 and set(count.json()) == {"count", "stamp"}
     assert away.status_code == 303 and "/signin" in away.headers["location"]
+
+
+def test_pages_offer_only_actions_whose_right_the_role_holds():
+    """The role's rights (the JSON API's table) narrow what the workflow allows: a community committee member
+    signed in with the council role may act on the council, but not dispatch volunteers."""
+    allowed = [ActionKind.ACCEPT, ActionKind.SIGNOFF, ActionKind.DISPATCH]
+    council = Principal(org="HP-DF-QH", role=Role.COUNCIL)
+    community = Principal(org="HP-DF-QH", role=Role.COMMUNITY)
+    assert permitted(council, allowed, CASE_RIGHTS) == [ActionKind.ACCEPT, ActionKind.SIGNOFF]
+    assert permitted(community, allowed, CASE_RIGHTS) == allowed
+    department = Principal(org="XF", role=Role.DEPARTMENT)
+    assert permitted(department, [ActionKind.COMPLETE, ActionKind.DECIDE_EXTENSION], TASK_RIGHTS) == [
+        ActionKind.COMPLETE
+    ]
