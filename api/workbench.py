@@ -64,6 +64,7 @@ from workflows.department_task import DepartmentTaskWorkflow as Task
 
 PREFIX = "/work"
 POLL_SECONDS = 20
+UPLOADS = (f"{PREFIX}/cases/", f"{PREFIX}/tasks/")  # forms under these take photos (notes, evidence)
 _STATIC = {"workbench.css": "text/css", "workbench.js": "text/javascript"}
 _HERE = Path(__file__).parent
 _COUNCIL_VOTE = {EventKind.RESOLUTION_PROPOSED, EventKind.SIGNED_OFF, EventKind.OBJECTED, EventKind.PROPOSAL_FAILED}

@@ -8,6 +8,7 @@ departments, one completes with evidence, the other returns, the street reroutes
 """
 
 import io
+import os
 import re
 import uuid
 from collections.abc import AsyncIterator
@@ -128,7 +129,10 @@ async def forms(page) -> set[str]:
     return {form_id.removeprefix("form-") for form_id in ids}
 
 
-async def act(page, kind: str, fields: dict[str, str] | None = None, button: str | None = None) -> None:
+async def act(
+    page, kind: str, fields: dict[str, str] | None = None, button: str | None = None, refused: bool = False
+) -> None:
+    """Fill the action's form and submit it; the page after says it was done (or, `refused`, why not)."""
     form = page.locator(f"#form-{kind}")
     for name, value in (fields or {}).items():
         field = form.locator(f"[name={name}]")
@@ -136,8 +140,15 @@ async def act(page, kind: str, fields: dict[str, str] | None = None, button: str
             await field.select_option(value)
         else:
             await field.fill(value)
-    async with page.expect_navigation():
+    async with page.expect_navigation() as navigated:
         await form.locator(f"button{button or ''}").first.click()
+    answer = await navigated.value
+    if refused:
+        assert answer.status >= 400 and await page.locator("#error").count() == 1
+    else:
+        assert answer.ok and await page.locator("#notice").count() == 1, (
+            f"{kind}: {answer.status} {await page.text_content('body')}"
+        )
 
 
 async def assisted_by(page, kind: str, departments: list[str]) -> None:
@@ -169,11 +180,13 @@ async def report(stack: Stack, category: str, description: str) -> tuple[str, st
 
 
 def evidence_photo(folder: Path) -> Path:
+    """A photo larger than a form's body may be (1 MB) but not than a photo may be: noise, which PNG cannot shrink."""
     path = folder / "evidence.png"
-    image = Image.new("RGB", (64, 48), (40, 120, 200))
+    image = Image.frombytes("RGB", (800, 700), os.urandom(800 * 700 * 3))
     buffer = io.BytesIO()
     image.save(buffer, "PNG")
     path.write_bytes(buffer.getvalue())
+    assert path.stat().st_size > 1024 * 1024
     return path
 
 
@@ -203,7 +216,7 @@ async def test_people_work_two_cases_through_the_workbench(stack, staff, time_en
         await act(company, "ACCEPT")
         assert "已完成：接单（报到）" in await company.text_content("#notice")
         # the owners' page is stale: accepting again is refused, with the rule's words, on the page
-        await act(owners, "ACCEPT")
+        await act(owners, "ACCEPT", refused=True)
         assert "已由" in await owners.text_content("#error") and "绿苑物业" in await owners.text_content("#error")
         assert "ACCEPT" not in await forms(owners)
         await act(company, "ARRIVE", {"note": "已到现场"})
