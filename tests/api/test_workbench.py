@@ -22,7 +22,7 @@ import pytest_asyncio
 from PIL import Image
 
 from api.auth import Principal
-from api.workbench import permitted
+from api.workbench import POLL_SECONDS, permitted
 from client import cases
 from client.settings import Settings
 from schemas.actions import CASE_RIGHTS, TASK_RIGHTS, ActionKind
@@ -262,8 +262,23 @@ async def test_people_work_two_cases_through_the_workbench(stack, staff, time_en
         assert await other.locator("[data-case]").count() == 0
         await picture(other, "refused")
 
-        # the second case climbs on its deadlines to the street
+        # the company's inbox, left open, shows a new case by itself (it polls /work/count)
+        watching = await signed_in(launched, stack, staff["property"])
+        await watching.clock.install()
+        await watching.goto(f"{stack.url}/work/")
+        shown = await watching.locator("[data-case]").count()
         climbing, _token = await report(stack, "PARKING", "消防通道被车辆长期占用")
+
+        async def polled() -> int:
+            async with watching.expect_response("**/work/count"):
+                await watching.clock.fast_forward(POLL_SECONDS * 1000)
+            return await watching.locator(f"[data-case='{climbing}']").count()
+
+        await eventually(polled, what="the inbox to show the new case by itself")
+        assert await watching.locator("[data-case]").count() == shown + 1
+        assert await watching.text_content("#badge") == str(shown + 1)
+
+        # the second case climbs on its deadlines to the street
         await time_env.sleep(timedelta(minutes=31))
         await eventually(lambda: view_of(stack, climbing), lambda v: v.level is Level.COMMUNITY, what="COMMUNITY")
         await time_env.sleep(timedelta(hours=4, minutes=1))
