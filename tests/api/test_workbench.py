@@ -32,7 +32,14 @@ from schemas.keys import Role
 from schemas.task import TaskStatus
 from tests.api.conftest import serving
 from tests.people import SignedUp, person
-from tests.supervisors.test_dashboard import CHROMIUM_ARGS, PAGE_MS, SCREENSHOTS, chromium  # noqa: F401
+from tests.supervisors.test_dashboard import (  # noqa: F401 - fixtures
+    CHROMIUM_ARGS,
+    PAGE_MS,
+    SCREENSHOTS,
+    chromium,
+    raw_code,
+    shows_no_code,
+)
 from tests.waiting import eventually
 from workers.worker import build_worker
 from workflows.case import CaseWorkflow
@@ -190,7 +197,7 @@ def evidence_photo(folder: Path) -> Path:
     return path
 
 
-async def test_people_work_two_cases_through_the_workbench(stack, staff, time_env, chromium, tmp_path):  # noqa: F811
+async def test_people_work_two_cases_through_the_workbench(stack, staff, time_env, chromium, raw_code, tmp_path):  # noqa: F811
     council_case, token = await report(stack, "CORRIDOR_CLUTTER", "楼道里堆满了纸箱")
     async with browser(chromium) as launched:
         company = await signed_in(launched, stack, staff["property"])
@@ -203,6 +210,7 @@ async def test_people_work_two_cases_through_the_workbench(stack, staff, time_en
         assert "待接单" in item and "还剩" in item and "楼道里堆满了纸箱" in item
         assert await company.text_content("#badge") == "1"
         assert "张物业" in await company.text_content("#whoami")
+        await shows_no_code(company, raw_code)
         await picture(company, "inbox")
         await company.click(f"[data-case='{council_case}'] a")
         await company.wait_for_url(f"**/work/cases/{council_case}")
@@ -224,6 +232,7 @@ async def test_people_work_two_cases_through_the_workbench(stack, staff, time_en
         await owners.goto(f"{stack.url}/work/cases/{council_case}")
         assert "SIGNOFF" in await forms(owners)
         assert "纸箱已清理" in await owners.text_content("#form-SIGNOFF")
+        await shows_no_code(owners, raw_code)
         await picture(owners, "signoff")
         await act(owners, "SIGNOFF", {"comment": "确认已清理"}, button="[value=true]")
         assert (await view_of(stack, council_case)).status is Status.RESOLVED
@@ -302,6 +311,7 @@ async def test_people_work_two_cases_through_the_workbench(stack, staff, time_en
         assert "COMPLETE" in await forms(cgzf)
         await cgzf.set_input_files("#form-COMPLETE input[name=photo]", evidence_photo(tmp_path))
         await act(cgzf, "COMPLETE", {"result": "车辆已拖离，通道畅通"})
+        await shows_no_code(cgzf, raw_code)
         await picture(cgzf, "task")
         gh = await signed_in(launched, stack, staff["gh"])
         await gh.goto(f"{stack.url}/work/tasks/{climbing}")
@@ -333,6 +343,7 @@ async def test_people_work_two_cases_through_the_workbench(stack, staff, time_en
         for name in ("王街道", "赵城管", "钱规划", "孙消防"):
             assert name in timeline, f"{name} missing from the timeline: {timeline}"
         assert await street.locator("#photos img").count() == 1
+        await shows_no_code(street, raw_code)
         await picture(street, "case")
 
         # on a phone: every page fits the screen
