@@ -5,11 +5,11 @@ another site cannot post a form with it); supervision (督办) and extension dec
 
 import asyncio
 import uuid
-from urllib.parse import parse_qsl, urlencode
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import parse_qsl, urlencode
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
@@ -45,8 +45,8 @@ PREFIX = "/dashboard"
 _STATIC = {"dashboard.css": "text/css", "dashboard.js": "text/javascript"}
 _OPEN = [Status.REPORTED, Status.IN_PROGRESS, Status.REOPENED]
 PAGE_ROWS = 100  # a case list's page
-_NOT_FILTERS = {"lang", "page", "format"}
-_FORM_FILTERS = {"level", "street", "category", "late"}  # what a list's form chooses (case_filters.html)  # query parameters of a list page that are not the list's filter
+_NOT_FILTERS = {"lang", "page", "format"}  # query parameters of a list page that are not the list's filter
+_FORM_FILTERS = {"level", "street", "category", "late"}  # what a list's form chooses (case_filters.html)
 DEFAULT_PERIOD = timedelta(days=30)  # the overview's default: the last 30 local days
 KEY_HINT = "whistle keys create --org HP-CENTRE --role supervisor"  # the sign-in page's command, for the demo district
 _COUNCIL_VOTE = {EventKind.RESOLUTION_PROPOSED, EventKind.SIGNED_OFF, EventKind.OBJECTED, EventKind.PROPOSAL_FAILED}
@@ -187,7 +187,7 @@ def figure_lists(stats: Statistics, street: Code | None, since: date) -> dict[st
     for figures in stats.levels:
         lists[f"open-{figures.level}"] = (period | {"status": _OPEN, "level": [figures.level]}, figures.open_now)
         lists[f"resolved-{figures.level}"] = (period | {"resolved_level": [figures.level]}, figures.resolved.count)
-    return {figure: (f"{PREFIX}/cases?{_query(CaseFilter(**given))}", count) for figure, (given, count) in lists.items()}
+    return {figure: (f"{PREFIX}/cases?{_query(CaseFilter(**given))}", n) for figure, (given, n) in lists.items()}
 
 
 def _query(query: CaseFilter, **extra: str) -> str:

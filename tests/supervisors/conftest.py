@@ -1,15 +1,42 @@
-"""Supervisors' tests share one scripted scenario per module, driven on the time-skipping server."""
+"""Supervisors' tests share one scripted scenario per module, driven on the time-skipping server, the real API
+served over HTTP against it, and a Chinese browser on Beijing time. Every sign-in step of these tests is here
+(`sign_in`, `signed_in_http`): the one place to change when the dashboard's sign-in changes."""
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
 
+import httpx
+import pytest
 import pytest_asyncio
 
+from activities.db import connect
+from api import keys
+from api.dashboard import COOKIE
+from client.settings import Settings
+from client.startup import listen
+from devstack.services import ApiServer
+from schemas.keys import Role
 from tests.supervisors import scenario
-from tests.waiting import projected, quiescent
+from tests.waiting import WITHIN, eventually, projected, quiescent
 from tests.workflows.conftest import Harness
 from workers.worker import build_worker
 from workflows.case import CaseWorkflow
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+PAGE_MS = WITHIN * 1000
+SCREEN = {"width": 1360, "height": 900}
 
 
 async def all_projected(harness: Harness, pool) -> None:
@@ -29,3 +56,78 @@ async def scripted(time_env, pool) -> AsyncIterator[scenario.Scenario]:
         await all_projected(harness, pool)
         yield result
         await harness.replay()
+
+
+@dataclass
+class Served:
+    url: str
+    settings: Settings
+    supervisor_key: str
+    street_key: str
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def served(time_env, database_url, scripted) -> AsyncIterator[Served]:
+    """The real API app served over HTTP by uvicorn on a free port, against the scenario's servers."""
+    connection = await connect(database_url)
+    try:
+        supervisor = (await keys.issue(connection, "HP-CENTRE", Role.SUPERVISOR)).key
+        street = (await keys.issue(connection, "HP-DF", Role.STREET)).key
+    finally:
+        await connection.close()
+    settings = Settings(
+        temporal_address=time_env.client.service_client.config.target_host,
+        database_url=database_url,
+        task_queue=scripted.task_queue,
+    )
+    listener = listen("127.0.0.1", 0, "dashboard test")
+    server = ApiServer(settings, listener)
+    serving = asyncio.create_task(server.serve(sockets=[listener]))
+    await eventually(lambda: server.started or serving.done(), what="uvicorn to serve")
+    assert server.started, serving.exception()
+    port = listener.getsockname()[1]
+    yield Served(url=f"http://127.0.0.1:{port}", settings=settings, supervisor_key=supervisor, street_key=street)
+    server.should_exit = True
+    await serving
+    listener.close()
+
+
+def bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Path:
+    if not CHROMIUM.exists():
+        # `make test` installs it (apt-get); only a machine that cannot install packages gets here
+        pytest.skip(f"{CHROMIUM} is missing and could not be installed (`apt-get install chromium`)")
+    return CHROMIUM
+
+
+@asynccontextmanager
+async def beijing_browser(chromium: Path, viewport: dict[str, int] = SCREEN) -> AsyncIterator:
+    """A page of a browser the way the supervisors use it: Chinese, on Beijing time."""
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
+        context = await browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai", viewport=viewport)
+        page = await context.new_page()
+        page.set_default_timeout(PAGE_MS)  # for elements and pages (30 s by default): CI is a busy machine
+        try:
+            yield page
+        finally:
+            await browser.close()
+
+
+async def sign_in(page, served: Served) -> None:
+    """The browser `page` signs in as the district centre's supervisor and lands on the overview."""
+    await page.goto(f"{served.url}/dashboard/login")
+    await page.fill("input[name=key]", served.supervisor_key)
+    await page.click("button[type=submit]")
+    await page.wait_for_url("**/dashboard/")
+
+
+def signed_in_http(served: Served) -> httpx.AsyncClient:
+    """An HTTP client signed in to the dashboard as the district centre's supervisor."""
+    return httpx.AsyncClient(base_url=served.url, cookies={COOKIE: served.supervisor_key})

@@ -1,0 +1,104 @@
+"""The supervisors' lists over the scripted scenario: the cases behind every overview figure, who is late on the
+deadlines page, the returns awaiting the street, and every page on a phone's 390 px."""
+
+import re
+from urllib.parse import parse_qsl, urlsplit
+
+from tests.supervisors.conftest import beijing_browser, sign_in, signed_in_http
+
+PHONE = {"width": 390, "height": 844}
+LINK = re.compile(r'<a href="([^"]+)" class="figure-link" data-figure="([^"]+)" data-count="(\d+)">')
+
+
+def listed(page: str) -> list[str]:
+    return re.findall(r'<tr class="[^"]*" data-case="([^"]+)"', page)
+
+
+def total(page: str) -> int:
+    return int(re.search(r'id="paging" data-total="(\d+)"', page).group(1))
+
+
+async def test_every_linked_figure_lists_exactly_the_cases_it_counts(served, scripted):
+    async with signed_in_http(served) as http:
+        for place in ({}, {"street": "HP-DF"}, {"street": "HP-XH"}):
+            overview = (await http.get("/dashboard/", params={"since": "2020-01-01"} | place)).text
+            links = {figure: (href.replace("&amp;", "&"), int(n)) for href, figure, n in LINK.findall(overview)}
+            expected = {"reported", "resolution", "satisfaction", "open", "overdue", "first_time", "supervised"}
+            assert expected <= set(links) and len(links) == len(expected) + 8, sorted(links)
+            for figure, (href, count) in links.items():
+                page = await http.get(href)
+                assert page.status_code == 200, (figure, page.text)
+                assert total(page.text) == len(listed(page.text)) == count, (place, figure, href)
+            if not place:
+                assert {figure: n for figure, (_, n) in links.items() if figure in expected} == {
+                    "reported": 4,
+                    "resolution": 2,  # the sewer at the council, the clutter at the community
+                    "satisfaction": 2,
+                    "open": 1,
+                    "overdue": 1,
+                    "first_time": 1,
+                    "supervised": links["supervised"][1],
+                }
+                assert links["supervised"][1] >= 1
+                assert dict(parse_qsl(urlsplit(links["overdue"][0]).query))["due_before"]
+
+
+async def test_the_deadlines_page_names_who_is_late_and_filters_by_them(served, scripted):
+    async with signed_in_http(served) as http:
+        page = (await http.get("/dashboard/overdue")).text
+        row = page.split(f'data-case="{scripted.fumes}"')[1].split("</tr>")[0]
+        late = row.split('class="late-party">')[1].split("</td>")[0]
+        assert late == "区城管执法局"  # the department whose work is overdue at DISTRICT, not the district centre
+        assert '<option value="CGZF" >区城管执法局</option>' in page  # the filter offers who is late now
+
+        by_department = (await http.get("/dashboard/overdue", params={"late": "CGZF"})).text
+        returned = (await http.get("/dashboard/overdue", params={"late": "HB"})).text  # HB returned: not late
+        centre = (await http.get("/dashboard/overdue", params={"late": "HP-CENTRE"})).text
+        at_council = (await http.get("/dashboard/overdue", params={"level": "COUNCIL", "street": ""})).text
+        by_category = (await http.get("/dashboard/overdue", params={"category": "COOKING_FUMES"})).text
+        assert listed(by_department) == listed(by_category) == [scripted.fumes]
+        assert listed(returned) == listed(centre) == listed(at_council) == []
+        assert total(at_council) == 0 and "没有在办案件。" in at_council
+
+        refused = await http.get("/dashboard/overdue", params={"level": "MOON"})
+        assert refused.status_code == 422 and "level" in refused.text
+
+
+async def test_a_case_list_pages_past_its_page_size_and_downloads_the_same_cases(served, scripted):
+    everything = {scripted.sewer, scripted.clutter, scripted.noise, scripted.fumes}
+    async with signed_in_http(served) as http:
+        first = (await http.get("/dashboard/cases", params={"limit": 3, "sort": "oldest"})).text
+        assert total(first) == 4 and len(listed(first)) == 3 and "第 1 页，共 2 页" in first
+        following = re.search(r'<a href="([^"]+)" id="next-page"', first).group(1).replace("&amp;", "&")
+        second = (await http.get(f"/dashboard/cases{following}")).text
+        assert len(listed(second)) == 1 and "第 2 页，共 2 页" in second and 'id="next-page"' not in second
+        assert set(listed(first) + listed(second)) == everything
+        download = re.search(r'href="(/dashboard/export/cases\?[^"]+)" id="download-csv"', second).group(1)
+        exported = (await http.get(download.replace("&amp;", "&"))).content.decode("utf-8-sig")
+    assert all(case_id in exported for case_id in everything) and "after" not in download
+
+
+async def test_returns_awaiting_the_street_oldest_first_with_reason_and_who(served, scripted):
+    async with signed_in_http(served) as http:
+        page = (await http.get("/dashboard/returns")).text
+    row = page.split(f'data-case="{scripted.fumes}"')[1].split("</tr>")[0]
+    assert "区生态环境局" in row.split('class="returned-by">')[1] and "not ecology" in row
+    assert listed(page) == [] and page.count("data-case=") == 1  # only the fumes case waits for its street
+
+
+async def test_every_supervisor_page_fits_a_phone(served, scripted, chromium):
+    pages = [
+        "/dashboard/login",
+        "/dashboard/",
+        "/dashboard/overdue",
+        "/dashboard/cases?street=HP-XH",
+        "/dashboard/returns",
+        f"/dashboard/cases/{scripted.fumes}",
+        "/dashboard/rankings",
+    ]
+    async with beijing_browser(chromium, PHONE) as page:
+        await sign_in(page, served)
+        for address in pages:
+            await page.goto(f"{served.url}{address}")
+            width = await page.evaluate("document.scrollingElement.scrollWidth")
+            assert width <= PHONE["width"], f"{address} is {width} px wide on a phone"
