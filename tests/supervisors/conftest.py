@@ -3,6 +3,7 @@ served over HTTP against it, and a Chinese browser on Beijing time. Every sign-i
 (`sign_in`, `signed_in_http`): the one place to change when the dashboard's sign-in changes."""
 
 import asyncio
+import os
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -37,6 +38,7 @@ CHROMIUM_ARGS = [
 ]
 PAGE_MS = WITHIN * 1000
 SCREEN = {"width": 1360, "height": 900}
+SCREENSHOTS = os.environ.get("WHISTLE_SCREENSHOTS")  # a folder: docs/screenshots to redo the README's pictures
 
 
 async def all_projected(harness: Harness, pool) -> None:
@@ -131,3 +133,9 @@ async def sign_in(page, served: Served) -> None:
 def signed_in_http(served: Served) -> httpx.AsyncClient:
     """An HTTP client signed in to the dashboard as the district centre's supervisor."""
     return httpx.AsyncClient(base_url=served.url, cookies={COOKIE: served.supervisor_key})
+
+
+async def picture(page, name: str) -> None:
+    """With WHISTLE_SCREENSHOTS=docs/screenshots, the README's pictures of the dashboard are taken again."""
+    if SCREENSHOTS:
+        await page.screenshot(path=Path(SCREENSHOTS) / f"dashboard-{name}.png", full_page=True)

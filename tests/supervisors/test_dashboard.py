@@ -24,14 +24,13 @@ from schemas.keys import Role
 from schemas.ranking import Cadence, RankingPeriod
 from schemas.statistics import Statistics, StatisticsQuery
 from schemas.task import TaskActor, TaskExtension, task_workflow_id
-from tests.supervisors.conftest import Served, bearer, beijing_browser, sign_in, signed_in_http
+from tests.supervisors.conftest import Served, bearer, beijing_browser, picture, sign_in, signed_in_http
 from tests.supervisors.scenario import rank
 from workflows.case import CaseWorkflow
 from workflows.department_task import DepartmentTaskWorkflow
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 WHISTLE = Path(sys.executable).parent / "whistle"
-SCREENSHOTS = os.environ.get("WHISTLE_SCREENSHOTS")  # a folder: docs/screenshots to redo the README's pictures
 
 
 async def test_statistics_api_answers_the_same_figures_as_the_read_model(served, pool, scripted):
@@ -181,12 +180,6 @@ def beijing(moment: datetime, language: str = CHINESE) -> str:
     if language == CHINESE:
         return f"{local.month}月{local.day}日 {local:%H:%M}"
     return f"{local:%b} {local.day}, {local:%H:%M}"
-
-
-async def picture(page, name: str) -> None:
-    """With WHISTLE_SCREENSHOTS=docs/screenshots, the README's pictures of the dashboard are taken again."""
-    if SCREENSHOTS:
-        await page.screenshot(path=Path(SCREENSHOTS) / f"dashboard-{name}.png", full_page=True)
 
 
 async def test_supervisor_signs_in_sees_an_overdue_case_in_chinese_and_beijing_time_and_supervises_it(
