@@ -22,7 +22,7 @@ from api.actions import DepartmentPath
 from api.auth import Principal, authenticate, check_right, check_view
 from api.bodies import request_id
 from api.dependencies import DbPool, TemporalClient
-from api.errors import ApiError
+from api.errors import ApiError, field_message
 from api.pages import templates
 from api.statistics import cases_download, district_statistics, statistics_download
 from client.names import name_book
@@ -217,12 +217,16 @@ async def export_statistics(
 
 
 @router.get("/export/cases")
-async def export_cases(request: Request, caller: Caller, pool: DbPool) -> Response:
-    """The cases of a list (its filter, every page) as a file: CSV unless `format=xlsx`."""
+async def export_cases(
+    request: Request,
+    caller: Caller,
+    pool: DbPool,
+    form: Annotated[ExportFormat, Query(alias="format")] = ExportFormat.CSV,
+) -> Response:
+    """The cases of a list (its filter, every page) as a file."""
     try:
-        form = ExportFormat(request.query_params.get("format", ExportFormat.CSV))
         query = _case_filter(request)
-    except (ValueError, ValidationError) as error:
+    except ValidationError as error:
         return await _page(request, pool, "error.html", caller, 422, error=_refusal(error))
     return await cases_download(pool, caller, query, form)
 
@@ -240,10 +244,12 @@ def _case_filter(request: Request, **defaults) -> CaseFilter:
     return CaseFilter.model_validate(given)
 
 
-def _refusal(error: ValueError | ValidationError) -> str:
-    if isinstance(error, ValidationError):
-        return "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
-    return str(error)
+def _refusal(error: ValidationError) -> str:
+    """A list's refused filter, said in the request's language."""
+    return _("; ").join(
+        _("%(field)s: %(problem)s") % {"field": ".".join(map(str, e["loc"])), "problem": field_message(e)}
+        for e in error.errors()
+    )
 
 
 async def _case_list(request: Request, caller: Principal, pool, template: str, **defaults) -> HTMLResponse:
@@ -282,7 +288,6 @@ async def _case_list(request: Request, caller: Principal, pool, template: str, *
         download=_query(shown),
         carried=[(key, value) for key, value in parse_qsl(_query(shown)) if key not in _FORM_FILTERS],
         levels=list(Level),
-        statuses=list(Status),
         streets=[row["code"] for row in streets],
         categories=[row["code"] for row in categories],
     )

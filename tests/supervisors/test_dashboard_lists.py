@@ -2,9 +2,15 @@
 deadlines page, the returns awaiting the street, and every page on a phone's 390 px."""
 
 import re
+from datetime import timedelta
 from urllib.parse import parse_qsl, urlsplit
 
+from schemas.case import EventKind
+from schemas.task import TaskActor, TaskExtension, task_workflow_id
 from tests.supervisors.conftest import beijing_browser, picture, sign_in, signed_in_http
+from tests.waiting import eventually
+from workflows.case import CaseWorkflow
+from workflows.department_task import DepartmentTaskWorkflow
 
 PHONE = {"width": 390, "height": 844}
 LINK = re.compile(r'<a href="([^"]+)" class="figure-link" data-figure="([^"]+)" data-count="(\d+)">')
@@ -107,3 +113,29 @@ async def test_every_supervisor_page_fits_a_phone(served, scripted, chromium):
             width = await page.evaluate("document.scrollingElement.scrollWidth")
             assert width <= PHONE["width"], f"{address} is {width} px wide on a phone"
             await picture(page, f"phone-{name}")
+
+
+async def test_a_department_extension_decided_twice_from_one_form_is_decided_once(served, scripted, time_env):
+    task = time_env.client.get_workflow_handle_for(DepartmentTaskWorkflow.run, task_workflow_id(scripted.fumes, "CGZF"))
+    work_due = (await task.query(DepartmentTaskWorkflow.view)).work_due
+    asked = TaskExtension(actor=TaskActor(department="CGZF"), until=work_due + timedelta(days=2), reason="a permit")
+    await task.execute_update(DepartmentTaskWorkflow.request_extension, asked)
+    async with signed_in_http(served) as http:
+
+        async def case_page() -> str:
+            return (await http.get(f"/dashboard/cases/{scripted.fumes}")).text
+
+        # the request reaches the case by a signal
+        page = await eventually(case_page, lambda text: 'id="task-extension-CGZF"' in text, what="the request")
+        form_key = re.search(r'name="form_key" value="([0-9a-f]{32})"', page).group(1)
+        form = {"form_key": form_key, "approve": "false", "reason": "no permit is needed"}
+        for _ in range(2):  # a double click: the same form twice
+            sent = await http.post(f"/dashboard/cases/{scripted.fumes}/tasks/CGZF/extension", data=form)
+            assert sent.status_code == 303, sent.text
+    view = await task.query(DepartmentTaskWorkflow.view)
+    assert view.extension is None and view.work_due == work_due  # denied once: the deadline stands
+    case = await time_env.client.get_workflow_handle(f"case-{scripted.fumes}").query(CaseWorkflow.view)
+    assert [e.kind for e in case.timeline if e.kind.startswith("TASK_EXTENSION")] == [
+        EventKind.TASK_EXTENSION_REQUESTED,
+        EventKind.TASK_EXTENSION_DENIED,
+    ]
