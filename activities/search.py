@@ -40,6 +40,14 @@ SELECT k.case_id, k.owner
    AND NOT EXISTS (SELECT 1 FROM department_tasks t
                     WHERE t.case_id = k.case_id AND k.level = 'DISTRICT' AND {_TASK_LATE})
 """
+# A case responded to (the response rate's numerator, docs/statistics.md): an acceptance that no breach of a
+# level's deadline preceded.
+_RESPONDED = """EXISTS (
+    SELECT 1 FROM case_events a
+     WHERE a.case_id = cases.case_id AND a.kind = 'ACCEPTED'
+       AND NOT EXISTS (SELECT 1 FROM case_events b
+                        WHERE b.case_id = a.case_id AND b.kind = 'SLA_BREACHED' AND b.details->>'what' IS NULL
+                          AND b.seq < a.seq))"""
 
 
 class _Where:
@@ -82,6 +90,8 @@ def _where(query: CaseFilter, district: Code | None, actionable_by: Code | None)
         where.add(f"reported_at < {where.arg(query.reported_to)}")
     if query.due_before is not None:
         where.add(f"deadline < {where.arg(query.due_before)}")
+    if query.responded is not None:
+        where.add(_RESPONDED if query.responded else f"NOT {_RESPONDED}")
     if query.late is not None:
         where.add(f"case_id IN (SELECT case_id FROM ({_LATE}) late WHERE org = {where.arg(query.late)})")
     if actionable_by is not None:

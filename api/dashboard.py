@@ -176,6 +176,7 @@ def figure_lists(stats: Statistics, street: Code | None, since: date) -> dict[st
     period = {"street": street, "reported_from": day_start(since)}
     lists: dict[str, tuple[dict, int]] = {
         "reported": (period, stats.reported),
+        "response": (period | {"responded": True}, stats.rates.response.count),
         "resolution": (period | {"resolved_level": list(Level)}, stats.rates.resolution.count),
         "satisfaction": (period | {"close_reason": ["SATISFIED"]}, stats.rates.satisfaction.count),
         "open": (period | {"status": _OPEN}, stats.open),

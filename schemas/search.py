@@ -43,6 +43,9 @@ class CaseFilter(BaseModel):
     due_before: Instant | None = Field(default=None, description="deadline before (exclusive): late at that moment")
     resolved_level: list[Level] = Field(default_factory=list, description="resolved at one of these levels")
     close_reason: list[CloseReason] = Field(default_factory=list)
+    responded: bool | None = Field(
+        default=None, description="accepted before its first deadline passed (the response rate's 响应)"
+    )
     supervised: bool | None = Field(default=None, description="flagged for 督办")
     first_time_satisfied: bool | None = Field(default=None, description="satisfied at the first feedback (or not)")
     reported_from: Instant | None = Field(default=None, description="reported at or after (inclusive)")
