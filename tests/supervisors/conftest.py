@@ -4,6 +4,7 @@ served over HTTP against it, and a Chinese browser on Beijing time. Every sign-i
 
 import asyncio
 import os
+import re
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -20,6 +21,7 @@ from api.dashboard import COOKIE
 from client.settings import Settings
 from client.startup import listen
 from devstack.services import ApiServer
+from i18n.names import named_members
 from schemas.keys import Role
 from tests.supervisors import scenario
 from tests.waiting import WITHIN, eventually, projected, quiescent
@@ -139,3 +141,22 @@ async def picture(page, name: str) -> None:
     """With WHISTLE_SCREENSHOTS=docs/screenshots, the README's pictures of the dashboard are taken again."""
     if SCREENSHOTS:
         await page.screenshot(path=Path(SCREENSHOTS) / f"dashboard-{name}.png", full_page=True)
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def raw_code(pool) -> re.Pattern:
+    """Any code a person must not read: the registry's (organisations, places, categories) and every named
+    enum member (REPORTED, COUNCIL, LEAD ...), as a whole word."""
+    async with pool.acquire() as connection:
+        registry = await connection.fetch(
+            "SELECT code FROM jurisdictions UNION SELECT code FROM organisations UNION SELECT code FROM categories"
+        )
+    codes = {row["code"] for row in registry} | {member.value for member in named_members()}
+    return re.compile(r"(?<![\w-])(" + "|".join(map(re.escape, sorted(codes, key=len, reverse=True))) + r")(?![\w-])")
+
+
+async def shows_no_code(page, raw_code: re.Pattern) -> str:
+    """The page's visible text, asserted free of codes."""
+    shown = await page.inner_text("body")
+    assert not raw_code.findall(shown), f"{page.url} shows codes {sorted(set(raw_code.findall(shown)))}"
+    return shown

@@ -11,20 +11,18 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import httpx
-import pytest_asyncio
 
 from activities.db import connect
 from activities.statistics import statistics
 from api import keys
 from i18n.language import CHINESE, ENGLISH
-from i18n.names import named_members
 from i18n.zone import deployment_zone
 from schemas.case import EventKind
 from schemas.keys import Role
 from schemas.ranking import Cadence, RankingPeriod
 from schemas.statistics import Statistics, StatisticsQuery
 from schemas.task import TaskActor, TaskExtension, task_workflow_id
-from tests.supervisors.conftest import Served, bearer, beijing_browser, picture, sign_in, signed_in_http
+from tests.supervisors.conftest import Served, bearer, beijing_browser, picture, shows_no_code, sign_in, signed_in_http
 from tests.supervisors.scenario import rank
 from workflows.case import CaseWorkflow
 from workflows.department_task import DepartmentTaskWorkflow
@@ -153,25 +151,6 @@ async def test_the_overview_counts_from_the_start_of_a_local_day(served, monkeyp
         monkeypatch.setenv("WHISTLE_TIMEZONE", zone.key)
         page = (await http.get("/dashboard/")).text
     assert f'name="since" value="{datetime.now(zone).date() - timedelta(days=30)}"' in page
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def raw_code(pool) -> re.Pattern:
-    """Any code a person must not read: the registry's (organisations, places, categories) and every named
-    enum member (REPORTED, COUNCIL, LEAD ...), as a whole word."""
-    async with pool.acquire() as connection:
-        registry = await connection.fetch(
-            "SELECT code FROM jurisdictions UNION SELECT code FROM organisations UNION SELECT code FROM categories"
-        )
-    codes = {row["code"] for row in registry} | {member.value for member in named_members()}
-    return re.compile(r"(?<![\w-])(" + "|".join(map(re.escape, sorted(codes, key=len, reverse=True))) + r")(?![\w-])")
-
-
-async def shows_no_code(page, raw_code: re.Pattern) -> str:
-    """The page's visible text, asserted free of codes."""
-    shown = await page.inner_text("body")
-    assert not raw_code.findall(shown), f"{page.url} shows codes {sorted(set(raw_code.findall(shown)))}"
-    return shown
 
 
 def beijing(moment: datetime, language: str = CHINESE) -> str:

@@ -7,7 +7,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from schemas.case import EventKind
 from schemas.task import TaskActor, TaskExtension, task_workflow_id
-from tests.supervisors.conftest import beijing_browser, picture, sign_in, signed_in_http
+from tests.supervisors.conftest import beijing_browser, picture, shows_no_code, sign_in, signed_in_http
 from tests.waiting import eventually
 from workflows.case import CaseWorkflow
 from workflows.department_task import DepartmentTaskWorkflow
@@ -106,7 +106,7 @@ async def test_returns_awaiting_the_street_oldest_first_with_reason_and_who(serv
     assert listed(page) == [] and page.count("data-case=") == 1  # only the fumes case waits for its street
 
 
-async def test_every_supervisor_page_fits_a_phone(served, scripted, chromium):
+async def test_every_supervisor_page_fits_a_phone_and_names_what_it_shows(served, scripted, chromium, raw_code):
     pages = {
         "login": "/dashboard/login",
         "overview": "/dashboard/",
@@ -122,6 +122,8 @@ async def test_every_supervisor_page_fits_a_phone(served, scripted, chromium):
             await page.goto(f"{served.url}{address}")
             width = await page.evaluate("document.scrollingElement.scrollWidth")
             assert width <= PHONE["width"], f"{address} is {width} px wide on a phone"
+            if name != "login":  # the sign-in page prints the command that makes a key, codes and all
+                await shows_no_code(page, raw_code)
             await picture(page, f"phone-{name}")
 
 
