@@ -150,17 +150,13 @@ async def overview(
     since = since or _default_since()
     query = StatisticsQuery(jurisdiction=street, since=day_start(since))
     stats = await district_statistics(pool, caller, query)
-    async with pool.acquire() as connection:
-        streets = await connection.fetch(
-            "SELECT code FROM jurisdictions WHERE kind = 'STREET' AND parent = $1 ORDER BY code", caller.jurisdiction
-        )
     return await _page(
         request,
         pool,
         "overview.html",
         caller,
         stats=stats,
-        streets=[row["code"] for row in streets],
+        streets=await _streets(pool, caller),
         street=street,
         since=since,
         levels=list(Level),
@@ -197,6 +193,14 @@ def _query(query: CaseFilter, **extra: str) -> str:
     if given.get("limit") == PAGE_ROWS:
         del given["limit"]
     return urlencode(given | extra, doseq=True)
+
+
+async def _streets(pool, caller: Principal) -> list[Code]:
+    """The streets of the supervisor's district (a list's choices)."""
+    rows = await pool.fetch(
+        "SELECT code FROM jurisdictions WHERE kind = 'STREET' AND parent = $1 ORDER BY code", caller.jurisdiction
+    )
+    return [row["code"] for row in rows]
 
 
 def _default_since() -> date:
@@ -266,11 +270,7 @@ async def _case_list(request: Request, caller: Principal, pool, template: str, *
     number = int(page) if (page := request.query_params.get("page", "1")).isdigit() and int(page) > 0 else 1
     shown = query.model_copy(update={"after": None})
     following = found.next_cursor and query.model_copy(update={"after": found.next_cursor})
-    async with pool.acquire() as connection:
-        streets = await connection.fetch(
-            "SELECT code FROM jurisdictions WHERE kind = 'STREET' AND parent = $1 ORDER BY code", district
-        )
-        categories = await connection.fetch("SELECT code FROM categories ORDER BY code")
+    categories = await pool.fetch("SELECT code FROM categories ORDER BY code")
     return await _page(
         request,
         pool,
@@ -289,7 +289,7 @@ async def _case_list(request: Request, caller: Principal, pool, template: str, *
         download=_query(shown),
         carried=[(key, value) for key, value in parse_qsl(_query(shown)) if key not in _FORM_FILTERS],
         levels=list(Level),
-        streets=[row["code"] for row in streets],
+        streets=await _streets(pool, caller),
         categories=[row["code"] for row in categories],
     )
 
@@ -312,7 +312,9 @@ async def returns(
 ) -> HTMLResponse:
     """Departments' returns (退单) waiting for the street office to reroute or conclude, oldest first."""
     waiting = await search.returns_awaiting(pool, caller.jurisdiction, street=street or None)
-    return await _page(request, pool, "returns.html", caller, returns=waiting)
+    return await _page(
+        request, pool, "returns.html", caller, returns=waiting, street=street, streets=await _streets(pool, caller)
+    )
 
 
 @router.get("/cases/{case_id}")
