@@ -98,25 +98,6 @@ async def test_a_case_list_pages_past_its_page_size_and_downloads_the_same_cases
     assert all(case_id in exported for case_id in everything) and "after" not in download
 
 
-async def test_returns_wait_for_the_street_with_reason_and_who_returned_until_it_reroutes(served, scripted, time_env):
-    async with signed_in_http(served) as http:
-        page = (await http.get("/dashboard/returns")).text
-        other_street = (await http.get("/dashboard/returns", params={"street": "HP-DF"})).text
-        assert "data-case=" not in other_street and "没有待街道处理的退单。" in other_street
-        row = page.split(f'data-case="{scripted.fumes}"')[1].split("</tr>")[0]
-        assert re.search(r'class="returned-by"[^>]*>区生态环境局</td>', row) and "not ecology" in row
-        assert page.count("data-case=") == 1  # only the fumes case waits for its street
-
-        rerouted = Reroute(actor=Actor(org="HP-XH"), departments=DepartmentSummons(lead="ZJW"), reason="housing")
-        await time_env.client.get_workflow_handle(f"case-{scripted.fumes}").execute_update(
-            CaseWorkflow.reroute, rerouted
-        )
-        after = await eventually(
-            lambda: http.get("/dashboard/returns"), lambda answer: "data-case=" not in answer.text, what="rerouted"
-        )
-    assert "没有待街道处理的退单。" in after.text
-
-
 async def test_every_supervisor_page_fits_a_phone_and_names_what_it_shows(served, scripted, chromium, raw_code):
     pages = {
         "login": "/dashboard/login",
@@ -136,6 +117,25 @@ async def test_every_supervisor_page_fits_a_phone_and_names_what_it_shows(served
             if name != "login":  # the sign-in page prints the command that makes a key, codes and all
                 await shows_no_code(page, raw_code)
             await picture(page, f"phone-{name}")
+
+
+async def test_returns_wait_for_the_street_with_reason_and_who_returned_until_it_reroutes(served, scripted, time_env):
+    async with signed_in_http(served) as http:
+        page = (await http.get("/dashboard/returns")).text
+        other_street = (await http.get("/dashboard/returns", params={"street": "HP-DF"})).text
+        assert "data-case=" not in other_street and "没有待街道处理的退单。" in other_street
+        row = page.split(f'data-case="{scripted.fumes}"')[1].split("</tr>")[0]
+        assert re.search(r'class="returned-by"[^>]*>区生态环境局</td>', row) and "not ecology" in row
+        assert page.count("data-case=") == 1  # only the fumes case waits for its street
+
+        rerouted = Reroute(actor=Actor(org="HP-XH"), departments=DepartmentSummons(lead="ZJW"), reason="housing")
+        await time_env.client.get_workflow_handle(f"case-{scripted.fumes}").execute_update(
+            CaseWorkflow.reroute, rerouted
+        )
+        after = await eventually(
+            lambda: http.get("/dashboard/returns"), lambda answer: "data-case=" not in answer.text, what="rerouted"
+        )
+    assert "没有待街道处理的退单。" in after.text
 
 
 async def test_a_department_extension_decided_twice_from_one_form_is_decided_once(served, scripted, time_env):
