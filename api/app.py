@@ -21,10 +21,12 @@ from api import (
     health,
     observability,
     open311,
+    people,
     photos,
     registry,
     resident_pages,
     residents,
+    signin,
     statistics,
     supervisors,
 )
@@ -77,6 +79,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(photos.router)
     app.include_router(statistics.router)
     app.include_router(registry.router)
+    app.include_router(people.router)
+    app.include_router(signin.router)
     app.include_router(dashboard.router)
     app.include_router(resident_pages.router)
     codec.install(app)

@@ -22,6 +22,7 @@ from schemas.case import Actor, CaseView, ResidentRole
 from schemas.domain import Channel
 from schemas.keys import RIGHTS, Right, Role
 from schemas.messages import N_
+from schemas.people import Person
 from schemas.task import TaskActor
 
 # Property companies are registered at the district but only answer for their own compounds.
@@ -34,18 +35,25 @@ _case_token = APIKeyHeader(
 
 
 class Principal(BaseModel):
-    """Who is calling: the organisation a key speaks for, in its role."""
+    """Who is calling: the organisation a key speaks for, in its role; or a signed-in person of an
+    organisation, in their role (`api.sessions`)."""
 
-    key_id: str
+    key_id: str | None = None  # an API key's; None for a signed-in person
     org: str
     role: Role
     channel: Channel | None = None  # intake keys
     jurisdiction: str | None = None  # the organisation's jurisdiction in the registry
+    person: Person | None = None  # who signed in; None for an API key
 
     def actor(self, person: str | None = None) -> Actor:
+        """Who acts: a signed-in person by name and account; with a key, the name its caller gives."""
+        if self.person:
+            return Actor(org=self.org, person=self.person.name, account=self.person.account)
         return Actor(org=self.org, person=person)
 
     def task_actor(self, person: str | None = None) -> TaskActor:
+        if self.person:
+            return TaskActor(department=self.org, person=self.person.name, account=self.person.account)
         return TaskActor(department=self.org, person=person)
 
     def may_view(self, case: CaseView) -> bool:

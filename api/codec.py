@@ -4,9 +4,10 @@ those allowed to read residents' personal data see decrypted histories in the Te
 
 `POST /codec/decode` and `/codec/encode` take and answer `{"payloads": [{"metadata": {...}, "data": ...}]}`
 (protobuf JSON, bytes in base64), as the UI and the CLI send them. The caller needs the PERSONAL_DATA right
-(district command centre keys), presented as `Authorization: Bearer <key>` (the CLI's `--codec-auth`) or, from
-the UI's page, as the dashboard's sign-in cookie: the same routes under `/dashboard/codec`, where that cookie
-reaches, with the UI's "include cross-origin credentials" on. Only the configured UI origin
+(district command centre keys and supervisors), presented as `Authorization: Bearer <key>` (the CLI's
+`--codec-auth`) or, from the UI's page, as a signed-in supervisor's session cookie (api/sessions.py), with the
+UI's "include cross-origin credentials" on; the routes are also under `/dashboard/codec`, the address
+`whistle dev` gives the UI. Only the configured UI origin
 (WHISTLE_TEMPORAL_UI_ORIGIN) may call them across origins. Each decode is logged with the key that asked.
 """
 
@@ -20,7 +21,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 from temporalio.api.common.v1 import Payloads
 
-from api import dashboard
+from api import dashboard, sessions
 from api.auth import Principal, authenticate, check_right
 from api.dependencies import DbPool, TemporalClient
 from api.errors import ApiError, unauthorized
@@ -39,12 +40,15 @@ router = APIRouter(include_in_schema=False)
 async def _reader(
     request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)], pool: DbPool
 ) -> Principal:
-    key = credentials.credentials if credentials else request.cookies.get(dashboard.COOKIE)
-    if not key:
-        raise unauthorized("missing API key: send `Authorization: Bearer <key>`, or sign in to the dashboard")
-    principal = await authenticate(pool, key)
-    if principal is None:
-        raise unauthorized("unknown or revoked API key")
+    if credentials:
+        principal = await authenticate(pool, credentials.credentials)
+        if principal is None:
+            raise unauthorized("unknown or revoked API key")
+    else:
+        person = await sessions.current_person(request, pool)
+        if person is None or person.must_change_password:
+            raise unauthorized("missing API key: send `Authorization: Bearer <key>`, or sign in to the dashboard")
+        principal = await sessions.principal_of(pool, person)
     check_right(principal, Right.PERSONAL_DATA)
     return principal
 
@@ -75,6 +79,7 @@ async def decode(request: Request, reader: Reader, client: TemporalClient) -> Re
         "payloads decoded",
         org=reader.org,
         key_id=reader.key_id,
+        account=reader.person.account if reader.person else None,
         namespace=request.headers.get("x-namespace"),
         payloads=len(decoded),
     )

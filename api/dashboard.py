@@ -1,6 +1,6 @@
 """The supervisors' web dashboard: server-rendered pages over the same statistics, search and case calls as
-the JSON API. A supervisor signs in with their API key, kept in an HttpOnly, SameSite=Strict cookie (so
-another site cannot post a form with it); supervision (督办) and extension decisions are plain form posts.
+the JSON API. A supervisor signs in as a person (`/signin`, api/sessions.py); supervision (督办) and extension
+decisions are plain form posts.
 """
 
 import asyncio
@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Annotated
 from urllib.parse import parse_qsl, urlencode
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from pydantic import ValidationError
 from starlette.datastructures import URL
@@ -19,11 +19,12 @@ from starlette.datastructures import URL
 from activities import rankings, search
 from api import calls
 from api.actions import DepartmentPath
-from api.auth import Principal, authenticate, check_right, check_view
+from api.auth import Principal, check_view
 from api.bodies import request_id
 from api.dependencies import DbPool, TemporalClient
 from api.errors import ApiError, field_message
 from api.pages import templates
+from api.sessions import signed_in_with
 from api.statistics import cases_download, district_statistics, statistics_download
 from client.names import name_book
 from i18n.language import _
@@ -40,7 +41,6 @@ from schemas.statistics import ExportFormat, Statistics, StatisticsQuery, Statis
 from workflows.case import CaseWorkflow
 from workflows.department_task import DepartmentTaskWorkflow
 
-COOKIE = "whistle_key"
 PREFIX = "/dashboard"
 _STATIC = {"dashboard.css": "text/css", "dashboard.js": "text/javascript"}
 _OPEN = [Status.REPORTED, Status.IN_PROGRESS, Status.REOPENED]
@@ -48,7 +48,6 @@ PAGE_ROWS = 100  # a case list's page
 _NOT_FILTERS = {"lang", "page", "format"}  # query parameters of a list page that are not the list's filter
 _FORM_FILTERS = {"level", "street", "category", "late"}  # what a list's form chooses (case_filters.html)
 DEFAULT_PERIOD = timedelta(days=30)  # the overview's default: the last 30 local days
-KEY_HINT = "whistle keys create --org HP-CENTRE --role supervisor"  # the sign-in page's command, for the demo district
 _COUNCIL_VOTE = {EventKind.RESOLUTION_PROPOSED, EventKind.SIGNED_OFF, EventKind.OBJECTED, EventKind.PROPOSAL_FAILED}
 _TASK_ECHO_WAIT = 5.0  # seconds a task's change may take to reach its case (a signal) before the page shows it
 
@@ -71,16 +70,7 @@ def _trend_points(trend: list[TrendPoint], width: int = 600, height: int = 160) 
     ]
 
 
-async def _supervisor(request: Request, pool: DbPool) -> Principal:
-    key = request.cookies.get(COOKIE)
-    principal = await authenticate(pool, key) if key else None
-    if principal is None:
-        raise HTTPException(303, "sign in with a supervisor's API key", headers={"Location": f"{PREFIX}/login"})
-    check_right(principal, Right.SUPERVISE)
-    return principal
-
-
-Caller = Annotated[Principal, Depends(_supervisor)]
+Caller = Annotated[Principal, Depends(signed_in_with(Right.SUPERVISE))]
 
 
 async def _page(
@@ -106,36 +96,6 @@ async def _page(
         },
         status_code=status_code,
     )
-
-
-async def _login_page(request: Request, pool: DbPool, status_code: int = 200, error: str | None = None) -> HTMLResponse:
-    return await _page(request, pool, "login.html", None, status_code, key_hint=KEY_HINT, error=error)
-
-
-@router.get("/login")
-async def login_form(request: Request, pool: DbPool) -> HTMLResponse:
-    return await _login_page(request, pool)
-
-
-@router.post("/login")
-async def login(request: Request, pool: DbPool, key: Annotated[str, Form()]) -> Response:
-    principal = await authenticate(pool, key.strip())
-    if principal is None:
-        return await _login_page(request, pool, 401, _("Unknown or revoked API key."))
-    try:
-        check_right(principal, Right.SUPERVISE)
-    except ApiError as error:
-        return await _login_page(request, pool, 403, error.message)
-    response = RedirectResponse(f"{PREFIX}/", status_code=303)
-    response.set_cookie(COOKIE, key.strip(), httponly=True, samesite="strict", path=PREFIX)
-    return response
-
-
-@router.post("/logout")
-async def logout() -> RedirectResponse:
-    response = RedirectResponse(f"{PREFIX}/login", status_code=303)
-    response.delete_cookie(COOKIE, path=PREFIX)
-    return response
 
 
 @router.get("/")

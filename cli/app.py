@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import structlog
 import typer
 
+from activities import people
 from bench import command as bench_command
 from cli import cases as case_cli
 from cli import keys as keys_cli
@@ -18,6 +19,7 @@ from cli import notifications as notifications_cli
 from cli import registry as registry_cli
 from cli import stats as stats_cli
 from cli import tasks as task_cli
+from cli import users as users_cli
 from cli.language import cli_language
 from client import database, logs
 from client.settings import Settings
@@ -25,6 +27,7 @@ from client.startup import (
     PostgresUnreachable,
     StartupError,
     check_default_policy,
+    connect_postgres,
     connect_temporal,
     create_pool,
     listen,
@@ -76,6 +79,7 @@ app.add_typer(task_cli.tasks_app, name="task")
 app.add_typer(task_cli.volunteers_app, name="volunteers")
 app.add_typer(notifications_cli.app, name="notifications")
 app.add_typer(keys_cli.app, name="keys")
+app.add_typer(users_cli.app, name="users")
 app.add_typer(registry_cli.app, name="registry")
 app.add_typer(stats_cli.stats_app, name="stats")
 app.command(name="rankings", help=_("The red and black list (红黑榜) of a period, as stored by the ranking workflow."))(
@@ -201,10 +205,29 @@ async def _api(settings: Settings) -> None:
 def migrate(
     database_url: DatabaseUrl = None,
     demo: Annotated[bool, typer.Option(help=_("also load the demo jurisdiction (idempotent)"))] = False,
+    admin_org: Annotated[
+        str | None,
+        typer.Option(help=_("when no administrator exists: create `admin` of this organisation (a district centre)")),
+    ] = None,
 ) -> None:
     settings = Settings.from_env(database_url=database_url)
 
     async def _migrate(settings: Settings) -> None:
         await database.prepare(settings.require_database_url(), demo=demo)
+        connection = await connect_postgres(settings.require_database_url())
+        try:
+            admin = await people.first_administrator(connection, admin_org) if admin_org else None
+            missing = not await connection.fetchval("SELECT 1 FROM people WHERE role = 'ADMIN' LIMIT 1")
+        except people.PersonRefused as refused:
+            raise StartupError(str(refused)) from None
+        finally:
+            await connection.close()
+        if admin:
+            typer.echo(admin.password)  # alone on stdout, for scripts
+            typer.secho(_("one-time password of the administrator `admin`: sign in at /signin now"), err=True)
+        elif missing:
+            typer.secho(
+                _("no administrator yet: `whistle migrate --admin-org <district centre>` creates one"), err=True
+            )
 
     _run(_migrate, settings)

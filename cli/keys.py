@@ -17,6 +17,7 @@ from i18n.language import _
 from i18n.names import NameBook, name
 from schemas.domain import Channel
 from schemas.keys import ApiKeyInfo, Role
+from schemas.messages import Invalid
 
 app = typer.Typer(help=_("Create, revoke and list API keys (one per organisation and role)."), no_args_is_help=True)
 
@@ -34,8 +35,9 @@ def database_url_of(database_url: str | None, data_dir: Path | None) -> str:
     return read_manifest(settings.data_dir, "DATABASE_URL is not set").database_url
 
 
-def _run(database_url: str | None, data_dir: Path | None, action) -> tuple[Any, NameBook]:
-    """The action's answer, and the registry's names to print it with."""
+def run_on_database(database_url: str | None, data_dir: Path | None, action, command: str) -> tuple[Any, NameBook]:
+    """The action's answer, and the registry's names to print it with; a refusal is one line (`whistle
+    <command>: …`), exit 1."""
 
     async def main():
         connection = await connect_postgres(database_url_of(database_url, data_dir))
@@ -46,8 +48,8 @@ def _run(database_url: str | None, data_dir: Path | None, action) -> tuple[Any, 
 
     try:
         return asyncio.run(main())
-    except (StartupError, keys.KeyRefused) as error:
-        raise fail(f"whistle keys: {error}") from None
+    except (StartupError, Invalid) as error:
+        raise fail(f"whistle {command}: {error}") from None
 
 
 def _table(infos: list[ApiKeyInfo], names: NameBook) -> Table:
@@ -85,7 +87,9 @@ def create(
     database_url: DatabaseUrl = None,
     data_dir: DataDir = None,
 ) -> None:
-    issued, names = _run(database_url, data_dir, lambda c: keys.issue(c, org, role, channel=channel, label=label))
+    issued, names = run_on_database(
+        database_url, data_dir, lambda c: keys.issue(c, org, role, channel=channel, label=label), "keys"
+    )
     typer.echo(issued.key)  # alone on stdout, for scripts: KEY=$(whistle keys create …)
     told = {"key": issued.info.key_id, "org": labelled(names, issued.info.org), "role": name(issued.info.role)}
     typer.secho(_("key %(key)s for %(org)s as %(role)s: keep it now, it is not shown again") % told, err=True)
@@ -97,7 +101,7 @@ def revoke(
     database_url: DatabaseUrl = None,
     data_dir: DataDir = None,
 ) -> None:
-    info, names = _run(database_url, data_dir, lambda c: keys.revoke(c, key_id))
+    info, names = run_on_database(database_url, data_dir, lambda c: keys.revoke(c, key_id), "keys")
     told = {"key": info.key_id, "org": labelled(names, info.org), "role": name(info.role)}
     typer.echo(_("revoked %(key)s (%(org)s, %(role)s)") % told)
 
@@ -108,4 +112,4 @@ def list_keys(
     database_url: DatabaseUrl = None,
     data_dir: DataDir = None,
 ) -> None:
-    console.print(_table(*_run(database_url, data_dir, lambda c: keys.listed(c, org))))
+    console.print(_table(*run_on_database(database_url, data_dir, lambda c: keys.listed(c, org), "keys")))

@@ -44,6 +44,8 @@ class Settings(BaseModel):
     payload_key_file: Path | None = None
     temporal_ui_origin: str | None = None  # the Temporal Web UI allowed to call the codec server (CORS)
     temporal_metrics: str | None = None  # host:port of the Temporal SDK's Prometheus endpoint (the worker's)
+    # Sign-in cookies only over https, also when a proxy ends TLS and the API sees plain http (production).
+    secure_cookies: bool = False
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
@@ -75,6 +77,7 @@ class Settings(BaseModel):
             "payload_key_file": env.get("WHISTLE_PAYLOAD_KEY_FILE") or None,
             "temporal_ui_origin": env.get("WHISTLE_TEMPORAL_UI_ORIGIN") or None,
             "temporal_metrics": env.get("WHISTLE_TEMPORAL_METRICS") or None,
+            "secure_cookies": env.get("WHISTLE_SECURE_COOKIES") or False,
         }
         values.update({key: value for key, value in overrides.items() if value is not None})
         return cls.model_validate(values)

@@ -31,6 +31,7 @@ from client.settings import Settings
 from client.startup import (
     StartupError,
     check_default_policy,
+    connect_postgres,
     connect_temporal,
     create_pool,
     ensure_free,
@@ -39,7 +40,9 @@ from client.startup import (
 )
 from devstack.binaries import temporal_cli
 from devstack.manifest import MANIFEST, DevManifest
+from devstack.people import PEOPLE_FILE, sign_up
 from devstack.services import ApiServer, run_services
+from schemas.people import IssuedPassword
 from workers.notification_delivery import DeliveryLoop
 from workers.worker import build_worker
 from workflows import search_attributes
@@ -216,6 +219,7 @@ async def run(settings: Settings) -> None:
             await database.ensure_exists(server.get_uri(), DATABASE)
             database_url = server.get_uri(DATABASE)
         await database.prepare(database_url, demo=True)
+        admin = await _signed_up(database_url, data_dir)
         await check_default_policy(database_url, settings.default_policy)
         live = settings.model_copy(
             update={
@@ -243,7 +247,7 @@ async def run(settings: Settings) -> None:
         manifest_file = data_dir / MANIFEST
         manifest_file.write_text(manifest.model_dump_json(indent=2))
         stack.callback(manifest_file.unlink, missing_ok=True)
-        _show(manifest, data_dir)
+        _show(manifest, data_dir, admin)
 
         await run_services(
             worker=build_worker(client, pool, settings.task_queue, max_cached_workflows=settings.max_cached_workflows),
@@ -252,11 +256,23 @@ async def run(settings: Settings) -> None:
         )
 
 
-def _show(manifest: DevManifest, data_dir: Path) -> None:
+async def _signed_up(database_url: str, data_dir: Path) -> IssuedPassword | None:
+    connection = await connect_postgres(database_url)
+    try:
+        return await sign_up(connection, data_dir)
+    finally:
+        await connection.close()
+
+
+def _show(manifest: DevManifest, data_dir: Path, admin: IssuedPassword | None) -> None:
     table = Table(title="Whistle is running — Ctrl-C stops everything", title_justify="left")
     table.add_column("what")
     table.add_column("where")
     table.add_row("HTTP API", manifest.api_url)
+    table.add_row("Sign in 登录", f"{manifest.api_url}/signin")
+    if admin:
+        table.add_row("Administrator 管理员", f"admin / {admin.password} (one-time password, shown only now)")
+    table.add_row("Demo people 演示账号", str(data_dir / PEOPLE_FILE))
     table.add_row("Supervisors' dashboard 督办看板", f"{manifest.api_url}/dashboard/")
     table.add_row("API docs", f"{manifest.api_url}/docs")
     table.add_row("health", f"{manifest.api_url}/healthz")

@@ -23,6 +23,7 @@ from schemas.domain import (
 from schemas.instant import Instant
 from schemas.messages import N_
 from schemas.pause import Pause, PauseReason
+from schemas.people import Account
 from schemas.task import ExtensionRequest, TaskView
 
 CaseId = Annotated[str, StringConstraints(pattern=r"^WH-\d{8}-\d{6}$")]
@@ -109,10 +110,12 @@ class ResidentRole(StrEnum):
 
 
 class Actor(BaseModel):
-    """Who acts: an organisation (already authenticated by the API or CLI) and optionally a person."""
+    """Who acts: an organisation (already authenticated by the API or CLI) and optionally a person, with
+    their account when they signed in (the name alone is what an API key's caller says)."""
 
     org: Code
     person: Name | None = None
+    account: Account | None = None
 
 
 class Accept(BaseModel):

@@ -42,6 +42,7 @@ PARAMETERS: dict[str, str] = {
     "org_kind": "an OrgKind: its name",
     "org_kinds": "OrgKinds: their names, listed",
     "key": "an API key's id, as it is",
+    "account": "a person's account, as it is",
     "channel": "a Channel: its name",
     "key_channel": "a Channel: its name",
     "action": "an English phrase marked with N_: translated",

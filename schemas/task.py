@@ -9,6 +9,7 @@ from schemas.calendar import Clock, WorkCalendar
 from schemas.domain import Code, LongText, Name, Severity, ShortText
 from schemas.instant import Instant
 from schemas.pause import Pause, PauseReason
+from schemas.people import Account
 from schemas.policy import ReminderBackoff
 
 
@@ -85,6 +86,7 @@ class TaskStart(BaseModel):
 class TaskActor(BaseModel):
     department: Code
     person: Name | None = None
+    account: Account | None = None  # the signed-in person's account
 
 
 class TaskAccept(BaseModel):

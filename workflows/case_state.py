@@ -482,6 +482,8 @@ class CaseState:
                 "action": cmd.action,
                 "reason": cmd.reason,
                 "against": late,
+                # only signed-in people: a key's supervisions, replayed, record what they always did
+                **(self._person(cmd.actor) if cmd.actor.account else {}),
             },
         )
         if cmd.action is SuperviseAction.ESCALATE:
@@ -973,7 +975,10 @@ class CaseState:
 
     @staticmethod
     def _person(actor) -> dict[str, Any]:
-        return {"person": actor.person} if actor.person else {}
+        """Who acted, when a person is known: their name, and their account when they signed in."""
+        if not actor.person:
+            return {}
+        return {"person": actor.person, "account": actor.account} if actor.account else {"person": actor.person}
 
     def _due(self, org: str, budget: Budget, now: datetime) -> datetime:
         return self.calendar_of(org).deadline(budget.clock, now, budget.duration)

@@ -15,9 +15,11 @@ from activities.cases import CaseActivities, kept_residents, kept_view
 from client.cases import workflow_id
 from schemas.case import CaseProjection, CaseView, EventKind, ReporterView, ResidentRole, TimelineEvent
 from schemas.domain import Channel, Level, Severity, Status
+from schemas.keys import Role
 from schemas.task import task_workflow_id
 from tests.api.conftest import COMPOUND, bearer
 from tests.conftest import whistle_cli
+from tests.people import person
 
 WAIT = 30.0  # seconds a workflow may take to finish
 DELETION_WAIT = 120.0  # the dev server deletes asynchronously; about 20 s on a busy 2-core machine
@@ -80,9 +82,10 @@ async def delete_workflows(client: Client, workflows: list[str]) -> None:
         await until(lambda w=workflow: status_of(client, w), lambda s: s is None, f"{workflow} deleted", DELETION_WAIT)
 
 
-async def dashboard(http: httpx.AsyncClient, key: str) -> httpx.AsyncClient:
-    signed_in = await http.post("/dashboard/login", data={"key": key})
-    assert signed_in.status_code == 303, signed_in.text
+async def dashboard(http: httpx.AsyncClient, database_url: str) -> httpx.AsyncClient:
+    """The client, signed in to the dashboard as a person of the district centre."""
+    supervisor = await person(database_url, "HP-CENTRE", Role.SUPERVISOR)
+    http.cookies.update(supervisor.cookies)
     return http
 
 
@@ -145,7 +148,7 @@ async def test_a_closed_council_case_reads_the_same_after_its_workflow_is_delete
     signed = await act(http, api_keys["owners"], f"{handler}/signoff", {"agree": True, "comment": "已核实"})
     assert signed["status"] == "RESOLVED"
     await close_satisfied(http, case_id, receipt["token"])
-    await dashboard(http, api_keys["centre"])
+    await dashboard(http, database_url)
     residents = {"reporter": receipt["token"], "follower": follower["token"], "stranger": "x" * 32}
 
     await finished(dev_env.client, [workflow_id(case_id)])
@@ -188,7 +191,7 @@ async def test_a_closed_district_case_and_its_department_task_read_the_same_afte
         "resolved by the department",
     )
     await close_satisfied(http, case_id, receipt["token"])
-    await dashboard(http, api_keys["centre"])
+    await dashboard(http, database_url)
     residents = {"reporter": receipt["token"], "stranger": "y" * 32}
     workflows = [workflow_id(case_id), task_workflow_id(case_id, "XF")]
     await finished(dev_env.client, workflows)

@@ -21,7 +21,6 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.db import connect
 from api import keys
-from api.dashboard import COOKIE
 from client import cases, temporal
 from client.payload_codec import ENCODING, PayloadKey
 from client.settings import Settings
@@ -29,6 +28,7 @@ from client.startup import listen
 from devstack.binaries import temporal_cli
 from devstack.services import ApiServer
 from schemas.keys import Role
+from tests.people import SignedUp, person, sign_in
 from tests.resident.conftest import free_port
 from tests.supervisors.test_dashboard import CHROMIUM_ARGS, PAGE_MS, chromium  # noqa: F401 (a fixture)
 from tests.waiting import eventually
@@ -47,6 +47,7 @@ class Stack:
     address: str
     case_id: str
     keys: dict[str, str]  # supervisor, street, revoked
+    supervisor: SignedUp  # a person of the district centre
 
     @property
     def workflow_id(self) -> str:
@@ -107,6 +108,7 @@ async def stack(database_url, pool) -> AsyncIterator[Stack]:
                 address=settings.temporal_address,
                 case_id=reported.json()["case_id"],
                 keys={name: key.key for name, key in issued.items()},
+                supervisor=await person(database_url, "HP-CENTRE", Role.SUPERVISOR),
             )
     finally:
         server.should_exit = True
@@ -137,7 +139,7 @@ async def test_a_key_with_the_personal_data_right_decodes_the_case_input(stack):
         assert decoded.status_code == 200, decoded.text
         assert NAME in _texts(decoded.json()) and PHONE in _texts(decoded.json())
         from_the_dashboard = await http.post(
-            "/dashboard/codec/decode", json=stored, headers={"Cookie": f"{COOKIE}={stack.keys['supervisor']}"}
+            "/dashboard/codec/decode", json=stored, cookies=stack.supervisor.cookies
         )
         assert from_the_dashboard.json() == decoded.json()
 
@@ -232,9 +234,7 @@ async def test_the_temporal_web_ui_shows_the_input_to_a_signed_in_supervisor(sta
 
         # A supervisor signs in to the dashboard, and sets the UI's codec server to include credentials
         # (what its "Codec Server" settings store in the browser).
-        await page.goto(f"{stack.api}/dashboard/login")
-        await page.fill("input[name=key]", stack.keys["supervisor"])
-        await page.click("button[type=submit]")
+        await sign_in(page, stack.api, stack.supervisor)
         await page.wait_for_url("**/dashboard/")
         await page.goto(stack.ui)
         settings = {"endpoint": f"{stack.api}/dashboard/codec", "includeCredentials": True}

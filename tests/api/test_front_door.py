@@ -1,7 +1,6 @@
-"""What a newcomer opens first: the API's address, its docs without internet, and the dashboard's sign-in
-hint, which must be a command that works (run here for real, and its key signs in)."""
+"""What a newcomer opens first: the API's address, its docs without internet, and signing in as a person made
+with `whistle users create` (run here for real), offline too."""
 
-import shlex
 from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -62,15 +61,21 @@ async def test_api_docs_render_every_operation_without_internet(api_url, offline
     assert all(url.startswith("https://cdn.redoc.ly/redoc/logo") for url in offline_page.blocked), offline_page.blocked
 
 
-async def test_the_sign_in_hint_is_a_command_whose_key_signs_in(api_url, time_env, database_url, offline_page):
-    await offline_page.goto(f"{api_url}/dashboard/login")
-    hint = shlex.split(await offline_page.text_content("#key-hint"))
-    assert hint[0] == "whistle"
-    key = (await whistle_cli(time_env, database_url, *hint[1:])).strip()
-    await offline_page.fill("input[name=key]", key)
+async def test_a_person_made_with_whistle_users_signs_in_and_chooses_a_password(
+    api_url, time_env, database_url, offline_page
+):
+    create = ("users", "create", "--account", "zhou.centre", "--name", "周主任", "--org", "HP-CENTRE")
+    password = (await whistle_cli(time_env, database_url, *create, "--role", "supervisor")).strip()
+    await offline_page.goto(f"{api_url}/dashboard/")
+    await offline_page.fill("input[name=account]", "zhou.centre")
+    await offline_page.fill("input[name=password]", password)
+    await offline_page.click("button[type=submit]")
+    await offline_page.wait_for_url(f"{api_url}/signin/password?next=/dashboard/", timeout=RENDER_MS)
+    for field in ("password", "repeated"):
+        await offline_page.fill(f"input[name={field}]", "zhou's own password")
     await offline_page.click("button[type=submit]")
     await offline_page.wait_for_url(f"{api_url}/dashboard/", timeout=RENDER_MS)
-    assert "District command centre" in await offline_page.text_content("#whoami")  # by name
+    assert "周主任" in await offline_page.text_content("#whoami")
 
 
 def test_the_design_of_record_is_in_the_repository():

@@ -17,12 +17,13 @@ import pytest_asyncio
 
 from activities.db import connect
 from api import keys
-from api.dashboard import COOKIE
 from client.settings import Settings
 from client.startup import listen
 from devstack.services import ApiServer
 from i18n.names import named_members
 from schemas.keys import Role
+from tests.people import SignedUp, person
+from tests.people import sign_in as sign_in_as
 from tests.supervisors import scenario
 from tests.waiting import WITHIN, eventually, projected, quiescent
 from tests.workflows.conftest import Harness
@@ -68,6 +69,7 @@ class Served:
     settings: Settings
     supervisor_key: str
     street_key: str
+    supervisor: SignedUp  # a person of the district centre, signed in to the dashboard
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
@@ -79,6 +81,7 @@ async def served(time_env, database_url, scripted) -> AsyncIterator[Served]:
         street = (await keys.issue(connection, "HP-DF", Role.STREET)).key
     finally:
         await connection.close()
+    supervisor_person = await person(database_url, "HP-CENTRE", Role.SUPERVISOR, name="王督办")
     settings = Settings(
         temporal_address=time_env.client.service_client.config.target_host,
         database_url=database_url,
@@ -90,7 +93,13 @@ async def served(time_env, database_url, scripted) -> AsyncIterator[Served]:
     await eventually(lambda: server.started or serving.done(), what="uvicorn to serve")
     assert server.started, serving.exception()
     port = listener.getsockname()[1]
-    yield Served(url=f"http://127.0.0.1:{port}", settings=settings, supervisor_key=supervisor, street_key=street)
+    yield Served(
+        url=f"http://127.0.0.1:{port}",
+        settings=settings,
+        supervisor_key=supervisor,
+        street_key=street,
+        supervisor=supervisor_person,
+    )
     server.should_exit = True
     await serving
     listener.close()
@@ -126,15 +135,13 @@ async def beijing_browser(chromium: Path, viewport: dict[str, int] = SCREEN) -> 
 
 async def sign_in(page, served: Served) -> None:
     """The browser `page` signs in as the district centre's supervisor and lands on the overview."""
-    await page.goto(f"{served.url}/dashboard/login")
-    await page.fill("input[name=key]", served.supervisor_key)
-    await page.click("button[type=submit]")
+    await sign_in_as(page, served.url, served.supervisor)
     await page.wait_for_url("**/dashboard/")
 
 
 def signed_in_http(served: Served) -> httpx.AsyncClient:
     """An HTTP client signed in to the dashboard as the district centre's supervisor."""
-    return httpx.AsyncClient(base_url=served.url, cookies={COOKIE: served.supervisor_key})
+    return httpx.AsyncClient(base_url=served.url, cookies=served.supervisor.cookies)
 
 
 async def picture(page, name: str) -> None:

@@ -168,18 +168,19 @@ async def test_supervisor_signs_in_sees_an_overdue_case_in_chinese_and_beijing_t
     async with beijing_browser(chromium) as page:
         await page.clock.install()  # the deadlines page refreshes itself every minute: fast-forwarded below
         await page.goto(f"{served.url}/dashboard/")
-        assert page.url.endswith("/dashboard/login")
+        assert page.url.endswith("/signin?next=/dashboard/")
         assert await page.get_attribute("html", "lang") == "zh-CN"
-        assert await page.text_content("h1") == "督办看板登录"
-        await page.fill("input[name=key]", "whk_not_a_key")
+        assert await page.text_content("h1") == "登录"
+        await page.fill("input[name=account]", served.supervisor.account)
+        await page.fill("input[name=password]", "not the password")
         await page.click("button[type=submit]")
-        assert await page.text_content("[role=alert]") == "API 密钥无效或已吊销。"
-        await page.fill("input[name=key]", served.supervisor_key)
+        assert await page.text_content("[role=alert]") == "账号或密码错误"
+        await page.fill("input[name=password]", served.supervisor.password)
         await page.click("button[type=submit]")
         await page.wait_for_url("**/dashboard/")
         assert await page.text_content("#reported") == "4"
         overview = await shows_no_code(page, raw_code)
-        assert "和平区吹哨报到指挥中心" in await page.text_content("#whoami")
+        assert await page.text_content("#whoami") == "王督办 · 和平区吹哨报到指挥中心"
         labels = ("总览", "上报", "当前超时", "矛盾不出小区率", "各层级案件", "红黑榜")
         assert all(label in overview for label in labels)
         assert "华夏物业" in await page.text_content("#organisations")  # the noise case's company
@@ -220,7 +221,7 @@ async def test_supervisor_signs_in_sees_an_overdue_case_in_chinese_and_beijing_t
         await page.click("#supervise button")
         assert await page.text_content("[role=status]") == "已督办。"
         newest = await page.text_content("#timeline tr:nth-child(2)")  # newest first, under the heading
-        assert "和平区吹哨报到指挥中心督办催办：餐馆油烟扰民已一周，请今日处理" in newest
+        assert "和平区吹哨报到指挥中心（王督办）督办催办：餐馆油烟扰民已一周，请今日处理" in newest  # by name
         await shows_no_code(page, raw_code)
         await picture(page, "case")
 
