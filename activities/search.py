@@ -10,9 +10,10 @@ from typing import Any
 
 import asyncpg
 
+from activities.statistics import OPEN
 from schemas.case import CaseSummary
 from schemas.domain import Code
-from schemas.search import CaseFilter, CasePage, CaseSort, TaskFilter, TaskSummary, cursor_after
+from schemas.search import CaseFilter, CasePage, CaseSort, ReturnAwaiting, TaskFilter, TaskSummary, cursor_after
 
 _ORDER = {
     CaseSort.DEADLINE: (("NOT overdue", "coalesce(deadline, 'infinity')", "case_id"), "ASC", ">"),
@@ -21,6 +22,32 @@ _ORDER = {
 }
 _CURSOR_TYPES = {CaseSort.DEADLINE: ("boolean", "timestamptz", "text"), CaseSort.OLDEST: ("timestamptz", "text")}
 _CURSOR_TYPES[CaseSort.NEWEST] = _CURSOR_TYPES[CaseSort.OLDEST]
+
+
+_TASK_LATE = """t.status IN ('SUMMONED', 'ACCEPTED')
+   AND (t.overdue OR CASE t.status WHEN 'SUMMONED' THEN t.accept_due ELSE t.work_due END < now())"""
+# Who is late on an open case, one row per (case, organisation): at DISTRICT each department whose task deadline
+# (report for duty, then the work) has passed; otherwise, or at DISTRICT with no late department, the case's owner
+# once the case's deadline has passed. The deadlines page names them and its `late` filter selects by them.
+_LATE = f"""
+SELECT t.case_id, t.department AS org
+  FROM department_tasks t JOIN cases k USING (case_id)
+ WHERE k.level = 'DISTRICT' AND k.status IN {OPEN} AND {_TASK_LATE}
+UNION ALL
+SELECT k.case_id, k.owner
+  FROM cases k
+ WHERE k.status IN {OPEN} AND (k.overdue OR k.deadline < now())
+   AND NOT EXISTS (SELECT 1 FROM department_tasks t
+                    WHERE t.case_id = k.case_id AND k.level = 'DISTRICT' AND {_TASK_LATE})
+"""
+# A case responded to (the response rate's numerator, docs/statistics.md): an acceptance that no breach of a
+# level's deadline preceded.
+_RESPONDED = """EXISTS (
+    SELECT 1 FROM case_events a
+     WHERE a.case_id = cases.case_id AND a.kind = 'ACCEPTED'
+       AND NOT EXISTS (SELECT 1 FROM case_events b
+                        WHERE b.case_id = a.case_id AND b.kind = 'SLA_BREACHED' AND b.details->>'what' IS NULL
+                          AND b.seq < a.seq))"""
 
 
 class _Where:
@@ -41,7 +68,7 @@ class _Where:
 
 def _where(query: CaseFilter, district: Code | None, actionable_by: Code | None) -> _Where:
     where = _Where()
-    for column in ("status", "level", "severity", "category"):
+    for column in ("status", "level", "severity", "category", "resolved_level", "close_reason"):
         values = getattr(query, column)
         if values:
             where.add(f"{column} = ANY({where.arg([str(v) for v in values])}::text[])")
@@ -52,6 +79,8 @@ def _where(query: CaseFilter, district: Code | None, actionable_by: Code | None)
         ("compound", query.compound),
         ("owner", query.owner),
         ("overdue", query.overdue),
+        ("supervision", query.supervised),
+        ("first_time_satisfied", query.first_time_satisfied),
     ):
         if value is not None:
             where.add(f"{column} = {where.arg(value)}")
@@ -59,6 +88,12 @@ def _where(query: CaseFilter, district: Code | None, actionable_by: Code | None)
         where.add(f"reported_at >= {where.arg(query.reported_from)}")
     if query.reported_to is not None:
         where.add(f"reported_at < {where.arg(query.reported_to)}")
+    if query.due_before is not None:
+        where.add(f"deadline < {where.arg(query.due_before)}")
+    if query.responded is not None:
+        where.add(_RESPONDED if query.responded else f"NOT {_RESPONDED}")
+    if query.late is not None:
+        where.add(f"case_id IN (SELECT case_id FROM ({_LATE}) late WHERE org = {where.arg(query.late)})")
     if actionable_by is not None:
         org = where.arg(actionable_by)
         where.add(
@@ -91,6 +126,56 @@ async def search_cases(
     items = [_summary(row) for row in rows[: query.limit]]
     more = len(rows) > query.limit
     return CasePage(items=items, next_cursor=cursor_after(query.sort, items[-1]) if more else None)
+
+
+async def count_cases(pool: asyncpg.Pool, query: CaseFilter, *, district: Code | None = None) -> int:
+    """How many cases match `query` on every page together."""
+    where = _where(query.model_copy(update={"after": None}), district, None)
+    return await pool.fetchval(f"SELECT count(*) FROM cases WHERE {where.sql()}", *where.args)
+
+
+async def late_parties(pool: asyncpg.Pool, case_ids: list[str]) -> dict[str, list[Code]]:
+    """Who is late on each of these cases (see `_LATE`); a case nobody is late on is absent."""
+    rows = await pool.fetch(
+        f"SELECT case_id, org FROM ({_LATE}) late WHERE case_id = ANY($1::text[]) ORDER BY case_id, org", case_ids
+    )
+    parties: dict[str, list[Code]] = {}
+    for row in rows:
+        parties.setdefault(row["case_id"], []).append(row["org"])
+    return parties
+
+
+async def late_organisations(pool: asyncpg.Pool, district: Code) -> list[Code]:
+    """Every organisation late on an open case of the district now (the deadlines page's `late` choices)."""
+    rows = await pool.fetch(
+        f"""SELECT DISTINCT late.org FROM ({_LATE}) late JOIN cases c USING (case_id)
+             WHERE c.district = $1 ORDER BY 1""",
+        district,
+    )
+    return [row["org"] for row in rows]
+
+
+async def returns_awaiting(
+    pool: asyncpg.Pool, district: Code, *, street: Code | None = None, limit: int = 100
+) -> list[ReturnAwaiting]:
+    """Departments' returns (退单) of open DISTRICT cases that the street has not yet rerouted or concluded
+    (nor has the case been resolved since), oldest first."""
+    rows = await pool.fetch(
+        f"""SELECT e.case_id, e.details->>'department' AS department, e.details->>'person' AS person,
+                   e.details->>'reason' AS reason, e.at AS returned_at, c.street, c.category, c.description
+              FROM case_events e JOIN cases c USING (case_id)
+             WHERE e.kind = 'TASK_RETURNED' AND c.district = $1 AND ($2::text IS NULL OR c.street = $2)
+               AND c.level = 'DISTRICT' AND c.status IN {OPEN}
+               AND NOT EXISTS (SELECT 1 FROM case_events later
+                                WHERE later.case_id = e.case_id AND later.seq > e.seq
+                                  AND later.kind IN ('REROUTED', 'CONCLUDED', 'RESOLVED'))
+             ORDER BY e.at, e.case_id
+             LIMIT $3""",
+        district,
+        street,
+        limit,
+    )
+    return [ReturnAwaiting.model_validate(dict(row)) for row in rows]
 
 
 async def cases_by_id(pool: asyncpg.Pool, case_ids: list[str]) -> list[CaseSummary]:

@@ -9,9 +9,11 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import parse_qsl, urlencode
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+from pydantic import ValidationError
 from starlette.datastructures import URL
 
 from activities import rankings, search
@@ -20,7 +22,7 @@ from api.actions import DepartmentPath
 from api.auth import Principal, check_view
 from api.bodies import request_id
 from api.dependencies import DbPool, TemporalClient
-from api.errors import ApiError
+from api.errors import ApiError, field_message
 from api.pages import templates
 from api.sessions import signed_in_with
 from api.statistics import cases_download, district_statistics, statistics_download
@@ -35,13 +37,16 @@ from schemas.domain import Code, Level, OrgKind, Status
 from schemas.keys import Right
 from schemas.ranking import EntityKind, ListKind
 from schemas.search import CaseFilter, CaseSort
-from schemas.statistics import ExportFormat, StatisticsQuery, StatisticsTable, TrendPoint
+from schemas.statistics import ExportFormat, Statistics, StatisticsQuery, StatisticsTable, TrendPoint
 from workflows.case import CaseWorkflow
 from workflows.department_task import DepartmentTaskWorkflow
 
 PREFIX = "/dashboard"
 _STATIC = {"dashboard.css": "text/css", "dashboard.js": "text/javascript"}
 _OPEN = [Status.REPORTED, Status.IN_PROGRESS, Status.REOPENED]
+PAGE_ROWS = 100  # a case list's page
+_NOT_FILTERS = {"lang", "page", "format"}  # query parameters of a list page that are not the list's filter
+_FORM_FILTERS = {"level", "street", "category", "late"}  # what a list's form chooses (case_filters.html)
 DEFAULT_PERIOD = timedelta(days=30)  # the overview's default: the last 30 local days
 _COUNCIL_VOTE = {EventKind.RESOLUTION_PROPOSED, EventKind.SIGNED_OFF, EventKind.OBJECTED, EventKind.PROPOSAL_FAILED}
 _TASK_ECHO_WAIT = 5.0  # seconds a task's change may take to reach its case (a signal) before the page shows it
@@ -105,23 +110,57 @@ async def overview(
     since = since or _default_since()
     query = StatisticsQuery(jurisdiction=street, since=day_start(since))
     stats = await district_statistics(pool, caller, query)
-    async with pool.acquire() as connection:
-        streets = await connection.fetch(
-            "SELECT code FROM jurisdictions WHERE kind = 'STREET' AND parent = $1 ORDER BY code", caller.jurisdiction
-        )
     return await _page(
         request,
         pool,
         "overview.html",
         caller,
         stats=stats,
-        streets=[row["code"] for row in streets],
+        streets=await _streets(pool, caller),
         street=street,
         since=since,
         levels=list(Level),
         org_kind=OrgKind,
         trend=_trend_points(stats.trend),
+        links=figure_lists(stats, street, since),
     )
+
+
+def figure_lists(stats: Statistics, street: Code | None, since: date) -> dict[str, tuple[str, int]]:
+    """Each case-counting figure of the overview (a count, or a rate's numerator) with the address of the case
+    list whose filter selects exactly the cases it counts: {figure: (address, count)}."""
+    period = {"street": street, "reported_from": day_start(since)}
+    lists: dict[str, tuple[dict, int]] = {
+        "reported": (period, stats.reported),
+        "response": (period | {"responded": True}, stats.rates.response.count),
+        "resolution": (period | {"resolved_level": list(Level)}, stats.rates.resolution.count),
+        "satisfaction": (period | {"close_reason": ["SATISFIED"]}, stats.rates.satisfaction.count),
+        "open": (period | {"status": _OPEN}, stats.open),
+        # overdue now counts every open case of the place late at the figures' moment, whenever reported
+        "overdue": ({"street": street, "status": _OPEN, "due_before": stats.as_of}, stats.overdue_now),
+        "first_time": (period | {"first_time_satisfied": True}, stats.first_time_satisfaction.count),
+        "supervised": (period | {"supervised": True}, stats.supervised_cases),
+    }
+    for figures in stats.levels:
+        lists[f"open-{figures.level}"] = (period | {"status": _OPEN, "level": [figures.level]}, figures.open_now)
+        lists[f"resolved-{figures.level}"] = (period | {"resolved_level": [figures.level]}, figures.resolved.count)
+    return {figure: (f"{PREFIX}/cases?{_query(CaseFilter(**given))}", n) for figure, (given, n) in lists.items()}
+
+
+def _query(query: CaseFilter, **extra: str) -> str:
+    """A list's filter as the query string of its page (lists as repeated parameters)."""
+    given = query.model_dump(mode="json", exclude_defaults=True)
+    if given.get("limit") == PAGE_ROWS:
+        del given["limit"]
+    return urlencode(given | extra, doseq=True)
+
+
+async def _streets(pool, caller: Principal) -> list[Code]:
+    """The streets of the supervisor's district (a list's choices)."""
+    rows = await pool.fetch(
+        "SELECT code FROM jurisdictions WHERE kind = 'STREET' AND parent = $1 ORDER BY code", caller.jurisdiction
+    )
+    return [row["code"] for row in rows]
 
 
 def _default_since() -> date:
@@ -143,20 +182,99 @@ async def export_statistics(
 
 
 @router.get("/export/cases")
-async def export_open_cases(
-    caller: Caller, pool: DbPool, form: Annotated[ExportFormat, Query(alias="format")] = ExportFormat.CSV
-) -> StreamingResponse:
-    """Every open case by deadline (the deadlines page's list, without its limit) as a file."""
-    return await cases_download(pool, caller, CaseFilter(status=_OPEN, sort=CaseSort.DEADLINE), form)
+async def export_cases(
+    request: Request,
+    caller: Caller,
+    pool: DbPool,
+    form: Annotated[ExportFormat, Query(alias="format")] = ExportFormat.CSV,
+) -> Response:
+    """The cases of a list (its filter, every page) as a file."""
+    try:
+        query = _case_filter(request)
+    except ValidationError as error:
+        return await _page(request, pool, "error.html", caller, 422, error=_refusal(error))
+    return await cases_download(pool, caller, query, form)
+
+
+def _case_filter(request: Request, **defaults) -> CaseFilter:
+    """The list's filter from its page's query string (a parameter left empty in the form is no filter)."""
+    given = dict(defaults)
+    for key in request.query_params.keys() - _NOT_FILTERS:
+        values = [value for value in request.query_params.getlist(key) if value != ""]
+        field = CaseFilter.model_fields.get(key)
+        if values and field is not None and getattr(field.annotation, "__origin__", None) is list:
+            given[key] = values
+        elif values:
+            given[key] = values[-1]
+    return CaseFilter.model_validate(given)
+
+
+def _refusal(error: ValidationError) -> str:
+    """A list's refused filter, said in the request's language."""
+    return _("; ").join(
+        _("%(field)s: %(problem)s") % {"field": ".".join(map(str, e["loc"])), "problem": field_message(e)}
+        for e in error.errors()
+    )
+
+
+async def _case_list(request: Request, caller: Principal, pool, template: str, **defaults) -> HTMLResponse:
+    """A page of a case list (`PAGE_ROWS` rows unless `limit` says), with its count, who is late on each case,
+    the link to the next page and the list as a file."""
+    try:
+        query = _case_filter(request, limit=PAGE_ROWS, **defaults)
+    except ValidationError as error:
+        return await _page(request, pool, "error.html", caller, 422, error=_refusal(error))
+    district = caller.jurisdiction
+    found = await search.search_cases(pool, query, district=district)
+    total = await search.count_cases(pool, query, district=district)
+    number = int(page) if (page := request.query_params.get("page", "1")).isdigit() and int(page) > 0 else 1
+    shown = query.model_copy(update={"after": None})
+    following = found.next_cursor and query.model_copy(update={"after": found.next_cursor})
+    categories = await pool.fetch("SELECT code FROM categories ORDER BY code")
+    return await _page(
+        request,
+        pool,
+        template,
+        caller,
+        cases=found.items,
+        late=await search.late_parties(pool, [case.case_id for case in found.items]),
+        late_now=await search.late_organisations(pool, district),
+        total=total,
+        query=query,
+        page_number=number,
+        pages=max(-(-total // query.limit), 1),
+        first_rows=(number - 1) * query.limit,
+        next_page=f"?{_query(following, page=str(number + 1))}" if following else None,
+        first_page=f"?{_query(shown)}",
+        download=_query(shown),
+        carried=[(key, value) for key, value in parse_qsl(_query(shown)) if key not in _FORM_FILTERS],
+        levels=list(Level),
+        streets=await _streets(pool, caller),
+        categories=[row["code"] for row in categories],
+    )
 
 
 @router.get("/overdue")
 async def overdue(request: Request, caller: Caller, pool: DbPool) -> HTMLResponse:
-    """Open cases by deadline: the late first (time late), then the soonest due (time left)."""
-    page = await search.search_cases(
-        pool, CaseFilter(status=_OPEN, sort=CaseSort.DEADLINE, limit=100), district=caller.jurisdiction
+    """Open cases by deadline: the late first (time late, and who is late), then the soonest due (time left)."""
+    return await _case_list(request, caller, pool, "overdue.html", status=_OPEN, sort=CaseSort.DEADLINE)
+
+
+@router.get("/cases")
+async def case_list(request: Request, caller: Caller, pool: DbPool) -> HTMLResponse:
+    """The cases behind a figure of the overview, or any list of the district's cases (the filter in the query)."""
+    return await _case_list(request, caller, pool, "cases.html")
+
+
+@router.get("/returns")
+async def returns(
+    request: Request, caller: Caller, pool: DbPool, street: Annotated[str | None, Query(max_length=40)] = None
+) -> HTMLResponse:
+    """Departments' returns (退单) waiting for the street office to reroute or conclude, oldest first."""
+    waiting = await search.returns_awaiting(pool, caller.jurisdiction, street=street or None)
+    return await _page(
+        request, pool, "returns.html", caller, returns=waiting, street=street, streets=await _streets(pool, caller)
     )
-    return await _page(request, pool, "overdue.html", caller, cases=page.items)
 
 
 @router.get("/cases/{case_id}")

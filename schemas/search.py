@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from schemas.case import CaseSummary
-from schemas.domain import Code, Level, Severity, Status
+from schemas.domain import CloseReason, Code, Level, Severity, Status
 from schemas.instant import Instant
 from schemas.messages import N_, Invalid
 from schemas.task import TaskRole, TaskStatus
@@ -35,6 +35,19 @@ class CaseFilter(BaseModel):
     compound: Code | None = None
     owner: Code | None = Field(default=None, description="organisation owning the case at its current level")
     overdue: bool | None = None
+    late: Code | None = Field(
+        default=None,
+        description="organisation late on an open case: below DISTRICT its owner past the deadline, at DISTRICT a "
+        "department whose task deadline passed",
+    )
+    due_before: Instant | None = Field(default=None, description="deadline before (exclusive): late at that moment")
+    resolved_level: list[Level] = Field(default_factory=list, description="resolved at one of these levels")
+    close_reason: list[CloseReason] = Field(default_factory=list)
+    responded: bool | None = Field(
+        default=None, description="accepted before its first deadline passed (the response rate's 响应)"
+    )
+    supervised: bool | None = Field(default=None, description="flagged for 督办")
+    first_time_satisfied: bool | None = Field(default=None, description="satisfied at the first feedback (or not)")
     reported_from: Instant | None = Field(default=None, description="reported at or after (inclusive)")
     reported_to: Instant | None = Field(default=None, description="reported before (exclusive)")
     sort: CaseSort = CaseSort.DEADLINE
@@ -93,6 +106,19 @@ def _timestamp(at: datetime | None) -> str:
 class CasePage(BaseModel):
     items: list[CaseSummary]
     next_cursor: str | None = Field(description="pass as `after` for the next page; null on the last page")
+
+
+class ReturnAwaiting(BaseModel):
+    """A department's return (退单) that waits for the street office to reroute the case or conclude it."""
+
+    case_id: str
+    department: str
+    person: str | None = None
+    reason: str | None = None
+    returned_at: datetime
+    street: str
+    category: str
+    description: str
 
 
 class TaskSummary(BaseModel):

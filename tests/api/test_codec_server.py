@@ -30,7 +30,7 @@ from devstack.services import ApiServer
 from schemas.keys import Role
 from tests.people import SignedUp, person, sign_in
 from tests.resident.conftest import free_port
-from tests.supervisors.test_dashboard import CHROMIUM_ARGS, PAGE_MS, chromium  # noqa: F401 (a fixture)
+from tests.supervisors.conftest import CHROMIUM_ARGS, PAGE_MS, chromium  # noqa: F401 (a fixture)
 from tests.waiting import eventually
 from workers.worker import build_worker
 from workflows import search_attributes

@@ -10,7 +10,7 @@ import pytest
 import pytest_asyncio
 
 from tests.conftest import whistle_cli
-from tests.supervisors.test_dashboard import CHROMIUM, CHROMIUM_ARGS
+from tests.supervisors.conftest import CHROMIUM, CHROMIUM_ARGS
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 RENDER_MS = 30_000

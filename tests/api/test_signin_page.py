@@ -7,7 +7,7 @@ import pytest
 
 from schemas.keys import Role
 from tests.people import person, sign_in
-from tests.supervisors.test_dashboard import CHROMIUM, CHROMIUM_ARGS, PAGE_MS, SCREENSHOTS
+from tests.supervisors.conftest import CHROMIUM, CHROMIUM_ARGS, PAGE_MS, SCREENSHOTS
 
 PHONE = {"width": 390, "height": 844}
 

@@ -32,7 +32,7 @@ from schemas.keys import Role
 from schemas.task import TaskStatus
 from tests.api.conftest import serving
 from tests.people import SignedUp, person
-from tests.supervisors.test_dashboard import (  # noqa: F401 - fixtures
+from tests.supervisors.conftest import (  # noqa: F401 - fixtures
     CHROMIUM_ARGS,
     PAGE_MS,
     SCREENSHOTS,

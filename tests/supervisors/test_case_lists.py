@@ -7,7 +7,7 @@ import pytest
 
 from activities import search
 from bench.million import seed_cases
-from schemas.domain import Status
+from schemas.domain import Level, Status
 from schemas.search import CaseFilter, CaseSort
 from tests.conftest import whistle_cli
 
@@ -76,3 +76,22 @@ async def test_whistle_case_list_pages_as_the_api_does(seeded, database_url, tim
     wrong_sort = ["case", "list", "--sort", "oldest", "--after", cursor]
     refused = await whistle_cli(time_env, database_url, *wrong_sort, exit_code=2)
     assert "the cursor belongs to sort='newest', not sort='oldest'" in refused
+
+
+async def test_who_is_late_is_the_late_department_at_district_and_the_owner_below(seeded):
+    open_cases = {case.case_id: case for case in await pages(seeded, CaseFilter(status=OPEN, limit=1000))}
+    parties = await search.late_parties(seeded, list(open_cases))
+    below = {case_id: orgs for case_id, orgs in parties.items() if open_cases[case_id].level is not Level.DISTRICT}
+    assert below and all(orgs == [open_cases[case_id].owner] for case_id, orgs in below.items())
+    kinds = dict(await seeded.fetch("SELECT code, kind FROM organisations"))
+    at_district = {case_id: orgs for case_id, orgs in parties.items() if case_id not in below}
+    departments = {org for orgs in at_district.values() for org in orgs if kinds[org] == "DEPARTMENT"}
+    # at DISTRICT the late departments, never beside the centre; the centre only if no department is late
+    assert all(
+        all(kinds[org] == "DEPARTMENT" for org in orgs) or orgs == [open_cases[case_id].owner]
+        for case_id, orgs in at_district.items()
+    )
+    named = sorted({org for orgs in parties.values() for org in orgs})
+    for org in [*sorted(departments)[:3], *named[:3]]:
+        late = await pages(seeded, CaseFilter(status=OPEN, late=org, limit=1000))
+        assert {case.case_id for case in late} == {case_id for case_id, orgs in parties.items() if org in orgs}

@@ -6,98 +6,29 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import httpx
-import pytest
-import pytest_asyncio
 
 from activities.db import connect
 from activities.statistics import statistics
 from api import keys
-from client.settings import Settings
-from client.startup import listen
-from devstack.services import ApiServer
 from i18n.language import CHINESE, ENGLISH
-from i18n.names import named_members
 from i18n.zone import deployment_zone
 from schemas.case import EventKind
 from schemas.keys import Role
 from schemas.ranking import Cadence, RankingPeriod
 from schemas.statistics import Statistics, StatisticsQuery
 from schemas.task import TaskActor, TaskExtension, task_workflow_id
-from tests.people import SignedUp, person
-from tests.people import sign_in as sign_in_as
+from tests.supervisors.conftest import Served, bearer, beijing_browser, picture, shows_no_code, sign_in, signed_in_http
 from tests.supervisors.scenario import rank
-from tests.waiting import WITHIN, eventually
 from workflows.case import CaseWorkflow
 from workflows.department_task import DepartmentTaskWorkflow
 
 BEIJING = ZoneInfo("Asia/Shanghai")
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 WHISTLE = Path(sys.executable).parent / "whistle"
-PAGE_MS = WITHIN * 1000
-SCREEN = {"width": 1360, "height": 900}
-SCREENSHOTS = os.environ.get("WHISTLE_SCREENSHOTS")  # a folder: docs/screenshots to redo the README's pictures
-
-
-@dataclass
-class Served:
-    url: str
-    settings: Settings
-    supervisor_key: str
-    street_key: str
-    supervisor: SignedUp  # a person of the district centre, signed in to the dashboard
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def served(time_env, database_url, scripted) -> AsyncIterator[Served]:
-    """The real API app served over HTTP by uvicorn on a free port, against the scenario's servers."""
-    connection = await connect(database_url)
-    try:
-        supervisor = (await keys.issue(connection, "HP-CENTRE", Role.SUPERVISOR)).key
-        street = (await keys.issue(connection, "HP-DF", Role.STREET)).key
-    finally:
-        await connection.close()
-    supervisor_person = await person(database_url, "HP-CENTRE", Role.SUPERVISOR, name="王督办")
-    settings = Settings(
-        temporal_address=time_env.client.service_client.config.target_host,
-        database_url=database_url,
-        task_queue=scripted.task_queue,
-    )
-    listener = listen("127.0.0.1", 0, "dashboard test")
-    server = ApiServer(settings, listener)
-    serving = asyncio.create_task(server.serve(sockets=[listener]))
-    await eventually(lambda: server.started or serving.done(), what="uvicorn to serve")
-    assert server.started, serving.exception()
-    port = listener.getsockname()[1]
-    yield Served(
-        url=f"http://127.0.0.1:{port}",
-        settings=settings,
-        supervisor_key=supervisor,
-        street_key=street,
-        supervisor=supervisor_person,
-    )
-    server.should_exit = True
-    await serving
-    listener.close()
-
-
-def bearer(key: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {key}"}
 
 
 async def test_statistics_api_answers_the_same_figures_as_the_read_model(served, pool, scripted):
@@ -205,11 +136,11 @@ async def test_the_overview_counts_from_the_start_of_a_local_day(served, monkeyp
             datetime.fromisoformat(c["reported_at"]) for c in (await api.get("/v1/supervisor/cases")).json()["items"]
         ]
     assert len(reports) == 4
-    async with httpx.AsyncClient(base_url=served.url, cookies=served.supervisor.cookies) as http:
+    async with signed_in_http(served) as http:
 
         async def reported_since(day: date) -> int:
             page = (await http.get("/dashboard/", params={"since": day.isoformat()})).text
-            return int(re.search(r'id="reported">(\d+)<', page).group(1))
+            return int(re.search(r'id="reported"><a [^>]*>(\d+)<', page).group(1))
 
         zone = zone_a_day_off(reports)
         monkeypatch.setenv("WHISTLE_TIMEZONE", zone.key)
@@ -222,66 +153,12 @@ async def test_the_overview_counts_from_the_start_of_a_local_day(served, monkeyp
     assert f'name="since" value="{datetime.now(zone).date() - timedelta(days=30)}"' in page
 
 
-@pytest.fixture(scope="module")
-def chromium() -> Path:
-    if not CHROMIUM.exists():
-        # `make test` installs it (apt-get); only a machine that cannot install packages gets here
-        pytest.skip(f"{CHROMIUM} is missing and could not be installed (`apt-get install chromium`)")
-    return CHROMIUM
-
-
-@asynccontextmanager
-async def beijing_browser(chromium: Path) -> AsyncIterator:
-    """A page of a browser the way the supervisors use it: Chinese, on Beijing time."""
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
-        context = await browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai", viewport=SCREEN)
-        page = await context.new_page()
-        page.set_default_timeout(PAGE_MS)  # for elements and pages (30 s by default): CI is a busy machine
-        try:
-            yield page
-        finally:
-            await browser.close()
-
-
-async def sign_in(page, served: Served) -> None:
-    await sign_in_as(page, served.url, served.supervisor)
-    await page.wait_for_url("**/dashboard/")
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def raw_code(pool) -> re.Pattern:
-    """Any code a person must not read: the registry's (organisations, places, categories) and every named
-    enum member (REPORTED, COUNCIL, LEAD ...), as a whole word."""
-    async with pool.acquire() as connection:
-        registry = await connection.fetch(
-            "SELECT code FROM jurisdictions UNION SELECT code FROM organisations UNION SELECT code FROM categories"
-        )
-    codes = {row["code"] for row in registry} | {member.value for member in named_members()}
-    return re.compile(r"(?<![\w-])(" + "|".join(map(re.escape, sorted(codes, key=len, reverse=True))) + r")(?![\w-])")
-
-
-async def shows_no_code(page, raw_code: re.Pattern) -> str:
-    """The page's visible text, asserted free of codes."""
-    shown = await page.inner_text("body")
-    assert not raw_code.findall(shown), f"{page.url} shows codes {sorted(set(raw_code.findall(shown)))}"
-    return shown
-
-
 def beijing(moment: datetime, language: str = CHINESE) -> str:
     """How the dashboard writes a moment in a table: 11月28日 14:35 / Nov 28, 14:35, on Beijing's clock."""
     local = moment.astimezone(BEIJING)
     if language == CHINESE:
         return f"{local.month}月{local.day}日 {local:%H:%M}"
     return f"{local:%b} {local.day}, {local:%H:%M}"
-
-
-async def picture(page, name: str) -> None:
-    """With WHISTLE_SCREENSHOTS=docs/screenshots, the README's pictures of the dashboard are taken again."""
-    if SCREENSHOTS:
-        await page.screenshot(path=Path(SCREENSHOTS) / f"dashboard-{name}.png", full_page=True)
 
 
 async def test_supervisor_signs_in_sees_an_overdue_case_in_chinese_and_beijing_time_and_supervises_it(
@@ -368,7 +245,7 @@ async def test_supervisor_signs_in_sees_an_overdue_case_in_chinese_and_beijing_t
     assert [(e.actor, e.details["reason"]) for e in supervised] == [("HP-CENTRE", "餐馆油烟扰民已一周，请今日处理")]
 
     # the same form sent twice (a double click, a resubmitted page) supervises once
-    async with httpx.AsyncClient(base_url=served.url, cookies=served.supervisor.cookies) as http:
+    async with signed_in_http(served) as http:
         page = (await http.get(f"/dashboard/cases/{scripted.fumes}")).text
         form_key = re.search(r'name="form_key" value="([0-9a-f]{32})"', page).group(1)
         form = {"form_key": form_key, "action": "URGE", "reason": "second reminder"}

@@ -1,6 +1,7 @@
 """The deadlines page says how long is left, or how late a case is, the way a person says it, beside the local
 deadline (the page rendered at a chosen moment, without a browser)."""
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -48,8 +49,8 @@ def rows(language: str) -> dict[str, tuple[str, str]]:
     found = {}
     for summary in (late, due):
         row = page.split(f'data-case="{summary.case_id}"')[1].split("</tr>")[0]
-        deadline = row.split('class="deadline">')[1].split("<")[0]
-        left = row.split('class="countdown">')[1].split("<")[0]
+        deadline = re.search(r'class="deadline"[^>]*>([^<]*)<', row).group(1)
+        left = re.search(r'class="countdown"[^>]*>([^<]*)<', row).group(1)
         found[summary.case_id] = (deadline.strip(), " ".join(left.split()))
     return found
 

@@ -11,7 +11,8 @@ import httpx
 
 from activities.statistics import statistics
 from schemas.statistics import StatisticsQuery
-from tests.supervisors.test_dashboard import bearer, served, whistle  # noqa: F401 - the served API is a fixture
+from tests.supervisors.conftest import bearer, signed_in_http
+from tests.supervisors.test_dashboard import whistle
 
 BOM = "\ufeff".encode()
 
@@ -28,7 +29,7 @@ def sheets(body: bytes) -> dict[str, str]:
     return {name: book.read(f"xl/worksheets/sheet{n}.xml").decode() for n, name in enumerate(names, 1)}
 
 
-async def test_statistics_download_in_chinese_csv_and_english_xlsx(served, pool, scripted):  # noqa: F811
+async def test_statistics_download_in_chinese_csv_and_english_xlsx(served, pool, scripted):
     params = {"as_of": scripted.as_of.isoformat()}
     async with httpx.AsyncClient(base_url=served.url, headers=bearer(served.supervisor_key)) as http:
         figures = await http.get("/v1/supervisor/exports/statistics", params=params)
@@ -56,7 +57,7 @@ async def test_statistics_download_in_chinese_csv_and_english_xlsx(served, pool,
     assert wrong.status_code == 422  # a clear error, nothing written
 
 
-async def test_case_list_download_has_every_matching_case_in_beijing_time(served, pool, scripted):  # noqa: F811
+async def test_case_list_download_has_every_matching_case_in_beijing_time(served, pool, scripted):
     async with httpx.AsyncClient(base_url=served.url, headers=bearer(served.supervisor_key)) as http:
         every = await http.get("/v1/supervisor/exports/cases", params={"limit": 1})  # the page size does not cut it
         english = await http.get("/v1/supervisor/exports/cases", params={"street": "HP-XH", "lang": "en"})
@@ -71,7 +72,7 @@ async def test_case_list_download_has_every_matching_case_in_beijing_time(served
     assert english_rows[0][:2] == ["case", "reported (Beijing time)"] and len(english_rows) == 2
 
 
-async def test_cli_and_dashboard_downloads(served, scripted, tmp_path):  # noqa: F811
+async def test_cli_and_dashboard_downloads(served, scripted, tmp_path):
     target = tmp_path / "cases.xlsx"
     written = await asyncio.to_thread(whistle, served, "stats", "export", str(target), "--table", "cases")
     assert written.returncode == 0, written.stderr
@@ -81,8 +82,7 @@ async def test_cli_and_dashboard_downloads(served, scripted, tmp_path):  # noqa:
     assert written.returncode == 0, written.stderr
     assert ["上报案件数", "1", "", ""] in read_csv(figures.read_bytes())
 
-    cookies = served.supervisor.cookies
-    async with httpx.AsyncClient(base_url=served.url, cookies=cookies) as http:
+    async with signed_in_http(served) as http:
         page = await http.get("/dashboard/", params={"since": "2020-01-01"})
         download = await http.get("/dashboard/export/statistics", params={"since": "2020-01-01"})
         open_cases = await http.get("/dashboard/export/cases", params={"format": "xlsx"})
