@@ -29,6 +29,7 @@ from api import (
     signin,
     statistics,
     supervisors,
+    workbench,
 )
 from api.language import LanguageMiddleware
 from api.limits import BodyLimit, RateLimits
@@ -83,9 +84,17 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(signin.router)
     app.include_router(dashboard.router)
     app.include_router(resident_pages.router)
+    app.include_router(workbench.router)
     codec.install(app)
     errors.install(app)
-    app.add_middleware(BodyLimit, larger={"/v1/photos": photos.UPLOAD_BODY, resident_pages.REPORT: photos.UPLOAD_BODY})
+    app.add_middleware(
+        BodyLimit,
+        larger={
+            "/v1/photos": photos.UPLOAD_BODY,
+            resident_pages.REPORT: photos.UPLOAD_BODY,
+            **dict.fromkeys(workbench.UPLOADS, photos.UPLOAD_BODY),
+        },
+    )
     app.add_middleware(LanguageMiddleware)  # what the middlewares inside answer speaks the language too
     observability.install(app)  # outermost: every request logged and counted with its id
     return app

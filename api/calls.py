@@ -26,6 +26,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.errors import ApiError, FieldError, dependency_failure
 from client.cases import case_handle, read_case_view, read_resident_role, read_task_view, task_handle
+from schemas.actions import ActionKind
 from schemas.case import CaseView, Rejection, ResidentRole
 from schemas.messages import N_, Message
 from schemas.task import TaskView
@@ -175,3 +176,35 @@ async def task_update(
         what=_task(case_id, department),
         missing=_unknown_task(case_id, department),
     )
+
+
+async def case_actions(client: Client, case_id: str, org: str) -> list[ActionKind]:
+    """What `org` may do on the case now (its workflow's `actions` query: the validators' own rules); nothing
+    for a case whose workflow Temporal no longer has."""
+    handle = case_handle(client, case_id)
+    return await _actions(
+        lambda: handle.query("actions", org, result_type=list[ActionKind], rpc_timeout=RPC_TIMEOUT),
+        _case(case_id),
+        _unknown_case(case_id),
+    )
+
+
+async def task_actions(client: Client, case_id: str, department: str, org: str) -> list[ActionKind]:
+    """What `org` may do on the department's task of the case now (the task workflow's `actions` query)."""
+    handle = task_handle(client, case_id, department)
+    return await _actions(
+        lambda: handle.query("actions", org, result_type=list[ActionKind], rpc_timeout=RPC_TIMEOUT),
+        _task(case_id, department),
+        _unknown_task(case_id, department),
+    )
+
+
+async def _actions(
+    query: Callable[[], Awaitable[list[ActionKind]]], what: Message, missing: Message
+) -> list[ActionKind]:
+    try:
+        return await _call(query, what=what, missing=missing)
+    except ApiError as error:
+        if error.status_code in (404, 409):
+            return []
+        raise

@@ -92,13 +92,19 @@ class BodyLimit:
 
     def __init__(self, app: ASGIApp, larger: dict[str, int]) -> None:
         self.app = app
-        self.larger = larger  # path -> limit, for the paths that take more than MAX_BODY (uploads)
+        self.larger = larger  # path (or, ending in "/", every path under it) -> limit, for uploads
+
+    def _limit(self, path: str) -> int:
+        if path in self.larger:
+            return self.larger[path]
+        under = [limit for prefix, limit in self.larger.items() if prefix.endswith("/") and path.startswith(prefix)]
+        return max(under, default=MAX_BODY)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.larger.get(scope["path"], MAX_BODY)
+        limit = self._limit(scope["path"])
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
             await self._refuse(scope, receive, send, limit)

@@ -4,9 +4,11 @@ machine fields and in URLs; everything shown to a person goes through `name()`."
 from enum import StrEnum
 
 from i18n.language import ENGLISH, N_, current, gettext
+from schemas.actions import ActionKind
 from schemas.calendar import Clock
 from schemas.case import BreachKind, EventKind, SuperviseAction
 from schemas.domain import Channel, CloseReason, JurisdictionKind, Level, OrgKind, PartyRole, Severity, Status
+from schemas.inbox import Expected
 from schemas.keys import Role
 from schemas.pause import PauseEnd, PauseReason
 from schemas.ranking import EntityKind, ListKind
@@ -97,6 +99,39 @@ _WORDS: dict[type[StrEnum], dict[StrEnum, str]] = {
         TaskStatus.COMPLETED: N_("completed"),
         TaskStatus.RETURNED: N_("returned"),
         TaskStatus.CANCELLED: N_("cancelled"),
+    },
+    ActionKind: {
+        ActionKind.ACCEPT: N_("accept (report for duty)"),
+        ActionKind.ARRIVE: N_("record arrival on site"),
+        ActionKind.NOTE: N_("add a note"),
+        ActionKind.PLAN: N_("present a solution plan"),
+        ActionKind.RESOLVE: N_("resolve"),
+        ActionKind.SIGNOFF: N_("sign off or object"),
+        ActionKind.WHISTLE: N_("whistle to the level above"),
+        ActionKind.REQUEST_EXTENSION: N_("ask for an extension"),
+        ActionKind.DECIDE_EXTENSION: N_("decide the extension request"),
+        ActionKind.REQUEST_PAUSE: N_("ask to pause the clock"),
+        ActionKind.DECIDE_PAUSE: N_("decide the pause request"),
+        ActionKind.RESUME: N_("resume the clock"),
+        ActionKind.SUPERVISE: N_("supervise"),
+        ActionKind.DISPATCH: N_("dispatch a volunteer"),
+        ActionKind.REROUTE: N_("reroute to departments"),
+        ActionKind.CONCLUDE: N_("conclude after a return"),
+        ActionKind.COMPLETE: N_("complete with evidence"),
+        ActionKind.RETURN: N_("return the task"),
+    },
+    Expected: {
+        Expected.ACCEPT: N_("to accept"),
+        Expected.ARRIVE: N_("to arrive on site"),
+        Expected.SIGNOFF: N_("to sign off"),
+        Expected.AWAIT_SIGNOFF: N_("waiting for the other parties' sign-off"),
+        Expected.RESOLVE: N_("to resolve"),
+        Expected.REPORT_FOR_DUTY: N_("to report for duty"),
+        Expected.COMPLETE: N_("to complete"),
+        Expected.DECIDE_EXTENSION: N_("to decide an extension"),
+        Expected.DECIDE_PAUSE: N_("to decide a pause"),
+        Expected.REROUTE: N_("to reroute after a return"),
+        Expected.AWAIT_DEPARTMENTS: N_("waiting for the departments"),
     },
     SuperviseAction: {
         SuperviseAction.URGE: N_("urge"),

@@ -16,6 +16,7 @@ from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.cases import CaseActivities
+    from schemas.actions import ActionKind
     from schemas.case import (
         CASE_OPENING,
         Accept,
@@ -202,6 +203,11 @@ class CaseWorkflow:
     def view(self) -> CaseView:
         return self._require_case().view()
 
+    @workflow.query
+    def actions(self, org: str) -> list[ActionKind]:
+        """What `org` may do on the case now: what its update validators would let through."""
+        return self._require_case().actions(org)
+
     # ---- updates: handlers apply, validators check -------------------------------------------------------
 
     @workflow.update
@@ -350,7 +356,7 @@ class CaseWorkflow:
 
     @workflow.update
     async def reroute(self, cmd: Reroute) -> CaseView:
-        self._require_case().apply_reroute(cmd.actor.org, cmd.departments, cmd.reason, workflow.now())
+        self._require_case().apply_reroute(cmd.actor.org, cmd.departments, cmd.reason, workflow.now(), cmd.actor)
         return await self._view_with_tasks_started()
 
     @reroute.validator
@@ -368,7 +374,7 @@ class CaseWorkflow:
 
     @workflow.update
     def dispatch(self, cmd: VolunteerDispatch) -> CaseView:
-        self._require_case().apply_dispatch(cmd.actor.org, cmd.volunteer, workflow.now())
+        self._require_case().apply_dispatch(cmd.actor.org, cmd.volunteer, workflow.now(), cmd.actor)
         return self.view()
 
     @dispatch.validator

@@ -10,9 +10,11 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+from schemas.actions import ActionKind
 from schemas.calendar import Clock, WorkCalendar
 from schemas.case import (
     Accept,
+    Actor,
     AddNote,
     Arrive,
     Breach,
@@ -66,6 +68,14 @@ class Rejected(Exception):
 
 # A return goes back to the street (reroute or conclude) even when the remaining tasks are complete.
 RETURNS_GO_TO_STREET = "returns-go-to-street"
+
+
+def _passes(check: Callable[[str], None], org: str) -> bool:
+    try:
+        check(org)
+    except Rejected:
+        return False
+    return True
 
 
 def token_hash(token: str) -> str:
@@ -260,9 +270,37 @@ class CaseState:
 
     # ---- actions --------------------------------------------------------------------------------------
 
+    # ---- what an organisation may do now -------------------------------------------------------------
+    # Each `may_*` is the part of a check about who acts and the case's state (raises `Rejected`); the check
+    # adds what concerns the command's content. `actions` offers what the `may_*` let through.
+
+    def actions(self, org: str) -> list[ActionKind]:
+        may: dict[ActionKind, Callable[[str], None]] = {
+            ActionKind.ACCEPT: self.may_accept,
+            ActionKind.ARRIVE: self.may_arrive,
+            ActionKind.NOTE: self.may_note,
+            ActionKind.PLAN: self.may_plan,
+            ActionKind.RESOLVE: self.may_resolve,
+            ActionKind.SIGNOFF: self.may_signoff,
+            ActionKind.WHISTLE: self.may_whistle,
+            ActionKind.REQUEST_EXTENSION: self.may_request_extension,
+            ActionKind.DECIDE_EXTENSION: self.may_decide_extension,
+            ActionKind.REQUEST_PAUSE: self.may_request_pause,
+            ActionKind.DECIDE_PAUSE: self.may_decide_pause,
+            ActionKind.RESUME: self.may_resume,
+            ActionKind.SUPERVISE: self.may_supervise,
+            ActionKind.DISPATCH: self.may_dispatch,
+            ActionKind.REROUTE: self.may_reroute,
+            ActionKind.CONCLUDE: self.may_conclude,
+        }
+        return [kind for kind, check in may.items() if _passes(check, org)]
+
     def check_accept(self, cmd: Accept) -> None:
+        self.may_accept(cmd.actor.org)
+
+    def may_accept(self, org: str) -> None:
         self._require_open()
-        self._require_level_actor(cmd.actor.org, N_("accept"))
+        self._require_level_actor(org, N_("accept"))
         if self.status is Status.IN_PROGRESS:
             raise Rejected(
                 Rejection.INVALID_STATE,
@@ -278,24 +316,32 @@ class CaseState:
         self._record(now, EventKind.ACCEPTED, cmd.actor.org, self._person(cmd.actor))
 
     def check_arrive(self, cmd: Arrive) -> None:
+        self.may_arrive(cmd.actor.org)
+
+    def may_arrive(self, org: str) -> None:
         self._require_open()
-        self._require_level_actor(cmd.actor.org, N_("record an on-site arrival"))
+        self._require_level_actor(org, N_("record an on-site arrival"))
         if self.stage.arrived_at is not None:
             raise Rejected(Rejection.INVALID_STATE, N_("arrival at %(level)s already recorded"), level=self.level)
 
     def apply_arrive(self, cmd: Arrive, now: datetime) -> None:
         self.stage.arrived_at = now
         on_time = self.stage.arrival_due is None or now <= self.stage.arrival_due
-        self._record(now, EventKind.ARRIVED, cmd.actor.org, {"on_time": on_time, "note": cmd.note})
+        self._record(
+            now, EventKind.ARRIVED, cmd.actor.org, {"on_time": on_time, "note": cmd.note, **self._person(cmd.actor)}
+        )
 
     def check_note(self, cmd: AddNote) -> None:
+        self.may_note(cmd.actor.org)
+
+    def may_note(self, org: str) -> None:
         if self.status is Status.CLOSED:
             raise self._closed()
-        if cmd.actor.org not in self.participants():
+        if org not in self.participants():
             raise Rejected(
                 Rejection.FORBIDDEN,
                 N_("%(org)s is not a participant of case %(case)s"),
-                org=cmd.actor.org,
+                org=org,
                 case=self.case_id,
             )
 
@@ -303,8 +349,19 @@ class CaseState:
         self._record(now, EventKind.NOTE, cmd.actor.org, {"text": cmd.text, **self._person(cmd.actor)})
 
     def check_plan(self, cmd: PresentPlan, now: datetime) -> None:
+        self.may_plan(cmd.actor.org)
+        if cmd.due_at <= now:
+            raise Rejected(Rejection.INVALID_INPUT, N_("the plan's due date must be in the future"))
+        if cmd.due_at > now + self.policy.plan_cap:
+            raise Rejected(
+                Rejection.INVALID_INPUT,
+                N_("the plan's due date may be at most %(cap)s from now"),
+                cap=self.policy.plan_cap,
+            )
+
+    def may_plan(self, org: str) -> None:
         self._require_open()
-        self._require_level_actor(cmd.actor.org, N_("present a plan"))
+        self._require_level_actor(org, N_("present a plan"))
         if self.severity is not Severity.COMPLEX:
             raise Rejected(
                 Rejection.INVALID_STATE,
@@ -318,24 +375,24 @@ class CaseState:
                 Rejection.INVALID_STATE,
                 N_("a plan was already presented at this level; request an extension to move it"),
             )
-        if cmd.due_at <= now:
-            raise Rejected(Rejection.INVALID_INPUT, N_("the plan's due date must be in the future"))
-        if cmd.due_at > now + self.policy.plan_cap:
-            raise Rejected(
-                Rejection.INVALID_INPUT,
-                N_("the plan's due date may be at most %(cap)s from now"),
-                cap=self.policy.plan_cap,
-            )
 
     def apply_plan(self, cmd: PresentPlan, now: datetime) -> None:
         self.stage.plan_summary = cmd.summary
         self.stage.plan_due = cmd.due_at
         self._move_deadline(cmd.due_at, now)
-        self._record(now, EventKind.PLAN_PRESENTED, cmd.actor.org, {"summary": cmd.summary, "due_at": cmd.due_at})
+        self._record(
+            now,
+            EventKind.PLAN_PRESENTED,
+            cmd.actor.org,
+            {"summary": cmd.summary, "due_at": cmd.due_at, **self._person(cmd.actor)},
+        )
 
     def check_resolve(self, cmd: Resolve) -> None:
+        self.may_resolve(cmd.actor.org)
+
+    def may_resolve(self, org: str) -> None:
         self._require_open()
-        self._require_level_actor(cmd.actor.org, N_("resolve"))
+        self._require_level_actor(org, N_("resolve"))
         self._require_accepted(N_("resolve"))
         if self.proposal is not None:
             raise Rejected(Rejection.INVALID_STATE, N_("a resolution is already waiting for the council's sign-off"))
@@ -352,15 +409,20 @@ class CaseState:
 
     def apply_resolve(self, cmd: Resolve, now: datetime) -> None:
         if self.level is not Level.COUNCIL:
-            self._resolve(now, cmd.actor.org, cmd.summary)
+            self._resolve(now, cmd.actor.org, cmd.summary, self._person(cmd.actor))
             return
         party = self.party_of(cmd.actor.org)
         assert party is not None
         self.proposal = Proposal(by=cmd.actor.org, summary=cmd.summary, at=now)
-        self._record(now, EventKind.RESOLUTION_PROPOSED, cmd.actor.org, {"summary": cmd.summary})
-        self._vote(party, cmd.actor.org, True, None, now)
+        self._record(
+            now, EventKind.RESOLUTION_PROPOSED, cmd.actor.org, {"summary": cmd.summary, **self._person(cmd.actor)}
+        )
+        self._vote(party, cmd.actor.org, True, None, now, self._person(cmd.actor))
 
     def check_signoff(self, cmd: Signoff) -> None:
+        self.may_signoff(cmd.actor.org)
+
+    def may_signoff(self, org: str) -> None:
         self._require_open()
         if self.level is not Level.COUNCIL:
             raise Rejected(
@@ -368,12 +430,12 @@ class CaseState:
                 N_("sign-off is for the compound council; the case is at %(level)s"),
                 level=self.level,
             )
-        party = self.party_of(cmd.actor.org)
+        party = self.party_of(org)
         if party is None:
             raise Rejected(
                 Rejection.FORBIDDEN,
                 N_("%(org)s is not one of this compound's council parties"),
-                org=cmd.actor.org,
+                org=org,
             )
         if self.proposal is None:
             raise Rejected(Rejection.INVALID_STATE, N_("there is no proposed resolution to sign off"))
@@ -383,31 +445,32 @@ class CaseState:
     def apply_signoff(self, cmd: Signoff, now: datetime) -> None:
         party = self.party_of(cmd.actor.org)
         assert party is not None
-        self._vote(party, cmd.actor.org, cmd.agree, cmd.comment, now)
+        self._vote(party, cmd.actor.org, cmd.agree, cmd.comment, now, self._person(cmd.actor))
 
     def check_whistle(self, cmd: Whistle) -> None:
-        self._require_open()
-        self._require_level_actor(cmd.actor.org, N_("whistle"))
-        if self.level.above is None:
-            raise Rejected(
-                Rejection.INVALID_STATE,
-                N_("the case is already at DISTRICT, the top level; ask a supervisor to supervise"),
-            )
+        self.may_whistle(cmd.actor.org)
         if cmd.departments is not None:
             if self.level is not Level.STREET:
                 raise Rejected(Rejection.INVALID_INPUT, N_("only the street names departments when it whistles"))
             self._require_departments(cmd.departments)
 
+    def may_whistle(self, org: str) -> None:
+        self._require_open()
+        self._require_level_actor(org, N_("whistle"))
+        if self.level.above is None:
+            raise Rejected(
+                Rejection.INVALID_STATE,
+                N_("the case is already at DISTRICT, the top level; ask a supervisor to supervise"),
+            )
+
     def apply_whistle(self, cmd: Whistle, now: datetime) -> None:
         self.whistles += 1
-        self._escalate(now, cmd.actor.org, cmd.reason, automatic=False, departments=cmd.departments)
+        self._escalate(
+            now, cmd.actor.org, cmd.reason, automatic=False, departments=cmd.departments, who=self._person(cmd.actor)
+        )
 
     def check_request_extension(self, cmd: RequestExtension, now: datetime) -> None:
-        self._require_open()
-        self._require_level_actor(cmd.actor.org, N_("request an extension"))
-        self._require_clock_running(N_("ask for more time"))
-        if self.extension is not None:
-            raise Rejected(Rejection.INVALID_STATE, N_("an extension request is already waiting for a decision"))
+        self.may_request_extension(cmd.actor.org)
         if cmd.until <= self.stage.deadline:
             raise Rejected(
                 Rejection.INVALID_INPUT,
@@ -421,6 +484,13 @@ class CaseState:
                 cap=self.policy.plan_cap,
             )
 
+    def may_request_extension(self, org: str) -> None:
+        self._require_open()
+        self._require_level_actor(org, N_("request an extension"))
+        self._require_clock_running(N_("ask for more time"))
+        if self.extension is not None:
+            raise Rejected(Rejection.INVALID_STATE, N_("an extension request is already waiting for a decision"))
+
     def apply_request_extension(self, cmd: RequestExtension, now: datetime) -> None:
         self.extension = ExtensionRequest(by=cmd.actor.org, until=cmd.until, reason=cmd.reason, at=now)
         self._record(
@@ -431,19 +501,23 @@ class CaseState:
                 "until": cmd.until,
                 "reason": cmd.reason,
                 "decider": self.decider_of(self.level),
+                **self._person(cmd.actor),
             },
         )
 
     def check_decide_extension(self, cmd: DecideExtension) -> None:
+        self.may_decide_extension(cmd.actor.org)
+
+    def may_decide_extension(self, org: str) -> None:
         self._require_open()
         if self.extension is None:
             raise Rejected(Rejection.INVALID_STATE, N_("there is no extension request to decide"))
         decider = self.decider_of(self.level)
-        if cmd.actor.org != decider and not self.is_supervisor(cmd.actor.org):
+        if org != decider and not self.is_supervisor(org):
             raise Rejected(
                 Rejection.FORBIDDEN,
                 N_("%(org)s cannot decide this extension: %(decider)s or a supervisor decides"),
-                org=cmd.actor.org,
+                org=org,
                 decider=decider,
             )
 
@@ -454,22 +528,30 @@ class CaseState:
         if cmd.approve:
             self._move_deadline(request.until, now)
             self._record(
-                now, EventKind.EXTENSION_APPROVED, cmd.actor.org, {"until": request.until, "reason": cmd.reason}
+                now,
+                EventKind.EXTENSION_APPROVED,
+                cmd.actor.org,
+                {"until": request.until, "reason": cmd.reason, **self._person(cmd.actor)},
             )
         else:
-            self._record(now, EventKind.EXTENSION_DENIED, cmd.actor.org, {"reason": cmd.reason})
+            self._record(
+                now, EventKind.EXTENSION_DENIED, cmd.actor.org, {"reason": cmd.reason, **self._person(cmd.actor)}
+            )
 
     def check_supervise(self, cmd: Supervise) -> None:
+        self.may_supervise(cmd.actor.org)
+        if cmd.action is SuperviseAction.ESCALATE and self.level.above is None:
+            raise Rejected(Rejection.INVALID_STATE, N_("the case is already at DISTRICT; urge the late party instead"))
+
+    def may_supervise(self, org: str) -> None:
         self._require_open()
-        if not self.is_supervisor(cmd.actor.org):
+        if not self.is_supervisor(org):
             raise Rejected(
                 Rejection.FORBIDDEN,
                 N_("%(org)s is not a supervisor of district %(district)s"),
-                org=cmd.actor.org,
+                org=org,
                 district=self.ctx.district,
             )
-        if cmd.action is SuperviseAction.ESCALATE and self.level.above is None:
-            raise Rejected(Rejection.INVALID_STATE, N_("the case is already at DISTRICT; urge the late party instead"))
 
     def apply_supervise(self, cmd: Supervise, now: datetime) -> None:
         self.supervision = True
@@ -613,20 +695,30 @@ class CaseState:
             )
 
     def check_reroute(self, org: str, summons: DepartmentSummons) -> None:
-        self._require_street_decision(org, N_("reroute"))
+        self.may_reroute(org)
         self._require_departments(summons)
         busy = [code for code in summons.codes() if code in self.tasks and self.tasks[code].status.is_open]
         if busy:
             raise Rejected(Rejection.INVALID_INPUT, N_("already working on this case: %(orgs)s"), orgs=busy)
 
-    def apply_reroute(self, org: str, summons: DepartmentSummons, reason: str, now: datetime) -> None:
+    def may_reroute(self, org: str) -> None:
+        self._require_street_decision(org, N_("reroute"))
+
+    def apply_reroute(
+        self, org: str, summons: DepartmentSummons, reason: str, now: datetime, by: Actor | None = None
+    ) -> None:
         self.reroute_due = None
         self.returned = []
-        self._record(now, EventKind.REROUTED, org, {"lead": summons.lead, "assist": summons.assist, "reason": reason})
+        who = self._person(by) if by else {}
+        details = {"lead": summons.lead, "assist": summons.assist, "reason": reason, **who}
+        self._record(now, EventKind.REROUTED, org, details)
         self._summon(summons, now)
 
     def check_conclude(self, cmd: Conclude) -> None:
-        self._require_street_decision(cmd.actor.org, N_("conclude"))
+        self.may_conclude(cmd.actor.org)
+
+    def may_conclude(self, org: str) -> None:
+        self._require_street_decision(org, N_("conclude"))
         waiting = [code for code, task in self.tasks.items() if task.status.is_open]
         if waiting:
             raise Rejected(
@@ -707,6 +799,9 @@ class CaseState:
     # ---- volunteers (三单制) --------------------------------------------------------------------------
 
     def check_dispatch(self, org: str, volunteer: str) -> None:
+        self.may_dispatch(org)
+
+    def may_dispatch(self, org: str) -> None:
         self._require_open()
         if self.level is not Level.COMMUNITY:
             raise Rejected(
@@ -725,13 +820,13 @@ class CaseState:
                 Rejection.INVALID_STATE, N_("already dispatched to volunteer %(volunteer)s"), volunteer=self.volunteer
             )
 
-    def apply_dispatch(self, org: str, volunteer: str, now: datetime) -> None:
+    def apply_dispatch(self, org: str, volunteer: str, now: datetime, by: Actor | None = None) -> None:
         self.volunteer = volunteer
         if self.status is not Status.IN_PROGRESS:
             self.status = Status.IN_PROGRESS
             self.stage.accepted_by = org
             self.stage.accepted_at = now
-        self._record(now, EventKind.DISPATCHED, org, {"volunteer": volunteer})
+        self._record(now, EventKind.DISPATCHED, org, {"volunteer": volunteer, **(self._person(by) if by else {})})
 
     def check_volunteer(self, volunteer: str, kind: EventKind) -> None:
         self._require_open()
@@ -771,18 +866,21 @@ class CaseState:
         return self.decider_of(self.level)
 
     def check_request_pause(self, cmd: RequestPause, now: datetime) -> None:
-        self._require_open()
-        self._require_level_actor(cmd.actor.org, N_("ask to pause the case"))
-        if self.pause is not None and self.paused:
-            raise Rejected(Rejection.INVALID_STATE, N_("the case is already paused"))
-        if self.pause is not None:
-            raise Rejected(Rejection.INVALID_STATE, N_("a pause request is already waiting for a decision"))
+        self.may_request_pause(cmd.actor.org)
         if cmd.until is not None and cmd.until <= now:
             raise Rejected(Rejection.INVALID_INPUT, N_("the pause's until-date must be in the future"))
         if cmd.until is not None and cmd.until > now + self.policy.plan_cap:
             raise Rejected(
                 Rejection.INVALID_INPUT, N_("a pause may reach at most %(cap)s from now"), cap=self.policy.plan_cap
             )
+
+    def may_request_pause(self, org: str) -> None:
+        self._require_open()
+        self._require_level_actor(org, N_("ask to pause the case"))
+        if self.pause is not None and self.paused:
+            raise Rejected(Rejection.INVALID_STATE, N_("the case is already paused"))
+        if self.pause is not None:
+            raise Rejected(Rejection.INVALID_STATE, N_("a pause request is already waiting for a decision"))
 
     def apply_request_pause(self, cmd: RequestPause, now: datetime) -> None:
         decider = self._pause_decider(cmd.until, now)
@@ -793,11 +891,14 @@ class CaseState:
         self._record(now, EventKind.PAUSE_REQUESTED, cmd.actor.org, {**details, **self._person(cmd.actor)})
 
     def check_decide_pause(self, cmd: DecidePause) -> None:
+        self.may_decide_pause(cmd.actor.org)
+
+    def may_decide_pause(self, org: str) -> None:
         self._require_open()
         pause = self.pause
         if pause is None or pause.running:
             raise Rejected(Rejection.INVALID_STATE, N_("there is no pause request to decide"))
-        if cmd.actor.org == pause.decider or self.is_supervisor(cmd.actor.org):
+        if org == pause.decider or self.is_supervisor(org):
             return
         if pause.decider != self.decider_of(self.level):
             raise Rejected(
@@ -812,7 +913,7 @@ class CaseState:
         raise Rejected(
             Rejection.FORBIDDEN,
             N_("%(org)s cannot decide this pause: %(decider)s or a supervisor decides"),
-            org=cmd.actor.org,
+            org=org,
             decider=pause.decider,
         )
 
@@ -821,20 +922,26 @@ class CaseState:
         assert pause is not None
         if not cmd.approve:
             self.pause = None
-            self._record(now, EventKind.PAUSE_DENIED, cmd.actor.org, {"reason": cmd.reason, "by": pause.by})
+            details = {"reason": cmd.reason, "by": pause.by, **self._person(cmd.actor)}
+            self._record(now, EventKind.PAUSE_DENIED, cmd.actor.org, details)
             return
         pause.approved_by = cmd.actor.org
         pause.started_at = now
         self._record(
-            now, EventKind.PAUSED, cmd.actor.org, {"reason": cmd.reason, "until": pause.until, "cause": pause.reason}
+            now,
+            EventKind.PAUSED,
+            cmd.actor.org,
+            {"reason": cmd.reason, "until": pause.until, "cause": pause.reason, **self._person(cmd.actor)},
         )
 
     def check_resume(self, cmd: Resume) -> None:
+        self.may_resume(cmd.actor.org)
+
+    def may_resume(self, org: str) -> None:
         self._require_open()
         pause = self.pause
         if pause is None or not pause.running:
             raise Rejected(Rejection.INVALID_STATE, N_("the case is not paused"))
-        org = cmd.actor.org
         if not (self.acts_for_level(org) or org in (pause.by, pause.decider) or self.is_supervisor(org)):
             raise Rejected(
                 Rejection.FORBIDDEN,
@@ -844,7 +951,7 @@ class CaseState:
             )
 
     def apply_resume(self, cmd: Resume, now: datetime) -> None:
-        self._resume(now, cmd.actor.org, PauseEnd.HAND, cmd.note)
+        self._resume(now, cmd.actor.org, PauseEnd.HAND, cmd.note, self._person(cmd.actor))
 
     def check_answer(self, cmd: ResidentAnswer) -> None:
         self._require_resident(cmd.token)
@@ -856,7 +963,9 @@ class CaseState:
         self._record(now, EventKind.RESIDENT_ANSWERED, "resident", {"text": cmd.text})
         self._resume(now, "resident", PauseEnd.RESIDENT)
 
-    def _resume(self, now: datetime, by: str | None, end: PauseEnd, note: str | None = None) -> None:
+    def _resume(
+        self, now: datetime, by: str | None, end: PauseEnd, note: str | None = None, who: dict | None = None
+    ) -> None:
         """The clock runs again: every deadline of the level moves by the time it would have counted meanwhile."""
         pause, stage = self.pause, self.stage
         assert pause is not None and pause.started_at is not None
@@ -885,6 +994,7 @@ class CaseState:
                 "paused_seconds": int(pause.length.total_seconds()),
                 "counted_seconds": int(pause.counted.total_seconds()),
                 "deadline": stage.deadline,
+                **(who or {}),
             },
         )
 
@@ -1022,7 +1132,9 @@ class CaseState:
         reason: str,
         automatic: bool,
         departments: DepartmentSummons | None = None,
+        who: dict | None = None,
     ) -> None:
+        """`who`: the person who whistled (`_person`), if any."""
         source, target = self.level, self.level.above
         assert target is not None
         self._record(
@@ -1034,6 +1146,7 @@ class CaseState:
                 "to": target,
                 "reason": reason,
                 "automatic": automatic,
+                **(who or {}),
             },
         )
         self._enter(target, now)
@@ -1058,7 +1171,9 @@ class CaseState:
         event = EventKind.ARRIVAL_BREACHED if kind is BreachKind.ARRIVAL else EventKind.SLA_BREACHED
         self._record(now, event, None, {"against": late, "due": due, "what": what})
 
-    def _vote(self, party: PartyRole, org: str, agree: bool, comment: str | None, now: datetime) -> None:
+    def _vote(
+        self, party: PartyRole, org: str, agree: bool, comment: str | None, now: datetime, who: dict | None = None
+    ) -> None:
         proposal = self.proposal
         assert proposal is not None
         proposal.votes.append(Vote(party=party, org=org, agree=agree, comment=comment, at=now))
@@ -1069,6 +1184,7 @@ class CaseState:
             {
                 "party": party,
                 "comment": comment,
+                **(who or {}),
             },
         )
         quorum = self.quorum
@@ -1078,7 +1194,7 @@ class CaseState:
             self.proposal = None
             self._record(now, EventKind.PROPOSAL_FAILED, None, {"objections": proposal.objected, "quorum": quorum})
 
-    def _resolve(self, now: datetime, actor: str, summary: str) -> None:
+    def _resolve(self, now: datetime, actor: str, summary: str, who: dict | None = None) -> None:
         self._end_pause(now, None, PauseEnd.MOVED)
         self.status = Status.RESOLVED
         self.proposal = None
@@ -1088,7 +1204,8 @@ class CaseState:
         self.resolved_level = self.level
         self.resolved_at = now
         self.feedback_due = now + self.policy.feedback_window
-        self._record(now, EventKind.RESOLVED, actor, {"summary": summary, "feedback_due": self.feedback_due})
+        details = {"summary": summary, "feedback_due": self.feedback_due, **(who or {})}
+        self._record(now, EventKind.RESOLVED, actor, details)
 
     def _close(self, now: datetime, reason: CloseReason) -> None:
         self._end_pause(now, None, PauseEnd.MOVED)

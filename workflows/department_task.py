@@ -5,6 +5,7 @@ The department must accept within its accept SLA and complete within its work SL
 change is told to the parent case (signal) and written to the `department_tasks` read model.
 """
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -13,6 +14,7 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.tasks import TaskActivities
+    from schemas.actions import ActionKind
     from schemas.calendar import Clock, WorkCalendar
     from schemas.case import DecideExtension, DecidePause, EventKind, Rejection, Resume
     from schemas.messages import N_, Message
@@ -20,7 +22,6 @@ with workflow.unsafe.imports_passed_through():
     from schemas.task import (
         ExtensionRequest,
         TaskAccept,
-        TaskActor,
         TaskCancel,
         TaskChange,
         TaskComplete,
@@ -35,6 +36,14 @@ with workflow.unsafe.imports_passed_through():
     from workflows.deadline import wait_for_change_or
 
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
+
+
+def _passes(check: Callable[[str], object], org: str) -> bool:
+    try:
+        check(org)
+    except ApplicationError:
+        return False
+    return True
 
 
 def _reject(kind: Rejection, template: str, **params: Any) -> ApplicationError:
@@ -176,14 +185,14 @@ class DepartmentTaskWorkflow:
         assert self._start is not None
         return self._start
 
-    def _require_own(self, actor: TaskActor, action: str) -> TaskView:
+    def _require_own(self, department: str, action: str) -> TaskView:
         """`action`: an English phrase marked with N_ ("accept", "complete" ...)."""
         task = self._require_task()
-        if actor.department != task.department:
+        if department != task.department:
             raise _reject(
                 Rejection.FORBIDDEN,
                 N_("%(org)s cannot %(action)s a task of %(owner)s"),
-                org=actor.department,
+                org=department,
                 action=action,
                 owner=task.department,
             )
@@ -198,6 +207,23 @@ class DepartmentTaskWorkflow:
     @workflow.query
     def view(self) -> TaskView:
         return self._require_task()
+
+    @workflow.query
+    def actions(self, org: str) -> list[ActionKind]:
+        """What `org` may do on the task now: what its update validators would let through (each `_may_*` is
+        the part of a validator about who acts and the task's state; the validator adds the command's content)."""
+        may: dict[ActionKind, Callable[[str], object]] = {
+            ActionKind.ACCEPT: self._may_accept,
+            ActionKind.NOTE: self._may_note,
+            ActionKind.COMPLETE: self._may_complete,
+            ActionKind.RETURN: self._may_return,
+            ActionKind.REQUEST_EXTENSION: self._may_request_extension,
+            ActionKind.DECIDE_EXTENSION: self._may_decide_extension,
+            ActionKind.REQUEST_PAUSE: self._may_request_pause,
+            ActionKind.DECIDE_PAUSE: self._may_decide_pause,
+            ActionKind.RESUME: self._may_resume,
+        }
+        return [kind for kind, check in may.items() if _passes(check, org)]
 
     @workflow.update
     def accept(self, cmd: TaskAccept) -> TaskView:
@@ -215,18 +241,24 @@ class DepartmentTaskWorkflow:
 
     @accept.validator
     def _validate_accept(self, cmd: TaskAccept) -> None:
-        task = self._require_own(cmd.actor, N_("accept"))
+        self._may_accept(cmd.actor.department)
+
+    def _may_accept(self, org: str) -> None:
+        task = self._require_own(org, N_("accept"))
         if task.status is not TaskStatus.SUMMONED:
             raise _reject(Rejection.INVALID_STATE, N_("task already accepted at %(at)s"), at=task.accepted_at)
 
     @workflow.update
     def note(self, cmd: TaskNote) -> TaskView:
-        self._change(EventKind.TASK_NOTE, cmd.actor.department, {"text": cmd.text})
+        self._change(EventKind.TASK_NOTE, cmd.actor.department, {"text": cmd.text, "person": cmd.actor.person})
         return self._require_task()
 
     @note.validator
     def _validate_note(self, cmd: TaskNote) -> None:
-        self._require_own(cmd.actor, N_("add a note to"))
+        self._may_note(cmd.actor.department)
+
+    def _may_note(self, org: str) -> None:
+        self._require_own(org, N_("add a note to"))
 
     @workflow.update
     def complete(self, cmd: TaskComplete) -> TaskView:
@@ -241,13 +273,16 @@ class DepartmentTaskWorkflow:
         self._change(
             EventKind.TASK_COMPLETED,
             cmd.actor.department,
-            {"result": cmd.result, "evidence_urls": task.evidence_urls or None},
+            {"result": cmd.result, "evidence_urls": task.evidence_urls or None, "person": cmd.actor.person},
         )
         return task
 
     @complete.validator
     def _validate_complete(self, cmd: TaskComplete) -> None:
-        task = self._require_own(cmd.actor, N_("complete"))
+        self._may_complete(cmd.actor.department)
+
+    def _may_complete(self, org: str) -> None:
+        task = self._require_own(org, N_("complete"))
         if task.status is not TaskStatus.ACCEPTED:
             raise _reject(Rejection.INVALID_STATE, N_("accept the task (report for duty) before completing it"))
 
@@ -259,12 +294,15 @@ class DepartmentTaskWorkflow:
         task.overdue = False
         task.extension = None
         self._end_pause(workflow.now(), None, PauseEnd.MOVED)
-        self._change(EventKind.TASK_RETURNED, cmd.actor.department, {"reason": cmd.reason})
+        self._change(EventKind.TASK_RETURNED, cmd.actor.department, {"reason": cmd.reason, "person": cmd.actor.person})
         return task
 
     @return_task.validator
     def _validate_return(self, cmd: TaskReturn) -> None:
-        self._require_own(cmd.actor, N_("return"))
+        self._may_return(cmd.actor.department)
+
+    def _may_return(self, org: str) -> None:
+        self._require_own(org, N_("return"))
 
     @workflow.update
     def request_extension(self, cmd: TaskExtension) -> TaskView:
@@ -277,21 +315,25 @@ class DepartmentTaskWorkflow:
                 "requested_until": cmd.until,
                 "reason": cmd.reason,
                 "decider": self._require_start().district_org,
+                "person": cmd.actor.person,
             },
         )
         return task
 
     @request_extension.validator
     def _validate_request_extension(self, cmd: TaskExtension) -> None:
-        task = self._require_own(cmd.actor, N_("request an extension for"))
-        if task.extension is not None:
-            raise _reject(Rejection.INVALID_STATE, N_("an extension request is already waiting for a decision"))
+        self._may_request_extension(cmd.actor.department)
         if cmd.until <= self._deadline():
             raise _reject(
                 Rejection.INVALID_INPUT,
                 N_("the new deadline must be after the current one (%(deadline)s)"),
                 deadline=self._deadline(),
             )
+
+    def _may_request_extension(self, org: str) -> None:
+        task = self._require_own(org, N_("request an extension for"))
+        if task.extension is not None:
+            raise _reject(Rejection.INVALID_STATE, N_("an extension request is already waiting for a decision"))
         if task.status is TaskStatus.SUMMONED:
             raise _reject(Rejection.INVALID_STATE, N_("accept the task before asking for more time"))
         if self._paused():
@@ -322,8 +364,11 @@ class DepartmentTaskWorkflow:
 
     @decide_extension.validator
     def _validate_decide_extension(self, cmd: DecideExtension) -> None:
+        self._may_decide_extension(cmd.actor.org)
+
+    def _may_decide_extension(self, org: str) -> None:
         start = self._require_start()
-        if cmd.actor.org != start.district_org:
+        if org != start.district_org:
             raise _reject(
                 Rejection.FORBIDDEN,
                 N_("only the district centre %(decider)s decides task extensions"),
@@ -347,18 +392,22 @@ class DepartmentTaskWorkflow:
             decider=decider,
         )
         details = {"reason": cmd.reason, "note": cmd.note, "until": cmd.until, "decider": decider}
+        details["person"] = cmd.actor.person
         self._change(EventKind.TASK_PAUSE_REQUESTED, cmd.actor.department, details)
         return task
 
     @request_pause.validator
     def _validate_request_pause(self, cmd: TaskPause) -> None:
-        task = self._require_own(cmd.actor, N_("pause"))
+        self._may_request_pause(cmd.actor.department)
+        if cmd.until is not None and cmd.until <= workflow.now():
+            raise _reject(Rejection.INVALID_INPUT, N_("the pause's until-date must be in the future"))
+
+    def _may_request_pause(self, org: str) -> None:
+        task = self._require_own(org, N_("pause"))
         if task.pause is not None:
             if self._paused():
                 raise _reject(Rejection.INVALID_STATE, N_("the task is already paused"))
             raise _reject(Rejection.INVALID_STATE, N_("the task is waiting for a decision on its pause"))
-        if cmd.until is not None and cmd.until <= workflow.now():
-            raise _reject(Rejection.INVALID_INPUT, N_("the pause's until-date must be in the future"))
 
     @workflow.update
     def decide_pause(self, cmd: DecidePause) -> TaskView:
@@ -375,8 +424,11 @@ class DepartmentTaskWorkflow:
 
     @decide_pause.validator
     def _validate_decide_pause(self, cmd: DecidePause) -> None:
+        self._may_decide_pause(cmd.actor.org)
+
+    def _may_decide_pause(self, org: str) -> None:
         start, task = self._require_start(), self._require_task()
-        if cmd.actor.org != start.district_org:
+        if org != start.district_org:
             raise _reject(
                 Rejection.FORBIDDEN,
                 N_("only the district centre %(decider)s decides task pauses"),
@@ -392,12 +444,15 @@ class DepartmentTaskWorkflow:
 
     @resume.validator
     def _validate_resume(self, cmd: Resume) -> None:
+        self._may_resume(cmd.actor.org)
+
+    def _may_resume(self, org: str) -> None:
         task, start = self._require_task(), self._require_start()
-        if cmd.actor.org not in (task.department, start.district_org):
+        if org not in (task.department, start.district_org):
             raise _reject(
                 Rejection.FORBIDDEN,
                 N_("%(org)s cannot resume the task of %(owner)s"),
-                org=cmd.actor.org,
+                org=org,
                 owner=task.department,
             )
         if not task.status.is_open or not self._paused():
