@@ -6,7 +6,7 @@ from pathlib import Path
 
 import fastapi_offline
 import structlog
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
@@ -26,6 +26,7 @@ from api import (
     registry,
     resident_pages,
     residents,
+    sessions,
     signin,
     statistics,
     supervisors,
@@ -101,14 +102,16 @@ def create_app(settings: Settings) -> FastAPI:
 
 
 def _install_front_door(app: FastAPI) -> None:
-    """What a browser finds at the API's address: the supervisors' dashboard at /, the API docs at /docs and /redoc."""
+    """What a browser finds at the API's address: a person's home at / (the sign-in page for someone not signed in),
+    the API docs at /docs and /redoc."""
     app.mount(DOCS_ASSETS, StaticFiles(directory=_DOCS_FILES), name="docs-assets")
     title = f"{app.title} API 接口文档"
     favicon = f"{DOCS_ASSETS}/favicon.png"
 
     @app.get("/", include_in_schema=False)
-    async def front_door() -> RedirectResponse:
-        return RedirectResponse(dashboard.PREFIX + "/", status_code=307)
+    async def front_door(request: Request) -> RedirectResponse:
+        person = await sessions.current_person(request, request.app.state.db)
+        return RedirectResponse(sessions.SIGNIN if person is None else sessions.home(person.role), status_code=307)
 
     @app.get("/docs", include_in_schema=False)
     async def swagger_ui() -> HTMLResponse:

@@ -9,17 +9,23 @@ import httpx
 import pytest
 import pytest_asyncio
 
+from schemas.keys import Role
 from tests.conftest import whistle_cli
+from tests.people import person
 from tests.supervisors.conftest import CHROMIUM, CHROMIUM_ARGS
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 RENDER_MS = 30_000
 
 
-async def test_the_address_of_the_api_leads_to_the_dashboard(api_url):
+async def test_the_address_of_the_api_leads_to_sign_in_then_home(api_url, database_url):
     async with httpx.AsyncClient(base_url=api_url) as http:
         answer = await http.get("/")
-    assert answer.status_code == 307 and answer.headers["location"] == "/dashboard/"
+        assert answer.status_code == 307 and answer.headers["location"] == "/signin"
+        for org, role, home in (("HP-CENTRE", Role.SUPERVISOR, "/dashboard/"), ("HP-DF", Role.STREET, "/work/")):
+            http.cookies = (await person(database_url, org, role)).cookies
+            answer = await http.get("/")
+            assert answer.status_code == 307 and answer.headers["location"] == home
 
 
 @pytest_asyncio.fixture(loop_scope="session")
