@@ -15,7 +15,7 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from pydantic import BaseModel
 from temporalio.client import Client
 
-from api import calls, keys
+from api import access, calls, keys
 from api.dependencies import DbPool
 from api.errors import ApiError, unauthorized
 from schemas.case import Actor, CaseView, ResidentRole
@@ -107,10 +107,18 @@ def _require(right: Right):
         check_right(principal, right)
         return principal
 
-    return dependency
+    return access.declare(access.key(right), dependency)
 
 
+async def _reporter(principal: Annotated[Principal | None, Depends(_optional_principal)]) -> Principal | None:
+    if principal is not None:
+        check_right(principal, Right.REPORT)
+    return principal
+
+
+# Whoever's key it is, if any: a route taking it declares its own rule (`access.declared`).
 OptionalCaller = Annotated[Principal | None, Depends(_optional_principal)]
+Reporter = Annotated[Principal | None, Depends(access.declare(access.REPORTING, _reporter))]
 Handler = Annotated[Principal, Depends(_require(Right.HANDLE))]
 CouncilParty = Annotated[Principal, Depends(_require(Right.SIGNOFF))]
 Dispatcher = Annotated[Principal, Depends(_require(Right.DISPATCH))]
@@ -126,7 +134,7 @@ async def _token(token: Annotated[str | None, Depends(_case_token)]) -> str:
     return token
 
 
-CaseToken = Annotated[str, Depends(_token)]
+CaseToken = Annotated[str, Depends(access.declare(access.RESIDENT, _token))]
 
 
 async def resident_access(client: Client, pool: asyncpg.Pool, case_id: str, token: str) -> ResidentRole:

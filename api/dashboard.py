@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response, Streamin
 from starlette.datastructures import URL
 
 from activities import rankings, search
-from api import calls
+from api import access, calls
 from api.actions import DepartmentPath
 from api.auth import Principal, check_view
 from api.bodies import request_id
@@ -331,7 +331,7 @@ async def rankings_page(
     )
 
 
-@router.get("/static/{name}")
+@router.get("/static/{name}", dependencies=[access.Public])
 async def static(name: str) -> Response:
     if name not in _STATIC:
         return Response(status_code=404)

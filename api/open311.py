@@ -18,7 +18,7 @@ from fastapi import APIRouter, Form, Query
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
 from activities import locations, registry, search
-from api import calls
+from api import access, calls
 from api.auth import authenticate
 from api.bodies import IdempotencyHeader
 from api.dependencies import AppSettings, DbPool, TemporalClient
@@ -185,7 +185,13 @@ def _is_code(value: str) -> bool:
 JurisdictionId = Annotated[str | None, Query(description="optional: this endpoint serves one district")]
 
 
-@router.get("/services.json", response_model=list[Service], responses=_ERRORS, summary="GET Service List")
+@router.get(
+    "/services.json",
+    response_model=list[Service],
+    responses=_ERRORS,
+    summary="GET Service List",
+    dependencies=[access.Public],
+)
 async def services(pool: DbPool, jurisdiction_id: JurisdictionId = None) -> list[Service]:
     async with pool.acquire() as connection:
         await _check_jurisdiction(connection, jurisdiction_id)
@@ -214,6 +220,7 @@ async def services(pool: DbPool, jurisdiction_id: JurisdictionId = None) -> list
     response_model=ServiceDefinition,
     responses=_ERRORS,
     summary="GET Service Definition",
+    dependencies=[access.Public],
 )
 async def service_definition(
     service_code: str, pool: DbPool, jurisdiction_id: JurisdictionId = None
@@ -337,6 +344,7 @@ def _report(form: RequestForm, category: Category, compound: str | None, names: 
     response_model=list[RequestReceipt],
     responses=_ERRORS,
     summary="POST Service Request (form-encoded; needs an intake api_key)",
+    dependencies=[access.declared(access.OPEN311_REPORTING)],
 )
 async def create_request(
     form: Annotated[RequestForm, Form()],
@@ -444,6 +452,7 @@ def _period(start: datetime | None, end: datetime | None) -> tuple[datetime, dat
     response_model=list[ServiceRequest],
     responses=_ERRORS,
     summary="GET Service Requests (default: the last 90 days, at most 1000, newest first)",
+    dependencies=[access.Public],
 )
 async def requests(
     pool: DbPool,
@@ -486,6 +495,7 @@ async def requests(
     response_model=list[ServiceRequest],
     responses=_ERRORS,
     summary="GET Service Request",
+    dependencies=[access.Public],
 )
 async def request(
     service_request_id: str, client: TemporalClient, pool: DbPool, jurisdiction_id: JurisdictionId = None

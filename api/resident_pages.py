@@ -19,7 +19,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from pydantic import BaseModel, Field, ValidationError
 
 from activities import locations, registry
-from api import calls, photos
+from api import access, calls, photos
 from api.bodies import request_id
 from api.dependencies import AppSettings, DbPool, TemporalClient
 from api.errors import ApiError
@@ -55,6 +55,7 @@ _HEADERS = {
 }
 FormKey = Annotated[str | None, Form(pattern=r"^[0-9a-f]{32}$")]
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
+_RESIDENT = access.declared(access.RESIDENT_PAGE)  # the case cookie, checked by each route
 
 
 def _page(request: Request, template: str, status_code: int = 200, **context) -> HTMLResponse:
@@ -179,7 +180,7 @@ async def _form_page(
     )
 
 
-@router.get("/")
+@router.get("/", dependencies=[access.Public])
 async def report_page(request: Request, pool: DbPool, settings: AppSettings) -> HTMLResponse:
     return await _form_page(request, pool, settings, ReportForm())
 
@@ -190,7 +191,7 @@ class Where(BaseModel):
     nearest: list[dict] = Field(default_factory=list)
 
 
-@router.get("/where")
+@router.get("/where", dependencies=[access.Public])
 async def where(
     pool: DbPool,
     lat: Annotated[float, Query(ge=-90, le=90)],
@@ -222,7 +223,7 @@ def _not_in_a_compound(any_near: bool) -> str:
     return _("This place is far from our compounds: pick yours from the list.")
 
 
-@router.post("/report")
+@router.post("/report", dependencies=[access.Public])
 async def report(
     request: Request,
     client: TemporalClient,
@@ -369,7 +370,7 @@ async def _role(client, pool, case_id: str, token: str | None) -> ResidentRole |
         raise
 
 
-@router.get("/cases/{case_id}")
+@router.get("/cases/{case_id}", dependencies=[access.Public])
 async def case_page(
     request: Request,
     case_id: CaseId,
@@ -427,7 +428,7 @@ class Handover(BaseModel):
     token: str | None = Field(default=None, max_length=128)
 
 
-@router.post("/cases/{case_id}/session")
+@router.post("/cases/{case_id}/session", dependencies=[_RESIDENT])
 async def open_case(
     request: Request, case_id: CaseId, handover: Handover, client: TemporalClient, pool: DbPool
 ) -> Response:
@@ -459,7 +460,7 @@ async def _reporter_acts(request: Request, client, pool, case_id: str, act) -> R
     return RedirectResponse(f"{_case_path(case_id)}?done={done}", status_code=303, headers=_HEADERS)
 
 
-@router.post("/cases/{case_id}/verdict")
+@router.post("/cases/{case_id}/verdict", dependencies=[_RESIDENT])
 async def verdict(
     request: Request,
     case_id: CaseId,
@@ -479,7 +480,7 @@ async def verdict(
     return await _reporter_acts(request, client, pool, case_id, act)
 
 
-@router.post("/cases/{case_id}/withdraw")
+@router.post("/cases/{case_id}/withdraw", dependencies=[_RESIDENT])
 async def withdraw(
     request: Request,
     case_id: CaseId,
@@ -497,7 +498,7 @@ async def withdraw(
     return await _reporter_acts(request, client, pool, case_id, act)
 
 
-@router.get("/cases/{case_id}/photos/{photo_id}")
+@router.get("/cases/{case_id}/photos/{photo_id}", dependencies=[_RESIDENT])
 async def case_photo(
     request: Request,
     case_id: CaseId,
@@ -514,7 +515,7 @@ async def case_photo(
     return await photos.served(photos.store_for(settings), photo_id, thumbnail)
 
 
-@router.get("/static/{name}")
+@router.get("/static/{name}", dependencies=[access.Public])
 async def static(name: str) -> Response:
     if name not in _STATIC:
         return Response(status_code=404)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from activities import people
-from api import sessions
+from api import access, sessions
 from api.dependencies import DbPool
 from api.pages import templates
 from api.wording import say
@@ -17,7 +17,7 @@ from i18n.language import _
 from schemas.messages import Invalid
 from schemas.people import MIN_PASSWORD
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, dependencies=[access.Public])
 
 Next = Annotated[str | None, Query(max_length=2000)]
 NextField = Annotated[str | None, Form(max_length=2000)]
