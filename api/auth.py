@@ -27,6 +27,9 @@ from schemas.task import TaskActor
 
 # Property companies are registered at the district but only answer for their own compounds.
 _AREA_ROLES = frozenset({Role.COMMUNITY, Role.STREET, Role.SUPERVISOR})
+# Intake desks and the registry's keepers never see a case as a party, even when their organisation is one
+# (the command centre keeps the registry and owns DISTRICT).
+CASE_ROLES = frozenset(Role) - {Role.INTAKE, Role.ADMIN}
 
 _bearer = HTTPBearer(auto_error=False, description="an organisation's API key (`whistle keys create`)")
 _case_token = APIKeyHeader(
@@ -58,6 +61,8 @@ class Principal(BaseModel):
 
     def may_view(self, case: CaseView) -> bool:
         """A participant of the case, or a community, street or district centre whose area contains it."""
+        if self.role not in CASE_ROLES:
+            return False
         participants = {
             *case.council.values(),
             *(stage.owner for stage in case.stages),

@@ -16,6 +16,7 @@ from starlette.routing import Mount, Route
 from api import access
 from api.access import Credential, Rule
 from api.app import ROUTERS, create_app
+from api.auth import CASE_ROLES
 from client.settings import Settings
 from schemas.keys import ORG_KINDS, RIGHTS, Role
 
@@ -26,9 +27,6 @@ DOC = Path(__file__).parent.parent / "docs" / "authorization.md"
 FRAMEWORK: dict[str, Rule] = {"/openapi.json": access.PUBLIC, "/docs-assets": access.PUBLIC, "/metrics": access.PUBLIC}
 
 ON_ONE_CASE = ("{case_id}", "{photo_id}")
-# Roles whose organisations take part in cases or are over their area; intake desks and the registry's keepers
-# never are, so a rule open to any role still refuses them a case.
-TAKING_PART = frozenset(Role) - {Role.INTAKE, Role.ADMIN}
 ALLOWED = None  # an answer past authorization: 2xx, or 404/409/422 about the thing itself
 
 
@@ -56,7 +54,7 @@ class Endpoint:
             return 401 if Credential.KEY in rule.credentials else rule.missing
         if rule.right is not None and rule.right not in RIGHTS[role]:
             return 403
-        if self.on_one_case and (other or role not in TAKING_PART):
+        if self.on_one_case and (other or role not in CASE_ROLES):
             return 403
         return ALLOWED
 

@@ -223,6 +223,7 @@ async def _act(
     perform: Callable[[str], Awaitable[object]],
 ) -> Response:
     """Run `perform` (given the form's request id) and go back to the case page, or show why it was refused."""
+    check_view(caller, await calls.case_view(client, pool, case_id))  # before the refusal page shows the case
     try:
         await perform(request_id(caller.org, done, form_key))
     except ApiError as error:

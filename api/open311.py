@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError,
 
 from activities import locations, registry, search
 from api import access, calls
-from api.auth import authenticate
+from api.auth import authenticate, check_right
 from api.bodies import IdempotencyHeader
 from api.dependencies import AppSettings, DbPool, TemporalClient
 from api.errors import ApiError, Open311Error, field_message, responses
@@ -31,6 +31,7 @@ from i18n.names import NameBook, name
 from schemas.case import CaseReport, CaseSummary, CaseView
 from schemas.domain import Code, Severity, Status
 from schemas.instant import Instant
+from schemas.keys import Right
 from schemas.messages import N_
 from schemas.registry import Category
 from schemas.search import CaseFilter, CaseSort
@@ -356,6 +357,7 @@ async def create_request(
     caller = await authenticate(pool, form.api_key) if form.api_key else None
     if caller is None:
         raise ApiError(403, N_("missing or invalid api_key"))
+    check_right(caller, Right.REPORT)  # before anything about the request is said
     async with pool.acquire() as connection:
         await _check_jurisdiction(connection, form.jurisdiction_id)
         if form.service_code is None:
