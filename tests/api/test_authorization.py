@@ -357,3 +357,48 @@ async def test_every_cell_of_the_table_holds_against_the_live_stack(http, databa
     assert differences == [], f"{len(differences)} of {len(cells)} cells differ from the table:\n" + "\n".join(
         differences
     )
+
+
+# Search filters and pagination out of range: refused with a 422 that names the field (Open311: its 400).
+HOSTILE_QUERIES = [
+    ("centre", "/v1/supervisor/cases", {"limit": 0}, "limit"),
+    ("centre", "/v1/supervisor/cases", {"limit": 1001}, "limit"),
+    ("centre", "/v1/supervisor/cases", {"limit": -1}, "limit"),
+    ("centre", "/v1/supervisor/cases", {"offset": 10}, "offset"),
+    ("centre", "/v1/supervisor/cases", {"status": "NOPE"}, "status"),
+    ("centre", "/v1/supervisor/cases", {"level": "PROVINCE"}, "level"),
+    ("centre", "/v1/supervisor/cases", {"sort": "random"}, "sort"),
+    ("centre", "/v1/supervisor/cases", {"after": "not-a-cursor"}, "after"),
+    ("centre", "/v1/supervisor/cases", {"reported_from": "2026-11-02", "reported_to": "2026-11-01"}, None),
+    ("street", "/v1/handler/inbox", {"limit": 100000}, "limit"),
+    ("street", "/v1/handler/inbox", {"overdue": "perhaps"}, "overdue"),
+    ("xf", "/v1/department/tasks", {"limit": 0}, "limit"),
+    ("xf", "/v1/department/tasks", {"limit": 501}, "limit"),
+    ("xf", "/v1/department/tasks", {"status": "NOPE"}, "status"),
+    ("centre", "/v1/supervisor/statistics", {"since": "2026-11-02", "until": "2026-11-01"}, None),
+    ("centre", "/v1/supervisor/rankings", {"period": "2026-13"}, "period"),
+    ("centre", "/v1/supervisor/exports/cases", {"format": "exe"}, "format"),
+    ("admin", "/v1/registry/changes", {"limit": 0}, "limit"),
+    ("admin", "/v1/registry/changes", {"limit": 1001}, "limit"),
+    ("admin", "/v1/registry/changes", {"part": "NOPE"}, "part"),
+]
+
+
+async def test_search_filters_and_pagination_refuse_out_of_range_values(http, api_keys, database_url):
+    connection = await connect(database_url)
+    try:
+        admin = (await keys.issue(connection, "HP-CENTRE", Role.ADMIN)).key
+    finally:
+        await connection.close()
+    holders = api_keys | {"admin": admin}
+    wrong = []
+    for holder, path, query, field_name in HOSTILE_QUERIES:
+        response = await http.get(path, params=query, headers=bearer(holders[holder]) | {"Accept-Language": "en"})
+        named = field_name is None or field_name in response.text
+        if response.status_code != 422 or not named:
+            wrong.append(f"{path} {query}: {response.status_code} {response.text[:200]}")
+    span = {"start_date": "2026-11-02T00:00:00+08:00", "end_date": "2026-11-01T00:00:00+08:00"}
+    backwards = await http.get("/open311/v2/requests.json", params=span)
+    if backwards.status_code != 400:
+        wrong.append(f"open311 end before start: {backwards.status_code} {backwards.text[:200]}")
+    assert wrong == []
