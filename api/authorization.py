@@ -6,7 +6,7 @@ current, that every endpoint has a rule, and calls every cell of the table again
 """
 
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -35,6 +35,7 @@ class Endpoint:
     method: str
     path: str
     rule: Rule | None  # None: declares none (a defect the test reports)
+    route: APIRoute | None = field(default=None, compare=False, repr=False)  # None: the framework's own
 
     @property
     def on_one_case(self) -> bool:
@@ -68,12 +69,12 @@ def endpoints(app: FastAPI | None = None) -> list[Endpoint]:
     app = app or _app()
     found: list[Endpoint] = []
 
-    def add(path: str, methods: set[str], rule: Rule | None) -> None:
-        found.extend(Endpoint(method, path, rule) for method in sorted(methods - {"HEAD"}))
+    def add(path: str, methods: set[str], rule: Rule | None, route: APIRoute | None = None) -> None:
+        found.extend(Endpoint(method, path, rule, route) for method in sorted(methods - {"HEAD"}))
 
     for route in app.routes:
         if isinstance(route, APIRoute):
-            add(route.path, route.methods, FRAMEWORK.get(route.path) or access.rule_of(route))
+            add(route.path, route.methods, FRAMEWORK.get(route.path) or access.rule_of(route), route)
         elif isinstance(route, Route):
             add(route.path, route.methods or {"GET"}, FRAMEWORK.get(route.path))
         elif isinstance(route, Mount):
@@ -81,7 +82,7 @@ def endpoints(app: FastAPI | None = None) -> list[Endpoint]:
     for router, prefix in ROUTERS:
         for route in router.routes:
             assert isinstance(route, APIRoute), route
-            add(prefix + route.path, route.methods, access.rule_of(route))
+            add(prefix + route.path, route.methods, access.rule_of(route), route)
     return sorted(found, key=lambda e: (e.path, e.method))
 
 
