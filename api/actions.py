@@ -6,11 +6,12 @@ update and answers with the case (or task) after it.
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Depends, Path
 
 from api import calls
+from api.auth import check_view
 from api.bodies import IdempotencyHeader, body_of, command_from, request_id
-from api.dependencies import TemporalClient
+from api.dependencies import DbPool, TemporalClient
 from api.errors import responses
 from schemas.case import CaseId, CaseView
 from schemas.domain import Code
@@ -25,6 +26,11 @@ _ERRORS = responses(401, 403, 404, 409, 503)
 def case_action(router: APIRouter, path: str, update: Any, command: type, caller: Any, summary: str) -> None:
     """POST `/cases/{case_id}/<path>`: run `update` with `command` acted by the caller's organisation."""
     body_type = body_of(command, supplied="actor")
+
+    async def taking_part(case_id: CasePath, principal: caller, client: TemporalClient, pool: DbPool) -> None:
+        # Before the body is read and before the workflow's validators speak of the case's state: an
+        # organisation neither taking part nor over the case's area learns nothing of it.
+        check_view(principal, await calls.case_view(client, pool, case_id))
 
     async def act(
         case_id: CasePath,
@@ -44,6 +50,7 @@ def case_action(router: APIRouter, path: str, update: Any, command: type, caller
         response_model=CaseView,
         responses=_ERRORS,
         summary=summary,
+        dependencies=[Depends(taking_part)],
         name=f"{router.tags[0]}_{path.replace('/', '_').replace('{', '').replace('}', '')}",
     )
 
@@ -61,7 +68,7 @@ def task_action(router: APIRouter, path: str, update: Any, command: type, caller
     ) -> TaskView:
         cmd = command_from(command, body, actor=principal.task_actor(body.person))
         once = request_id(principal.org, f"task/{path}", idempotency_key)
-        return await calls.task_update(client, case_id, principal.org, update, cmd, request_id=once)
+        return await calls.task_update(client, case_id, principal.org, update, cmd, request_id=once, mine=True)
 
     router.add_api_route(
         f"/tasks/{{case_id}}/{path}",

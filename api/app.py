@@ -6,13 +6,14 @@ from pathlib import Path
 
 import fastapi_offline
 import structlog
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from activities.db import create_pool
 from api import (
+    access,
     codec,
     dashboard,
     departments,
@@ -60,6 +61,18 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         await app.state.db.close()
 
 
+ROUTERS: tuple[tuple[APIRouter, str], ...] = (
+    *((router, "") for router in (health.router, residents.router, handlers.router, departments.router)),
+    *((router, "") for router in (supervisors.router, open311.router, photos.router, statistics.router)),
+    *((router, "") for router in (registry.router, people.router, signin.router, dashboard.router)),
+    (resident_pages.router, ""),
+    (workbench.router, ""),
+    *codec.INCLUDED,
+)
+"""Every router of the app with the prefix it is included under: `api.authorization` reads their routes (the
+app's own list holds included routers only as opaque branches)."""
+
+
 def create_app(settings: Settings) -> FastAPI:
     settings.require_temporal_address()
     settings.require_database_url()
@@ -75,17 +88,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     app.state.rate_limits = RateLimits(settings)
     _install_front_door(app)
-    app.include_router(health.router)
-    for router in (residents.router, handlers.router, departments.router, supervisors.router, open311.router):
-        app.include_router(router)
-    app.include_router(photos.router)
-    app.include_router(statistics.router)
-    app.include_router(registry.router)
-    app.include_router(people.router)
-    app.include_router(signin.router)
-    app.include_router(dashboard.router)
-    app.include_router(resident_pages.router)
-    app.include_router(workbench.router)
+    for router, prefix in ROUTERS:
+        app.include_router(router, prefix=prefix)
     codec.install(app)
     errors.install(app)
     app.add_middleware(
@@ -108,12 +112,12 @@ def _install_front_door(app: FastAPI) -> None:
     title = f"{app.title} API 接口文档"
     favicon = f"{DOCS_ASSETS}/favicon.png"
 
-    @app.get("/", include_in_schema=False)
+    @app.get("/", include_in_schema=False, dependencies=[access.Public])
     async def front_door(request: Request) -> RedirectResponse:
         person = await sessions.current_person(request, request.app.state.db)
         return RedirectResponse(sessions.SIGNIN if person is None else sessions.home(person.role), status_code=307)
 
-    @app.get("/docs", include_in_schema=False)
+    @app.get("/docs", include_in_schema=False, dependencies=[access.Public])
     async def swagger_ui() -> HTMLResponse:
         return get_swagger_ui_html(
             openapi_url=app.openapi_url,
@@ -124,7 +128,7 @@ def _install_front_door(app: FastAPI) -> None:
             oauth2_redirect_url=None,
         )
 
-    @app.get("/redoc", include_in_schema=False)
+    @app.get("/redoc", include_in_schema=False, dependencies=[access.Public])
     async def redoc() -> HTMLResponse:
         return get_redoc_html(
             openapi_url=app.openapi_url,

@@ -15,7 +15,7 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from pydantic import BaseModel
 from temporalio.client import Client
 
-from api import calls, keys
+from api import access, calls, keys
 from api.dependencies import DbPool
 from api.errors import ApiError, unauthorized
 from schemas.case import Actor, CaseView, ResidentRole
@@ -27,6 +27,9 @@ from schemas.task import TaskActor
 
 # Property companies are registered at the district but only answer for their own compounds.
 _AREA_ROLES = frozenset({Role.COMMUNITY, Role.STREET, Role.SUPERVISOR})
+# Intake desks and the registry's keepers never see a case as a party, even when their organisation is one
+# (the command centre keeps the registry and owns DISTRICT).
+CASE_ROLES = frozenset(Role) - {Role.INTAKE, Role.ADMIN}
 
 _bearer = HTTPBearer(auto_error=False, description="an organisation's API key (`whistle keys create`)")
 _case_token = APIKeyHeader(
@@ -58,6 +61,8 @@ class Principal(BaseModel):
 
     def may_view(self, case: CaseView) -> bool:
         """A participant of the case, or a community, street or district centre whose area contains it."""
+        if self.role not in CASE_ROLES:
+            return False
         participants = {
             *case.council.values(),
             *(stage.owner for stage in case.stages),
@@ -107,10 +112,18 @@ def _require(right: Right):
         check_right(principal, right)
         return principal
 
-    return dependency
+    return access.declare(access.key(right), dependency)
 
 
+async def _reporter(principal: Annotated[Principal | None, Depends(_optional_principal)]) -> Principal | None:
+    if principal is not None:
+        check_right(principal, Right.REPORT)
+    return principal
+
+
+# Whoever's key it is, if any: a route taking it declares its own rule (`access.declared`).
 OptionalCaller = Annotated[Principal | None, Depends(_optional_principal)]
+Reporter = Annotated[Principal | None, Depends(access.declare(access.REPORTING, _reporter))]
 Handler = Annotated[Principal, Depends(_require(Right.HANDLE))]
 CouncilParty = Annotated[Principal, Depends(_require(Right.SIGNOFF))]
 Dispatcher = Annotated[Principal, Depends(_require(Right.DISPATCH))]
@@ -126,7 +139,7 @@ async def _token(token: Annotated[str | None, Depends(_case_token)]) -> str:
     return token
 
 
-CaseToken = Annotated[str, Depends(_token)]
+CaseToken = Annotated[str, Depends(access.declare(access.RESIDENT, _token))]
 
 
 async def resident_access(client: Client, pool: asyncpg.Pool, case_id: str, token: str) -> ResidentRole:

@@ -62,7 +62,7 @@ def _refusal(cause: ApplicationError) -> Message:
     return Message(template=cause.message)
 
 
-async def _call(call: Callable[[], Awaitable[T]], *, what: Message, missing: Message) -> T:
+async def _call(call: Callable[[], Awaitable[T]], *, what: Message, missing: Message, missing_status: int = 404) -> T:
     loop = asyncio.get_running_loop()
     give_up = loop.time() + _OPENING_WAIT
     while True:
@@ -95,7 +95,7 @@ async def _call(call: Callable[[], Awaitable[T]], *, what: Message, missing: Mes
                     raise _about(
                         409, N_("%(what)s: it is closed and takes no more actions"), what, code="case_closed"
                     ) from error
-                raise ApiError(404, missing.template, params=missing.params) from error
+                raise ApiError(missing_status, missing.template, params=missing.params) from error
             if error.status in (RPCStatusCode.INVALID_ARGUMENT, RPCStatusCode.FAILED_PRECONDITION):
                 raise _about(409, N_("%(what)s: %(reason)s"), what, error.message) from error
             raise dependency_failure(error) from error
@@ -157,24 +157,40 @@ def _unknown_task(case_id: str, department: str) -> Message:
     return Message(template=N_("%(org)s has no task on case %(case)s"), params={"org": department, "case": case_id})
 
 
-async def task_view(client: Client, pool: asyncpg.Pool, case_id: str, department: str) -> TaskView:
+def _no_task(mine: bool) -> int:
+    """A department asking after its own task on a case where it has none takes no part in the case: 403."""
+    return 403 if mine else 404
+
+
+async def task_view(
+    client: Client, pool: asyncpg.Pool, case_id: str, department: str, *, mine: bool = False
+) -> TaskView:
     return await _call(
         lambda: read_task_view(client, pool, case_id, department, rpc_timeout=RPC_TIMEOUT),
         what=_task(case_id, department),
         missing=_unknown_task(case_id, department),
+        missing_status=_no_task(mine),
     )
 
 
 async def task_update(
-    client: Client, case_id: str, department: str, update, command: BaseModel, *, request_id: str | None = None
+    client: Client,
+    case_id: str,
+    department: str,
+    update,
+    command: BaseModel,
+    *,
+    request_id: str | None = None,
+    mine: bool = False,
 ) -> TaskView:
     """Run one of `DepartmentTaskWorkflow`'s updates on the department's task of the case (once per
-    `request_id`, as `case_update`)."""
+    `request_id`, as `case_update`); `mine`: the department itself asks."""
     handle = task_handle(client, case_id, department)
     return await _call(
         lambda: handle.execute_update(update, command, id=request_id, rpc_timeout=RPC_TIMEOUT),
         what=_task(case_id, department),
         missing=_unknown_task(case_id, department),
+        missing_status=_no_task(mine),
     )
 
 

@@ -21,7 +21,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 from temporalio.api.common.v1 import Payloads
 
-from api import dashboard, sessions
+from api import access, dashboard, sessions
 from api.auth import Principal, authenticate, check_right
 from api.dependencies import DbPool, TemporalClient
 from api.errors import ApiError, unauthorized
@@ -53,7 +53,7 @@ async def _reader(
     return principal
 
 
-Reader = Annotated[Principal, Depends(_reader)]
+Reader = Annotated[Principal, Depends(access.declare(access.PERSONAL_DATA, _reader))]
 
 
 async def _payloads(request: Request) -> Payloads:
@@ -113,7 +113,9 @@ class CodecCors:
         await (self.cors if codec else self.app)(scope, receive, send)
 
 
+INCLUDED = ((router, PREFIX), (router, dashboard.PREFIX + PREFIX))  # the second where the dashboard's cookie reaches
+
+
 def install(app: FastAPI) -> None:
-    app.include_router(router, prefix=PREFIX)
-    app.include_router(router, prefix=dashboard.PREFIX + PREFIX)  # where the dashboard's sign-in cookie reaches
+    """The cross-origin rule of the codec routes (app.py includes them, `INCLUDED`)."""
     app.add_middleware(CodecCors, origin=app.state.settings.temporal_ui_origin)

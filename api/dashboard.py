@@ -7,7 +7,6 @@ import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Annotated
 from urllib.parse import parse_qsl, urlencode
 
@@ -23,7 +22,7 @@ from api.auth import Principal, check_view
 from api.bodies import request_id
 from api.dependencies import DbPool, TemporalClient
 from api.errors import ApiError, field_message
-from api.pages import templates
+from api.pages import serve_static, templates
 from api.sessions import signed_in_with
 from api.statistics import cases_download, district_statistics, statistics_download
 from client.names import name_book
@@ -42,7 +41,6 @@ from workflows.case import CaseWorkflow
 from workflows.department_task import DepartmentTaskWorkflow
 
 PREFIX = "/dashboard"
-_STATIC = {"dashboard.css": "text/css", "dashboard.js": "text/javascript"}
 _OPEN = [Status.REPORTED, Status.IN_PROGRESS, Status.REOPENED]
 PAGE_ROWS = 100  # a case list's page
 _NOT_FILTERS = {"lang", "page", "format"}  # query parameters of a list page that are not the list's filter
@@ -51,9 +49,9 @@ DEFAULT_PERIOD = timedelta(days=30)  # the overview's default: the last 30 local
 _COUNCIL_VOTE = {EventKind.RESOLUTION_PROPOSED, EventKind.SIGNED_OFF, EventKind.OBJECTED, EventKind.PROPOSAL_FAILED}
 _TASK_ECHO_WAIT = 5.0  # seconds a task's change may take to reach its case (a signal) before the page shows it
 
-_HERE = Path(__file__).parent
 FormKey = Annotated[str | None, Form(pattern=r"^[0-9a-f]{32}$")]
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
+serve_static(router, {"dashboard.css": "text/css", "dashboard.js": "text/javascript"})
 
 
 def _trend_points(trend: list[TrendPoint], width: int = 600, height: int = 160) -> list[tuple[float, float, str]]:
@@ -341,6 +339,7 @@ async def _act(
     perform: Callable[[str], Awaitable[object]],
 ) -> Response:
     """Run `perform` (given the form's request id) and go back to the case page, or show why it was refused."""
+    check_view(caller, await calls.case_view(client, pool, case_id))  # before the refusal page shows the case
     try:
         await perform(request_id(caller.org, done, form_key))
     except ApiError as error:
@@ -447,11 +446,3 @@ async def rankings_page(
         kinds=list(EntityKind),
         boards=list(ListKind),
     )
-
-
-@router.get("/static/{name}")
-async def static(name: str) -> Response:
-    if name not in _STATIC:
-        return Response(status_code=404)
-    content = (_HERE / "static" / name).read_bytes()
-    return Response(content, media_type=_STATIC[name], headers={"Cache-Control": "max-age=300"})

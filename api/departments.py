@@ -48,7 +48,7 @@ async def inbox(caller: Department, pool: DbPool, query: Annotated[TaskFilter, Q
     summary="My task on a case, with the case it belongs to",
 )
 async def task(case_id: CasePath, caller: Department, client: TemporalClient, pool: DbPool) -> DepartmentTask:
-    view = await calls.task_view(client, pool, case_id, caller.org)
+    view = await calls.task_view(client, pool, case_id, caller.org, mine=True)
     return DepartmentTask(task=view, case=await calls.case_view(client, pool, case_id))
 
 
@@ -84,4 +84,4 @@ task_action(
 )
 async def resume(case_id: CasePath, body: ResumeBody, caller: Department, client: TemporalClient) -> TaskView:
     cmd = command_from(Resume, body, actor=caller.actor(body.person))
-    return await calls.task_update(client, case_id, caller.org, DepartmentTaskWorkflow.resume, cmd)
+    return await calls.task_update(client, case_id, caller.org, DepartmentTaskWorkflow.resume, cmd, mine=True)

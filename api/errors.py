@@ -264,9 +264,7 @@ def _field(location: list[Any]) -> str:
 
 
 def _describe(errors: list[dict[str, Any]]) -> str:
-    return _("; ").join(
-        _("%(field)s: %(problem)s") % {"field": _field(e["loc"]), "problem": e["msg"]} for e in errors
-    )
+    return _("; ").join(_("%(field)s: %(problem)s") % {"field": _field(e["loc"]), "problem": e["msg"]} for e in errors)
 
 
 # ---- answers ---------------------------------------------------------------------------------------------------

@@ -7,11 +7,12 @@ from typing import Literal
 from fastapi import APIRouter, Response, status
 from pydantic import BaseModel
 
+from api import access
 from api.dependencies import DbPool, TemporalClient
 
 _CHECK_TIMEOUT = timedelta(seconds=3)
 
-router = APIRouter(tags=["health"])
+router = APIRouter(tags=["health"], dependencies=[access.Public])
 
 
 class DependencyHealth(BaseModel):

@@ -18,8 +18,8 @@ from fastapi import APIRouter, Form, Query
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
 from activities import locations, registry, search
-from api import calls
-from api.auth import authenticate
+from api import access, calls
+from api.auth import authenticate, check_right
 from api.bodies import IdempotencyHeader
 from api.dependencies import AppSettings, DbPool, TemporalClient
 from api.errors import ApiError, Open311Error, field_message, responses
@@ -31,6 +31,7 @@ from i18n.names import NameBook, name
 from schemas.case import CaseReport, CaseSummary, CaseView
 from schemas.domain import Code, Severity, Status
 from schemas.instant import Instant
+from schemas.keys import Right
 from schemas.messages import N_
 from schemas.registry import Category
 from schemas.search import CaseFilter, CaseSort
@@ -185,7 +186,13 @@ def _is_code(value: str) -> bool:
 JurisdictionId = Annotated[str | None, Query(description="optional: this endpoint serves one district")]
 
 
-@router.get("/services.json", response_model=list[Service], responses=_ERRORS, summary="GET Service List")
+@router.get(
+    "/services.json",
+    response_model=list[Service],
+    responses=_ERRORS,
+    summary="GET Service List",
+    dependencies=[access.Public],
+)
 async def services(pool: DbPool, jurisdiction_id: JurisdictionId = None) -> list[Service]:
     async with pool.acquire() as connection:
         await _check_jurisdiction(connection, jurisdiction_id)
@@ -214,6 +221,7 @@ async def services(pool: DbPool, jurisdiction_id: JurisdictionId = None) -> list
     response_model=ServiceDefinition,
     responses=_ERRORS,
     summary="GET Service Definition",
+    dependencies=[access.Public],
 )
 async def service_definition(
     service_code: str, pool: DbPool, jurisdiction_id: JurisdictionId = None
@@ -337,6 +345,7 @@ def _report(form: RequestForm, category: Category, compound: str | None, names: 
     response_model=list[RequestReceipt],
     responses=_ERRORS,
     summary="POST Service Request (form-encoded; needs an intake api_key)",
+    dependencies=[access.declared(access.OPEN311_REPORTING)],
 )
 async def create_request(
     form: Annotated[RequestForm, Form()],
@@ -348,6 +357,7 @@ async def create_request(
     caller = await authenticate(pool, form.api_key) if form.api_key else None
     if caller is None:
         raise ApiError(403, N_("missing or invalid api_key"))
+    check_right(caller, Right.REPORT)  # before anything about the request is said
     async with pool.acquire() as connection:
         await _check_jurisdiction(connection, form.jurisdiction_id)
         if form.service_code is None:
@@ -444,6 +454,7 @@ def _period(start: datetime | None, end: datetime | None) -> tuple[datetime, dat
     response_model=list[ServiceRequest],
     responses=_ERRORS,
     summary="GET Service Requests (default: the last 90 days, at most 1000, newest first)",
+    dependencies=[access.Public],
 )
 async def requests(
     pool: DbPool,
@@ -486,6 +497,7 @@ async def requests(
     response_model=list[ServiceRequest],
     responses=_ERRORS,
     summary="GET Service Request",
+    dependencies=[access.Public],
 )
 async def request(
     service_request_id: str, client: TemporalClient, pool: DbPool, jurisdiction_id: JurisdictionId = None

@@ -25,7 +25,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from pydantic import BaseModel
 from temporalio.client import Client
 
-from api import calls
+from api import access, calls
 from api.auth import OptionalCaller, Principal, check_view
 from api.dependencies import AppSettings, DbPool, TemporalClient
 from api.errors import ApiError, FieldError, responses, unauthorized
@@ -235,6 +235,7 @@ class Uploaded(BaseModel):
     response_model=Uploaded,
     status_code=status.HTTP_201_CREATED,
     responses=responses(401, 403, 404, 413, 429, 503, meaning=_PHOTO_ERRORS),
+    dependencies=[access.declared(access.UPLOADING)],
     summary="Upload photos (1–4, at most 10 MB each; 422: not a photo, unreadable or too many); put their URLs in "
     "a report's photo_urls or a task's evidence_urls. An organisation attaches them to a case it may view (`case`)",
 )
@@ -284,6 +285,7 @@ _SERVED = {200: {"content": {"image/jpeg": {}, "image/png": {}}, "description": 
     "/{photo_id}",
     response_class=Response,
     responses={**_SERVED, **responses(401, 403, 404, 503)},
+    dependencies=[access.declared(access.PHOTO)],
     summary="A photo, for the residents of a case it is in and the organisations that may view that case",
 )
 async def photo(
@@ -302,6 +304,7 @@ async def photo(
     "/{photo_id}/thumbnail",
     response_class=Response,
     responses={**_SERVED, **responses(401, 403, 404, 503)},
+    dependencies=[access.declared(access.PHOTO)],
     summary=f"The photo's thumbnail (JPEG, at most {THUMBNAIL_SIDE} pixels a side)",
 )
 async def thumbnail(

@@ -11,7 +11,6 @@ Everything a resident reads comes from the catalogue (Chinese by default), times
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
@@ -19,12 +18,12 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from pydantic import BaseModel, Field, ValidationError
 
 from activities import locations, registry
-from api import calls, photos
+from api import access, calls, photos
 from api.bodies import request_id
 from api.dependencies import AppSettings, DbPool, TemporalClient
 from api.errors import ApiError
 from api.limits import report_limit
-from api.pages import templates
+from api.pages import serve_static, templates
 from api.residents import report_for
 from client.cases import IntakeOutcome
 from client.names import name_book
@@ -44,8 +43,6 @@ PREFIX = "/resident"
 REPORT = f"{PREFIX}/report"
 COOKIE = "whistle_case"
 REMEMBER_FOR = 180 * 24 * 3600  # seconds a phone keeps opening its case without the private link
-_STATIC = {"resident.css": "text/css", "resident.js": "text/javascript"}
-_HERE = Path(__file__).parent
 _HEADERS = {
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-store",
@@ -55,6 +52,8 @@ _HEADERS = {
 }
 FormKey = Annotated[str | None, Form(pattern=r"^[0-9a-f]{32}$")]
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
+serve_static(router, {"resident.css": "text/css", "resident.js": "text/javascript"})
+_RESIDENT = access.declared(access.RESIDENT_PAGE)  # the case cookie, checked by each route
 
 
 def _page(request: Request, template: str, status_code: int = 200, **context) -> HTMLResponse:
@@ -179,7 +178,7 @@ async def _form_page(
     )
 
 
-@router.get("/")
+@router.get("/", dependencies=[access.Public])
 async def report_page(request: Request, pool: DbPool, settings: AppSettings) -> HTMLResponse:
     return await _form_page(request, pool, settings, ReportForm())
 
@@ -190,7 +189,7 @@ class Where(BaseModel):
     nearest: list[dict] = Field(default_factory=list)
 
 
-@router.get("/where")
+@router.get("/where", dependencies=[access.Public])
 async def where(
     pool: DbPool,
     lat: Annotated[float, Query(ge=-90, le=90)],
@@ -222,7 +221,7 @@ def _not_in_a_compound(any_near: bool) -> str:
     return _("This place is far from our compounds: pick yours from the list.")
 
 
-@router.post("/report")
+@router.post("/report", dependencies=[access.Public])
 async def report(
     request: Request,
     client: TemporalClient,
@@ -369,7 +368,7 @@ async def _role(client, pool, case_id: str, token: str | None) -> ResidentRole |
         raise
 
 
-@router.get("/cases/{case_id}")
+@router.get("/cases/{case_id}", dependencies=[access.Public])
 async def case_page(
     request: Request,
     case_id: CaseId,
@@ -427,7 +426,7 @@ class Handover(BaseModel):
     token: str | None = Field(default=None, max_length=128)
 
 
-@router.post("/cases/{case_id}/session")
+@router.post("/cases/{case_id}/session", dependencies=[_RESIDENT])
 async def open_case(
     request: Request, case_id: CaseId, handover: Handover, client: TemporalClient, pool: DbPool
 ) -> Response:
@@ -459,7 +458,7 @@ async def _reporter_acts(request: Request, client, pool, case_id: str, act) -> R
     return RedirectResponse(f"{_case_path(case_id)}?done={done}", status_code=303, headers=_HEADERS)
 
 
-@router.post("/cases/{case_id}/verdict")
+@router.post("/cases/{case_id}/verdict", dependencies=[_RESIDENT])
 async def verdict(
     request: Request,
     case_id: CaseId,
@@ -479,7 +478,7 @@ async def verdict(
     return await _reporter_acts(request, client, pool, case_id, act)
 
 
-@router.post("/cases/{case_id}/withdraw")
+@router.post("/cases/{case_id}/withdraw", dependencies=[_RESIDENT])
 async def withdraw(
     request: Request,
     case_id: CaseId,
@@ -497,7 +496,7 @@ async def withdraw(
     return await _reporter_acts(request, client, pool, case_id, act)
 
 
-@router.get("/cases/{case_id}/photos/{photo_id}")
+@router.get("/cases/{case_id}/photos/{photo_id}", dependencies=[_RESIDENT])
 async def case_photo(
     request: Request,
     case_id: CaseId,
@@ -512,11 +511,3 @@ async def case_photo(
     if case_id not in await photos.attached(pool, photo_id):
         return Response(status_code=404, headers=_HEADERS)
     return await photos.served(photos.store_for(settings), photo_id, thumbnail)
-
-
-@router.get("/static/{name}")
-async def static(name: str) -> Response:
-    if name not in _STATIC:
-        return Response(status_code=404)
-    content = (_HERE / "static" / name).read_bytes()
-    return Response(content, media_type=_STATIC[name], headers={"Cache-Control": "max-age=300"})

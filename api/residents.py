@@ -6,7 +6,7 @@ from pydantic import BaseModel, Field
 from activities import registry
 from api import calls, photos
 from api.actions import CasePath
-from api.auth import CaseToken, OptionalCaller, check_right, resident_access
+from api.auth import CaseToken, Reporter, check_right, resident_access
 from api.bodies import IdempotencyHeader, body_of, command_from, request_id
 from api.dependencies import AppSettings, DbPool, TemporalClient
 from api.errors import ApiError, FieldError, responses
@@ -113,7 +113,7 @@ async def report(
     client: TemporalClient,
     pool: DbPool,
     settings: AppSettings,
-    caller: OptionalCaller,
+    caller: Reporter,
     idempotency_key: IdempotencyHeader = None,
 ) -> ReportReceipt:
     if caller is None:

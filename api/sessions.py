@@ -17,6 +17,7 @@ import asyncpg
 from fastapi import Depends, HTTPException, Request, Response
 
 from activities import people
+from api import access
 from api.auth import Principal, check_right
 from api.dependencies import DbPool
 from schemas.keys import Right, Role
@@ -88,7 +89,7 @@ async def signed_in(request: Request, pool: DbPool) -> Principal:
     return await principal_of(pool, person)
 
 
-SignedIn = Annotated[Principal, Depends(signed_in)]
+SignedIn = Annotated[Principal, Depends(access.declare(access.SIGNED_IN, signed_in))]
 
 
 def signed_in_with(right: Right):
@@ -98,4 +99,4 @@ def signed_in_with(right: Right):
         check_right(principal, right)
         return principal
 
-    return dependency
+    return access.declare(access.page(right), dependency)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from activities import people
-from api import sessions
+from api import access, sessions
 from api.dependencies import DbPool
 from api.pages import templates
 from api.wording import say
@@ -18,6 +18,7 @@ from schemas.messages import Invalid
 from schemas.people import MIN_PASSWORD
 
 router = APIRouter(include_in_schema=False)
+_CHOOSING = access.declared(access.SIGNED_IN)  # a person with a one-time password, checked by each route
 
 Next = Annotated[str | None, Query(max_length=2000)]
 NextField = Annotated[str | None, Form(max_length=2000)]
@@ -40,7 +41,7 @@ def _page(request: Request, step: str, next_path: str | None, status_code: int =
     )
 
 
-@router.get(sessions.SIGNIN)
+@router.get(sessions.SIGNIN, dependencies=[access.Public])
 async def signin_form(request: Request, pool: DbPool, next: Next = None) -> Response:
     person = await sessions.current_person(request, pool)
     if person is not None and not person.must_change_password:
@@ -48,7 +49,7 @@ async def signin_form(request: Request, pool: DbPool, next: Next = None) -> Resp
     return _page(request, "signin", next)
 
 
-@router.post(sessions.SIGNIN)
+@router.post(sessions.SIGNIN, dependencies=[access.Public])
 async def signin(
     request: Request,
     pool: DbPool,
@@ -71,7 +72,7 @@ async def signin(
     return response
 
 
-@router.get(sessions.PASSWORD)
+@router.get(sessions.PASSWORD, dependencies=[_CHOOSING])
 async def password_form(request: Request, pool: DbPool, next: Next = None) -> Response:
     person = await sessions.current_person(request, pool)
     if person is None:
@@ -79,7 +80,7 @@ async def password_form(request: Request, pool: DbPool, next: Next = None) -> Re
     return _page(request, "password", next, person=person)
 
 
-@router.post(sessions.PASSWORD)
+@router.post(sessions.PASSWORD, dependencies=[_CHOOSING])
 async def choose_password(
     request: Request, pool: DbPool, password: Password, repeated: Password, next: NextField = None
 ) -> Response:
@@ -96,7 +97,7 @@ async def choose_password(
     return RedirectResponse(sessions.same_site(next) or sessions.home(person.role), status_code=303)
 
 
-@router.post("/signout")
+@router.post("/signout", dependencies=[access.Public])
 async def signout(request: Request, pool: DbPool) -> Response:
     session_id = request.cookies.get(sessions.COOKIE)
     if session_id:

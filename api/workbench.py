@@ -9,7 +9,6 @@ The inbox refreshes itself by polling `/work/count` (see static/workbench.js).
 
 import uuid
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -23,7 +22,7 @@ from api.auth import Principal, check_right
 from api.bodies import request_id
 from api.dependencies import AppSettings, DbPool, TemporalClient
 from api.errors import ApiError
-from api.pages import templates
+from api.pages import serve_static, templates
 from api.sessions import SignedIn
 from api.wording import say
 from client.names import name_book
@@ -65,12 +64,11 @@ from workflows.department_task import DepartmentTaskWorkflow as Task
 PREFIX = "/work"
 POLL_SECONDS = 20
 UPLOADS = (f"{PREFIX}/cases/", f"{PREFIX}/tasks/")  # forms under these take photos (notes, evidence)
-_STATIC = {"workbench.css": "text/css", "workbench.js": "text/javascript"}
-_HERE = Path(__file__).parent
 _COUNCIL_VOTE = {EventKind.RESOLUTION_PROPOSED, EventKind.SIGNED_OFF, EventKind.OBJECTED, EventKind.PROPOSAL_FAILED}
 _FORM_KEY = 32  # hex characters of a form's one-use key
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
+serve_static(router, {"workbench.css": "text/css", "workbench.js": "text/javascript"})
 
 
 class Refused(Exception):
@@ -518,11 +516,3 @@ async def case_photo(
     if case_id not in await photos.attached(pool, photo_id):
         return Response(status_code=404)
     return await photos.served(photos.store_for(settings), photo_id, thumbnail)
-
-
-@router.get("/static/{name}")
-async def static(name: str) -> Response:
-    if name not in _STATIC:
-        return Response(status_code=404)
-    content = (_HERE / "static" / name).read_bytes()
-    return Response(content, media_type=_STATIC[name], headers={"Cache-Control": "max-age=300"})

@@ -49,7 +49,16 @@ async def test_a_workflow_refusal_reads_in_the_language_with_names(http, api_key
     accept = f"/v1/handler/cases/{case_id}/accept"
     stranger = await http.post(accept, json={}, headers=bearer(api_keys["other_property"]))
     assert stranger.status_code == 403
-    assert stranger.json() == {"code": "forbidden", "detail": "金地物业不能在小区三方接单：只有小区三方中的一方可以"}
+    assert stranger.json() == {
+        "code": "forbidden",
+        "detail": f"金地物业既不是案件 {case_id} 的参与方，也不管辖其所在区域",
+    }
+    street = await http.post(accept, json={}, headers=bearer(api_keys["street"]))  # over the area, not a party
+    assert street.status_code == 403
+    assert street.json() == {
+        "code": "forbidden",
+        "detail": "东风街道办事处不能在小区三方接单：只有小区三方中的一方可以",
+    }
 
 
 async def test_a_validation_error_is_chinese_keeping_pydantics_type_and_location(http):
