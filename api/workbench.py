@@ -414,7 +414,7 @@ async def task_page(
     done: Annotated[str | None, Query(max_length=40)] = None,
 ) -> HTMLResponse:
     try:
-        task = await calls.task_view(client, pool, case_id, caller.org)
+        task = await calls.task_view(client, pool, case_id, caller.org, mine=True)
     except ApiError as error:
         return await _refusal(request, pool, caller, error.status_code, say(error.words, await name_book(pool)))
     return await _task_page(request, client, pool, caller, task, notice=_notice(done))
@@ -476,7 +476,7 @@ async def task_action(
 ) -> Response:
     names = await name_book(pool)
     try:
-        task = await calls.task_view(client, pool, case_id, caller.org)
+        task = await calls.task_view(client, pool, case_id, caller.org, mine=True)
     except ApiError as error:
         return await _refusal(request, pool, caller, error.status_code, say(error.words, names))
     form = await request.form(max_files=photos.MAX_PHOTOS, max_part_size=photos.MAX_PHOTO_BYTES)
@@ -487,10 +487,10 @@ async def task_action(
         urls = await _photo_urls(request, settings, pool, case_id, form) if with_photos else []
         update, command = _task_command(kind, form, caller, urls)
         once = request_id(caller.org, f"work/task/{kind}", _form_key(form))
-        await calls.task_update(client, case_id, caller.org, update, command, request_id=once)
+        await calls.task_update(client, case_id, caller.org, update, command, request_id=once, mine=True)
     except (Refused, ValidationError, ValueError, ApiError) as refusal:
         status_code, message = _refused(refusal, names)
-        task = await calls.task_view(client, pool, case_id, caller.org)
+        task = await calls.task_view(client, pool, case_id, caller.org, mine=True)
         return await _task_page(request, client, pool, caller, task, status_code, error=message)
     return RedirectResponse(f"{PREFIX}/tasks/{case_id}?done={kind}", status_code=303)
 
