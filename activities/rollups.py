@@ -138,6 +138,38 @@ def case_event_counts(events: Iterable[Mapping], owners: Parties) -> Counter[Key
     return counts
 
 
+def task_counts(task: Mapping) -> Counter[Key]:
+    """The counts of a department task row (its department's figures); durations in microseconds."""
+    counts: Counter[Key] = Counter()
+    department = task["department"]
+    counts["task", "", department] += 1
+    accepted, completed = task["accepted_at"], task["completed_at"]
+    if accepted is not None:
+        counts["task_accepted", "", department] += 1
+        counts["task_accepted_on_time", "", department] += accepted <= task["accept_due"]
+        counts["task_accept_us", "", department] += _microseconds(accepted - task["summoned_at"])
+        if completed is not None:
+            counts["task_completed", "", department] += 1
+            counts["task_completion_us", "", department] += _microseconds(completed - accepted)
+    if completed is not None and task["work_due"] is not None:
+        counts["task_completed_on_time", "", department] += completed <= task["work_due"]
+    return +counts
+
+
+def task_score_counts(departments: Iterable[str], score: int | None) -> Counter[Key]:
+    """A case's score as its tasks' departments count it (one per task: a department's mean over its tasks)."""
+    counts: Counter[Key] = Counter()
+    if score is not None:
+        for department in departments:
+            counts["task_scored", "", department] += 1
+            counts["task_score_sum", "", department] += score
+    return counts
+
+
+def _microseconds(delta) -> int:
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
 def _truthy(value: object) -> bool:
     return value is True or str(value).lower() == "true"
 
@@ -157,14 +189,34 @@ class Delta:
         if not rows:
             return
         columns = list(zip(*[(*where, *key, n) for where, key, n in rows], strict=True))
-        await connection.execute(
-            """INSERT INTO statistics_rollups (day, compound, community, street, district, figure, level, org, n)
-               SELECT * FROM unnest($1::date[], $2::text[], $3::text[], $4::text[], $5::text[],
-                                    $6::text[], $7::text[], $8::text[], $9::bigint[])
-               ON CONFLICT (day, compound, figure, level, org)
-               DO UPDATE SET n = statistics_rollups.n + EXCLUDED.n""",
-            *[list(column) for column in columns],
-        )
+        await connection.execute(_WRITE, *[list(column) for column in columns])
+
+
+# The day's rows, the month's (summed) and the day's trend row, in one statement, each in key order.
+_WRITE = """
+WITH delta AS (
+    SELECT * FROM unnest($1::date[], $2::text[], $3::text[], $4::text[], $5::text[],
+                         $6::text[], $7::text[], $8::text[], $9::bigint[])
+           AS d(day, compound, community, street, district, figure, level, org, n)
+),
+daily AS (
+    INSERT INTO statistics_rollups (day, compound, community, street, district, figure, level, org, n)
+    SELECT * FROM delta
+    ON CONFLICT (day, compound, figure, level, org) DO UPDATE SET n = statistics_rollups.n + EXCLUDED.n
+),
+monthly AS (
+    INSERT INTO statistics_rollups_monthly (month, compound, community, street, district, figure, level, org, n)
+    SELECT date_trunc('month', day)::date, compound, community, street, district, figure, level, org, sum(n)
+      FROM delta GROUP BY 1, 2, 3, 4, 5, 6, 7, 8 ORDER BY 1, 2, 6, 7, 8
+    ON CONFLICT (month, compound, figure, level, org) DO UPDATE SET n = statistics_rollups_monthly.n + EXCLUDED.n
+)
+INSERT INTO statistics_trend (day, compound, community, street, district, reported, stints, breaches)
+SELECT day, compound, community, street, district, coalesce(sum(n) FILTER (WHERE figure = 'reported'), 0),
+       coalesce(sum(n) FILTER (WHERE figure = 'stint'), 0), coalesce(sum(n) FILTER (WHERE figure = 'breach'), 0)
+  FROM delta WHERE figure IN ('reported', 'stint', 'breach') GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2
+ON CONFLICT (day, compound) DO UPDATE SET reported = statistics_trend.reported + EXCLUDED.reported,
+    stints = statistics_trend.stints + EXCLUDED.stints, breaches = statistics_trend.breaches + EXCLUDED.breaches
+"""
 
 
 async def lock_case(connection: asyncpg.Connection, case_id: str) -> None:
@@ -187,6 +239,8 @@ async def project(
         return
     if old is None:
         day = (await _file(connection, [case["case_id"]])).get(case["case_id"])
+        if day is None:
+            return  # the backfill added it meanwhile (a row must have been written beside the projection)
     else:
         day = await connection.fetchval("SELECT day FROM statistics_rolled_up WHERE case_id = $1", case["case_id"])
         if day is None:
@@ -198,12 +252,50 @@ async def project(
             delta.add(dims(old, day), case_counts(old, owners), -1)
         delta.add(dims(new, day), case_counts(new, owners))
     delta.add(dims(case, day), event_counts(inserted, owners))
+    scores = (None if old is None else old["score"], None if new is None else new["score"])
+    if old is None or scores[0] != scores[1]:  # a task projected before its case was filed waited for it
+        tasks = await _tasks(connection, [case["case_id"]])
+        departments = [task["department"] for task in tasks]
+        delta.add(dims(case, day), task_score_counts(departments, scores[0]), -1)
+        delta.add(dims(case, day), task_score_counts(departments, scores[1]))
+        if old is None:
+            for task in tasks:
+                delta.add(dims(case, day), task_counts(task))
     if any(e["kind"] in _PER_CASE_KINDS for e in inserted):
         fresh = {e["seq"] for e in inserted}
         earlier = [e for e in await _per_case_events(connection, case["case_id"]) if e["seq"] not in fresh]
         delta.add(dims(case, day), case_event_counts(earlier, owners), -1)
         delta.add(dims(case, day), case_event_counts([*earlier, *inserted], owners))
     await delta.write(connection)
+
+
+async def project_task(connection: asyncpg.Connection, old: Mapping | None, new: Mapping | None) -> None:
+    """Add to the roll-ups what one task projection changed, inside its transaction and under its case's
+    `lock_case`: `old` is the task row before (None for a new task), `new` the row written (None if it was older)."""
+    if new is None:
+        return
+    case = await connection.fetchrow(
+        "SELECT r.day, c.* FROM statistics_rolled_up r JOIN cases c USING (case_id) WHERE r.case_id = $1",
+        new["case_id"],
+    )
+    if case is None:
+        return  # not rolled up yet: the backfill adds the case with its tasks
+    delta = Delta()
+    where = dims(case, case["day"])
+    if old is None:
+        delta.add(where, task_score_counts([new["department"]], case["score"]))
+    else:
+        delta.add(where, task_counts(old), -1)
+    delta.add(where, task_counts(new))
+    await delta.write(connection)
+
+
+async def _tasks(connection: asyncpg.Connection, case_ids: list[str]) -> list[Mapping]:
+    return await connection.fetch(
+        """SELECT case_id, department, summoned_at, accept_due, work_due, accepted_at, completed_at
+             FROM department_tasks WHERE case_id = ANY($1::text[])""",
+        case_ids,
+    )
 
 
 async def _file(connection: asyncpg.Connection, case_ids: list[str]) -> dict[str, date]:
@@ -256,8 +348,13 @@ async def backfill(
     """
     if rebuild:
         async with connection.transaction():
-            await connection.execute("LOCK TABLE statistics_rolled_up, statistics_rollups IN EXCLUSIVE MODE")
-            await connection.execute("TRUNCATE statistics_rollups, statistics_rolled_up")
+            await connection.execute(
+                """LOCK TABLE statistics_rolled_up, statistics_rollups, statistics_rollups_monthly, statistics_trend
+                   IN EXCLUSIVE MODE"""
+            )
+            await connection.execute(
+                "TRUNCATE statistics_rollups, statistics_rollups_monthly, statistics_trend, statistics_rolled_up"
+            )
             await connection.execute(_INCOMPLETE)
     total = await connection.fetchval(
         """SELECT count(*) FROM cases c
@@ -291,10 +388,18 @@ async def backfill(
                 list(_EVENT_KINDS),
             ):
                 events[event["case_id"]].append(event)
+            tasks: dict[str, list[Mapping]] = {case_id: [] for case_id in days}
+            for task in await _tasks(connection, list(days)):
+                tasks[task["case_id"]].append(task)
             delta = Delta()
             for case, owners in zip(filed, await parties(connection, filed), strict=True):
                 where = dims(case, days[case["case_id"]])
                 delta.add(where, case_counts(case, owners))
+                for task in tasks[case["case_id"]]:
+                    delta.add(where, task_counts(task))
+                delta.add(
+                    where, task_score_counts((task["department"] for task in tasks[case["case_id"]]), case["score"])
+                )
                 delta.add(where, event_counts(events[case["case_id"]], owners))
                 delta.add(where, case_event_counts(events[case["case_id"]], owners))
             await delta.write(connection)
