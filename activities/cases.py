@@ -65,6 +65,25 @@ _UPSERT_VIEW = """
 """
 
 
+async def write_rows(connection: asyncpg.Connection, projection: CaseProjection) -> None:
+    """The case row and its new events alone, as the projection wrote them before the roll-ups (the benchmark's
+    yardstick for what the roll-ups cost)."""
+    summary = projection.summary
+    row = summary.model_dump()
+    events = projection.events
+    await connection.fetch(
+        _INSERT_EVENTS,
+        summary.case_id,
+        [e.seq for e in events],
+        [e.at for e in events],
+        [e.kind for e in events],
+        [e.level for e in events],
+        [e.actor for e in events],
+        [e.model_dump(mode="json")["details"] for e in events],
+    )
+    await connection.fetchrow(_UPSERT_CASE, *(row[c] for c in _CASE_COLUMNS))
+
+
 async def write_projection(connection: asyncpg.Connection, projection: CaseProjection) -> None:
     """The case row, its new events and the statistics roll-ups they change (inside the caller's transaction)."""
     summary = projection.summary

@@ -449,8 +449,9 @@ async def _live(
     as_of_arg, with_as_of = overdue_cohort.plus(as_of)
     overdue_sql = _OVERDUE_NOW.format(where=overdue_cohort.where, open=OPEN, as_of=as_of_arg)
     overdue_now = await connection.fetchval(overdue_sql, *with_as_of)
-    names = dict(await connection.fetch("SELECT code, name FROM organisations"))
-    org_kinds = dict(await connection.fetch("SELECT code, kind FROM organisations"))
+    organisations = await connection.fetch("SELECT code, name, kind FROM organisations")
+    names = {row["code"]: row["name"] for row in organisations}
+    org_kinds = {row["code"]: row["kind"] for row in organisations}
     return _Live(as_of, deployment_zone().key, open_at, overdue_now, task_rows, names, org_kinds)
 
 
