@@ -25,7 +25,7 @@ from i18n.zone import deployment_zone
 Key = tuple[str, str, str]  # (figure, level, org); '' for none
 Dims = tuple[date, str, str, str, str]  # day, compound, community, street, district
 
-_PER_CASE_KINDS = ("ACCEPTED", "SLA_BREACHED", "ARRIVED", "ARRIVAL_BREACHED")
+PER_CASE_KINDS = ("ACCEPTED", "SLA_BREACHED", "ARRIVED", "ARRIVAL_BREACHED")
 _EVENT_KINDS = (
     "REPORTED",
     "ACCEPTED",
@@ -220,32 +220,38 @@ ON CONFLICT (day, compound) DO UPDATE SET reported = statistics_trend.reported +
 
 
 async def lock_case(connection: asyncpg.Connection, case_id: str) -> None:
-    await connection.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 16))", case_id)
+    await connection.execute(f"SELECT {_LOCK}", case_id)
 
 
-async def project(
-    connection: asyncpg.Connection,
-    old: Mapping | None,
-    new: Mapping | None,
-    inserted: list[Mapping],
-) -> None:
+async def lock_case_owners(connection: asyncpg.Connection, case: Mapping) -> Parties:
+    """`lock_case`, and the case's level owners read in the same statement (registry rows: the lock does not
+    guard them)."""
+    owners = await connection.fetchrow(
+        f"""SELECT {_LOCK}, (SELECT council_owner FROM compound_parties WHERE compound = $2) AS company,
+                  (SELECT code FROM organisations WHERE jurisdiction = $3 AND kind = 'DISTRICT_CENTRE' LIMIT 1)
+                      AS centre""",
+        case["case_id"],
+        case["compound"],
+        case["district"],
+    )
+    return Parties(owners["company"], case["community"], case["street"], owners["centre"])
+
+
+_LOCK = "pg_advisory_xact_lock(hashtextextended($1, 16))"
+
+
+async def project(connection: asyncpg.Connection, owners: Parties, written: Mapping) -> None:
     """Add to the roll-ups what one projection changed, inside its transaction and under `lock_case`.
 
-    `old` is the case row before the projection (None for a new case), `new` the row it wrote (None when the row
-    was already newer), `inserted` the events it inserted (those already present are not in it).
+    `written` holds the case row before the projection (`old`, None for a new case), the row it wrote (`new`, None
+    when the row was already newer), the events it inserted (those already present are not in it), the case's
+    earlier events of `PER_CASE_KINDS`, the `day` the case is filed under (None: left to the backfill) and whether
+    it `has_tasks`.
     """
-    case = new or old
-    if case is None:
-        return
-    if old is None:
-        day = (await _file(connection, [case["case_id"]])).get(case["case_id"])
-        if day is None:
-            return  # the backfill added it meanwhile (a row must have been written beside the projection)
-    else:
-        day = await connection.fetchval("SELECT day FROM statistics_rolled_up WHERE case_id = $1", case["case_id"])
-        if day is None:
-            return  # written before the roll-ups: the backfill will add the whole case
-    [owners] = await parties(connection, [case])
+    old, new, inserted = written["old"], written["new"], written["inserted"] or []
+    case, day = new or old, written["day"]
+    if case is None or day is None:
+        return  # a case written before the roll-ups (or beside them): the backfill adds the whole case
     delta = Delta()
     if new is not None:
         if old is not None:
@@ -253,7 +259,7 @@ async def project(
         delta.add(dims(new, day), case_counts(new, owners))
     delta.add(dims(case, day), event_counts(inserted, owners))
     scores = (None if old is None else old["score"], None if new is None else new["score"])
-    if old is None or scores[0] != scores[1]:  # a task projected before its case was filed waited for it
+    if written["has_tasks"] and (old is None or scores[0] != scores[1]):  # a task may have waited for its case
         tasks = await _tasks(connection, [case["case_id"]])
         departments = [task["department"] for task in tasks]
         delta.add(dims(case, day), task_score_counts(departments, scores[0]), -1)
@@ -261,9 +267,8 @@ async def project(
         if old is None:
             for task in tasks:
                 delta.add(dims(case, day), task_counts(task))
-    if any(e["kind"] in _PER_CASE_KINDS for e in inserted):
-        fresh = {e["seq"] for e in inserted}
-        earlier = [e for e in await _per_case_events(connection, case["case_id"]) if e["seq"] not in fresh]
+    if any(e["kind"] in PER_CASE_KINDS for e in inserted):
+        earlier = written["earlier"] or []
         delta.add(dims(case, day), case_event_counts(earlier, owners), -1)
         delta.add(dims(case, day), case_event_counts([*earlier, *inserted], owners))
     await delta.write(connection)
@@ -322,14 +327,6 @@ async def filed_elsewhere(connection: asyncpg.Connection) -> bool:
         """SELECT EXISTS (SELECT 1 FROM statistics_rolled_up WHERE zone < $1)
                OR EXISTS (SELECT 1 FROM statistics_rolled_up WHERE zone > $1)""",
         deployment_zone().key,
-    )
-
-
-async def _per_case_events(connection: asyncpg.Connection, case_id: str) -> list[Mapping]:
-    return await connection.fetch(
-        "SELECT seq, kind, level, details FROM case_events WHERE case_id = $1 AND kind = ANY($2::text[])",
-        case_id,
-        list(_PER_CASE_KINDS),
     )
 
 

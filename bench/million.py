@@ -21,12 +21,14 @@ import asyncpg
 from activities import rollups, search
 from activities.cases import write_projection, write_rows
 from activities.exports import case_table, csv_chunks
+from activities.rankings import RankingActivities
 from activities.statistics import statistics
 from client.names import name_book
 from i18n.language import CHINESE, set_language
 from i18n.zone import day_start, local_day
 from schemas.case import CaseProjection, CaseSummary, TimelineEvent
 from schemas.domain import Status
+from schemas.ranking import RankingPeriod
 from schemas.search import CaseFilter, CaseSort
 from schemas.statistics import StatisticsQuery
 
@@ -300,6 +302,18 @@ async def projection_cost(pool: asyncpg.Pool, cases: int = 200) -> tuple[float, 
     return took[True] / events, took[False] / events, events
 
 
+async def ranking_time(pool: asyncpg.Pool) -> tuple[str, float, int]:
+    """(period, seconds, organisations scored) of scoring last local month over every organisation, as the
+    ranking workflow's activity does."""
+    now = await pool.fetchval("SELECT now()")
+    this_month = local_day(now).replace(day=1)
+    last_month = (this_month - timedelta(days=1)).replace(day=1)
+    period = RankingPeriod(label=f"{last_month:%Y-%m}", start=day_start(last_month), end=day_start(this_month))
+    began = time.perf_counter()
+    scored = await RankingActivities(pool).score_period(period)
+    return period.label, time.perf_counter() - began, len(scored.scores)
+
+
 def percentile(samples: list[float], share: float) -> float:
     ordered = sorted(samples)
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
@@ -328,6 +342,8 @@ async def _main(n: int) -> None:
                 f"{name:40s} n={len(samples):3d} p50={1000 * stats.median(samples):9.1f} ms "
                 f"p99={1000 * percentile(samples, 0.99):9.1f} ms\n"
             )
+        period, took, scored = await ranking_time(pool)
+        sys.stdout.write(f"ranking {period} over every organisation ({scored} scored): {took:.2f} s\n")
         with_rollups, without, written = await projection_cost(pool)
         sys.stdout.write(
             f"projection of {written:,} events one at a time: {1000 * with_rollups:.2f} ms per event with the "
