@@ -259,7 +259,8 @@ async def project(connection: asyncpg.Connection, owners: Parties, written: Mapp
         delta.add(dims(new, day), case_counts(new, owners))
     delta.add(dims(case, day), event_counts(inserted, owners))
     scores = (None if old is None else old["score"], None if new is None else new["score"])
-    if written["has_tasks"] and (old is None or scores[0] != scores[1]):  # a task may have waited for its case
+    # a new case's tasks (one may have waited for its case), or a verdict its tasks' departments count
+    if written["has_tasks"] and new is not None and (old is None or scores[0] != scores[1]):
         tasks = await _tasks(connection, [case["case_id"]])
         departments = [task["department"] for task in tasks]
         delta.add(dims(case, day), task_score_counts(departments, scores[0]), -1)

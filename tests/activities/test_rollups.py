@@ -392,6 +392,8 @@ async def test_department_figures_follow_their_tasks_and_the_cases_verdicts(pool
         async with connection.transaction():
             await write_projection(connection, CaseProjection(summary=late.row, events=late.events))
             await write_task(connection, early.task_snapshots[0][1])
+        async with connection.transaction():  # a late replay of the first projection changes nothing
+            await write_projection(connection, CaseProjection(summary=late.snapshots[0][0], events=late.events[:1]))
 
         figures = await statistics(connection, month)
         [tasks] = [d for d in figures.departments if d.department == department]
