@@ -175,6 +175,7 @@ async def _named(connection: asyncpg.Connection, names: NameBook) -> dict[str, d
     """Each coded column's code -> name in the language in force (a code nobody names reads as itself)."""
     codes = await connection.fetch(
         """SELECT code, false AS place FROM organisations UNION SELECT code, false FROM categories
+           UNION SELECT code, false FROM volunteers
            UNION SELECT code, true FROM jurisdictions"""
     )
     enums = {"status": Status, "level": Level, "severity": Severity, "channel": Channel, "reason": CloseReason}
