@@ -371,8 +371,12 @@ async def backfill(
                 await connection.execute("DELETE FROM statistics_rolled_up WHERE case_id = ''")
                 return done
             ids = sorted(case["case_id"] for case in cases)
-            for case_id in ids:  # in one order, so that a concurrent projection never deadlocks with it
-                await lock_case(connection, case_id)
+            # in one order, so that a concurrent projection never deadlocks with it
+            await connection.execute(
+                """SELECT pg_advisory_xact_lock(hashtextextended(id, 16))
+                     FROM (SELECT id FROM unnest($1::text[]) AS id ORDER BY id) ordered""",
+                ids,
+            )
             days = await _file(connection, ids)
             # read after the locks: a row read before them may be older than the one now committed
             filed = await connection.fetch(
