@@ -358,19 +358,24 @@ async def backfill(
         """SELECT count(*) FROM cases c
             WHERE NOT EXISTS (SELECT 1 FROM statistics_rolled_up r WHERE r.case_id = c.case_id)"""
     )
-    done = 0
+    done, after = 0, ""
     while True:
         async with connection.transaction():
+            # on from the last batch (a case the projection writes meanwhile is filed by the projection): each
+            # batch reads its own cases, not every case filed before them again
             cases = await connection.fetch(
                 """SELECT c.* FROM cases c
-                    WHERE NOT EXISTS (SELECT 1 FROM statistics_rolled_up r WHERE r.case_id = c.case_id)
+                    WHERE c.case_id > $2
+                      AND NOT EXISTS (SELECT 1 FROM statistics_rolled_up r WHERE r.case_id = c.case_id)
                     ORDER BY c.case_id LIMIT $1""",
                 batch,
+                after,
             )
             if not cases:
                 await connection.execute("DELETE FROM statistics_rolled_up WHERE case_id = ''")
                 return done
             ids = sorted(case["case_id"] for case in cases)
+            after = ids[-1]
             # in one order, so that a concurrent projection never deadlocks with it
             await connection.execute(
                 """SELECT pg_advisory_xact_lock(hashtextextended(id, 16))
