@@ -37,6 +37,9 @@ CREATE INDEX statistics_trend_street ON statistics_trend (street, day);
 CREATE INDEX statistics_trend_community ON statistics_trend (community, day);
 CREATE INDEX statistics_trend_compound ON statistics_trend (compound, day);
 
+-- "Open now" of a compound: its open cases only (the (compound, reported_at) index reads every case it ever had).
+CREATE INDEX cases_open_compound ON cases (compound, level) WHERE status IN ('REPORTED', 'IN_PROGRESS', 'REOPENED');
+
 -- The department task figures of cases already rolled up are not in statistics_rollups: start again, and count in
 -- one pass until `whistle stats backfill` is through (the row of no zone, as in migration 016).
 TRUNCATE statistics_rollups, statistics_rolled_up;
