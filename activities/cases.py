@@ -6,6 +6,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities import notifications, registry, rollups
+from i18n.zone import deployment_zone
 from schemas.case import CaseProjection, CaseView, ResidentRole, TimelineEvent
 from schemas.registry import CaseContext, ContextRequest, VolunteerCredit
 
@@ -51,11 +52,50 @@ _UPSERT_CASE = f"""
     WHERE cases.last_seq < EXCLUDED.last_seq
     RETURNING *
 """
-_INSERT_EVENTS = """
+
+
+def _insert_events(first: int) -> str:
+    """The events not yet written ($1 the case, the event columns' arrays from $`first` on), returning them."""
+    arrays = ", ".join(
+        f"${first + n}::{kind}[]" for n, kind in enumerate(("integer", "timestamptz", "text", "text", "text", "jsonb"))
+    )
+    return f"""
     INSERT INTO case_events (case_id, seq, at, kind, level, actor, details)
-    SELECT $1, * FROM unnest($2::integer[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::jsonb[])
+    SELECT $1, * FROM unnest({arrays})
     ON CONFLICT (case_id, seq) DO NOTHING
     RETURNING seq, kind, level, details
+"""
+
+
+_INSERT_EVENTS = _insert_events(2)
+_EVENTS_FROM = len(_CASE_COLUMNS) + 1
+# One statement (after the case's lock) writes the events and the row and reads what the roll-ups need: the row
+# before (`old`), the row written (`new`, none if the stored one was newer), the events inserted now, the case's
+# earlier events that per-case counts depend on (this statement's snapshot does not see its own inserts), the day
+# the case is filed under (filing a new case now), and whether it has department tasks.
+_WRITE = f"""
+WITH old AS (SELECT to_jsonb(c) AS row FROM cases c WHERE case_id = $1),
+earlier AS (
+    SELECT jsonb_agg(jsonb_build_object('seq', seq, 'kind', kind, 'level', level, 'details', details)) AS events
+      FROM case_events WHERE case_id = $1 AND kind = ANY(${_EVENTS_FROM + 6}::text[])
+),
+inserted AS ({_insert_events(_EVENTS_FROM)}),
+new AS ({_UPSERT_CASE}),
+filed AS (
+    INSERT INTO statistics_rolled_up (case_id, day, zone)
+    SELECT $1, (${_CASE_COLUMNS.index("reported_at") + 1}::timestamptz AT TIME ZONE ${_EVENTS_FROM + 7}::text)::date,
+           ${_EVENTS_FROM + 7}::text
+     WHERE NOT EXISTS (SELECT 1 FROM old)
+    ON CONFLICT DO NOTHING RETURNING day
+)
+SELECT (SELECT row FROM old) AS old,
+       (SELECT to_jsonb(n) FROM new n) AS new,
+       (SELECT jsonb_agg(jsonb_build_object('seq', seq, 'kind', kind, 'level', level, 'details', details))
+          FROM inserted) AS inserted,
+       (SELECT events FROM earlier) AS earlier,
+       CASE WHEN EXISTS (SELECT 1 FROM old) THEN (SELECT day FROM statistics_rolled_up WHERE case_id = $1)
+            ELSE (SELECT day FROM filed) END AS day,
+       EXISTS (SELECT 1 FROM department_tasks WHERE case_id = $1) AS has_tasks
 """
 _UPSERT_VIEW = """
     INSERT INTO case_views (case_id, last_seq, view, residents) VALUES ($1, $2, $3, $4)
@@ -65,14 +105,13 @@ _UPSERT_VIEW = """
 """
 
 
-async def write_projection(connection: asyncpg.Connection, projection: CaseProjection) -> None:
-    """The case row, its new events and the statistics roll-ups they change (inside the caller's transaction)."""
+async def write_rows(connection: asyncpg.Connection, projection: CaseProjection) -> None:
+    """The case row and its new events alone, as the projection wrote them before the roll-ups (the benchmark's
+    yardstick for what the roll-ups cost)."""
     summary = projection.summary
     row = summary.model_dump()
-    await rollups.lock_case(connection, summary.case_id)
-    old = await connection.fetchrow("SELECT * FROM cases WHERE case_id = $1", summary.case_id)
     events = projection.events
-    inserted = await connection.fetch(
+    await connection.fetch(
         _INSERT_EVENTS,
         summary.case_id,
         [e.seq for e in events],
@@ -82,8 +121,29 @@ async def write_projection(connection: asyncpg.Connection, projection: CaseProje
         [e.actor for e in events],
         [e.model_dump(mode="json")["details"] for e in events],
     )
-    new = await connection.fetchrow(_UPSERT_CASE, *(row[c] for c in _CASE_COLUMNS))
-    await rollups.project(connection, old, new, inserted)
+    await connection.fetchrow(_UPSERT_CASE, *(row[c] for c in _CASE_COLUMNS))
+
+
+async def write_projection(connection: asyncpg.Connection, projection: CaseProjection) -> None:
+    """The case row, its new events and the statistics roll-ups they change (inside the caller's transaction):
+    three statements, the case's lock (with its level owners), the write, the roll-ups."""
+    summary = projection.summary
+    row = summary.model_dump()
+    owners = await rollups.lock_case_owners(connection, row)
+    events = projection.events
+    written = await connection.fetchrow(
+        _WRITE,
+        *(row[c] for c in _CASE_COLUMNS),
+        [e.seq for e in events],
+        [e.at for e in events],
+        [e.kind for e in events],
+        [e.level for e in events],
+        [e.actor for e in events],
+        [e.model_dump(mode="json")["details"] for e in events],
+        list(rollups.PER_CASE_KINDS),
+        deployment_zone().key,
+    )
+    await rollups.project(connection, owners, written)
 
 
 class CaseActivities:

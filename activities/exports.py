@@ -10,18 +10,19 @@ import csv
 import io
 import os
 import tempfile
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from datetime import datetime
-from enum import StrEnum
-from typing import Any
 
+import asyncpg
 import xlsxwriter
 
+from activities import search
 from i18n.language import N_, _
 from i18n.names import NameBook, name
-from i18n.zone import local_time, zone_label
-from schemas.domain import Channel, CloseReason, Level, Severity, Status
+from i18n.zone import deployment_zone, zone_label
+from schemas.domain import Channel, CloseReason, Code, Level, Severity, Status
+from schemas.search import CaseFilter
 from schemas.statistics import Ratio, Statistics, StatisticsTable
 
 Cell = str | int | float | None
@@ -32,6 +33,8 @@ class Table:
     sheet: str  # the sheet's name in the language in force
     headings: list[str]
     rows: Iterable[Sequence[Cell]] | AsyncIterable[Sequence[Cell]]
+    # the rows as CSV written to the callable given, if the database writes them (then `rows` serves XLSX)
+    copy: Callable[[Callable[[bytes], Awaitable[None]]], Awaitable[None]] | None = None
 
 
 def _ratio_cells(ratio: Ratio | None) -> list[Cell]:
@@ -168,59 +171,88 @@ _CASE_HEADINGS = [
 ]
 
 
-def _when(moment: datetime | None) -> str | None:
-    return None if moment is None else local_time(moment, label=False)
+async def _named(connection: asyncpg.Connection, names: NameBook) -> dict[str, dict[str, str]]:
+    """Each coded column's code -> name in the language in force (a code nobody names reads as itself)."""
+    codes = await connection.fetch(
+        """SELECT code, false AS place FROM organisations UNION SELECT code, false FROM categories
+           UNION SELECT code, false FROM volunteers
+           UNION SELECT code, true FROM jurisdictions"""
+    )
+    enums = {"status": Status, "level": Level, "severity": Severity, "channel": Channel, "reason": CloseReason}
+    named = {column: {member.value: name(member) for member in kind} for column, kind in enums.items()}
+    named["who"] = {row["code"]: names(row["code"]) for row in codes}
+    named["place"] = {row["code"]: names.place(row["code"]) for row in codes if row["place"]}
+    return named
 
 
-def case_table(cases: AsyncIterable[Mapping], names: NameBook) -> Table:
-    """A case list, one row per `cases` row, as the list pages show it (names and local times)."""
+def _case_cells(query: CaseFilter, district: Code | None, named: dict[str, dict[str, str]]) -> tuple[str, list]:
+    """The SELECT of a case list's cells as people read them: names, local times (the zone is in the heading)."""
 
-    async def rows() -> AsyncIterator[list[Cell]]:
-        # a million rows name the same few codes: read each once (the language stays put for the table)
-        said: dict[tuple[Callable, object], str] = {}
+    def columns(arg: Callable[[object], str]) -> str:
+        books = {book: arg(codes) for book, codes in named.items()}
 
-        def say(read: Callable[[Any], str], code: object) -> str | None:
-            if code is None:
-                return None
-            if (read, code) not in said:
-                said[read, code] = read(code)
-            return said[read, code]
+        def said(column: str, book: str) -> str:
+            return f"coalesce({books[book]}::jsonb ->> {column}, {column})"
 
-        def enum(kind: type[StrEnum]) -> Callable[[str], str]:
-            return lambda code: name(kind(code))
+        def when(column: str) -> str:
+            return f"to_char({column} AT TIME ZONE {zone}, 'YYYY-MM-DD HH24:MI')"
 
-        status, level, severity, channel, reason = map(enum, (Status, Level, Severity, Channel, CloseReason))
-        place = names.place
+        def yes_no(column: str) -> str:
+            return f"CASE {column} WHEN true THEN {yes} WHEN false THEN {no} END"
 
-        def yes_no(flag: bool) -> str:
-            return _("yes") if flag else _("no")
-
-        async for case in cases:
-            yield [
-                case["case_id"],
-                _when(case["reported_at"]),
-                say(status, case["status"]),
-                say(level, case["level"]),
-                say(names, case["category"]),
-                say(severity, case["severity"]),
-                say(channel, case["channel"]),
-                say(place, case["street"]),
-                say(place, case["community"]),
-                say(place, case["compound"]),
-                say(names, case["owner"]),
-                _when(case["deadline"]),
-                say(yes_no, case["overdue"]),
-                _when(case["resolved_at"]),
-                _when(case["closed_at"]),
-                say(reason, case["close_reason"]),
-                say(yes_no, case["first_time_satisfied"]),
-                case["score"],
-                case["description"],
+        zone, yes, no = arg(deployment_zone().key), arg(_("yes")), arg(_("no"))
+        return ", ".join(
+            [
+                "case_id",
+                when("reported_at"),
+                said("status", "status"),
+                said("level", "level"),
+                said("category", "who"),
+                said("severity", "severity"),
+                said("channel", "channel"),
+                said("street", "place"),
+                said("community", "place"),
+                said("compound", "place"),
+                said("owner", "who"),
+                when("deadline"),
+                yes_no("overdue"),
+                when("resolved_at"),
+                when("closed_at"),
+                said("close_reason", "reason"),
+                yes_no("first_time_satisfied"),
+                "score",
+                "description",
             ]
+        )
+
+    return search.matching_query(query, district, columns)
+
+
+def case_table(
+    connect: Callable[[], AbstractAsyncContextManager[asyncpg.Connection]],
+    query: CaseFilter,
+    names: NameBook,
+    *,
+    district: Code | None = None,
+) -> Table:
+    """A case list (every page of `query`), as the list pages show it: names and local times, worked out by the
+    database. `connect` opens the connection to read it on (in a read-only snapshot): CSV is PostgreSQL's own
+    `COPY … TO STDOUT` streamed as it comes, XLSX reads the same cells from a server-side cursor."""
+
+    async def rows() -> AsyncIterator[Sequence[Cell]]:
+        async with connect() as connection:
+            sql, args = _case_cells(query, district, await _named(connection, names))
+            async for row in connection.cursor(sql, *args, prefetch=2_000):
+                yield tuple(row.values())
+
+    async def copy(output: Callable[[bytes], Awaitable[None]]) -> None:
+        async with connect() as connection:
+            sql, args = _case_cells(query, district, await _named(connection, names))
+            await connection.copy_from_query(sql, *args, output=output, format="csv")
 
     told = {"zone": zone_label()}
     headings = [_(heading) % told if "%(zone)s" in heading else _(heading) for heading in _CASE_HEADINGS]
-    return Table(_("cases"), headings, rows())
+    return Table(_("cases"), headings, rows(), copy)
 
 
 async def _each(rows: Iterable[Sequence[Cell]] | AsyncIterable[Sequence[Cell]]) -> AsyncIterator[Sequence[Cell]]:
@@ -233,11 +265,17 @@ async def _each(rows: Iterable[Sequence[Cell]] | AsyncIterable[Sequence[Cell]]) 
 
 
 async def csv_chunks(table: Table, rows_per_chunk: int = 1_000) -> AsyncIterator[bytes]:
-    """The table as CSV, UTF-8 with a BOM, a chunk of rows at a time."""
+    """The table as CSV, UTF-8 with a BOM, a chunk of rows at a time (as PostgreSQL sends them for a table it
+    copies out)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     buffer.write("\ufeff")
     writer.writerow(table.headings)
+    if table.copy is not None:
+        yield buffer.getvalue().encode("utf-8")
+        async for chunk in _copied(table.copy):
+            yield chunk
+        return
     pending = 0
     async for row in _each(table.rows):
         writer.writerow(["" if cell is None else cell for cell in row])
@@ -248,6 +286,28 @@ async def csv_chunks(table: Table, rows_per_chunk: int = 1_000) -> AsyncIterator
             buffer.truncate()
             pending = 0
     yield buffer.getvalue().encode("utf-8")
+
+
+async def _copied(copy: Callable[[Callable[[bytes], Awaitable[None]]], Awaitable[None]]) -> AsyncIterator[bytes]:
+    """What `copy` writes, as it writes it: a few chunks in flight at most (it waits while they are read)."""
+    chunks: asyncio.Queue[bytes | None] = asyncio.Queue(maxsize=8)
+
+    async def put(data: bytes | bytearray | memoryview) -> None:
+        await chunks.put(bytes(data))  # asyncpg lends its buffer
+
+    async def run() -> None:
+        try:
+            await copy(put)
+        finally:
+            await chunks.put(None)
+
+    copying = asyncio.create_task(run())
+    try:
+        while (chunk := await chunks.get()) is not None:
+            yield chunk
+        await copying  # its error, if it failed
+    finally:
+        copying.cancel()
 
 
 async def xlsx_chunks(tables: Sequence[Table], chunk: int = 1 << 16) -> AsyncIterator[bytes]:

@@ -25,7 +25,7 @@ from i18n.zone import deployment_zone
 Key = tuple[str, str, str]  # (figure, level, org); '' for none
 Dims = tuple[date, str, str, str, str]  # day, compound, community, street, district
 
-_PER_CASE_KINDS = ("ACCEPTED", "SLA_BREACHED", "ARRIVED", "ARRIVAL_BREACHED")
+PER_CASE_KINDS = ("ACCEPTED", "SLA_BREACHED", "ARRIVED", "ARRIVAL_BREACHED")
 _EVENT_KINDS = (
     "REPORTED",
     "ACCEPTED",
@@ -138,6 +138,38 @@ def case_event_counts(events: Iterable[Mapping], owners: Parties) -> Counter[Key
     return counts
 
 
+def task_counts(task: Mapping) -> Counter[Key]:
+    """The counts of a department task row (its department's figures); durations in microseconds."""
+    counts: Counter[Key] = Counter()
+    department = task["department"]
+    counts["task", "", department] += 1
+    accepted, completed = task["accepted_at"], task["completed_at"]
+    if accepted is not None:
+        counts["task_accepted", "", department] += 1
+        counts["task_accepted_on_time", "", department] += accepted <= task["accept_due"]
+        counts["task_accept_us", "", department] += _microseconds(accepted - task["summoned_at"])
+        if completed is not None:
+            counts["task_completed", "", department] += 1
+            counts["task_completion_us", "", department] += _microseconds(completed - accepted)
+    if completed is not None and task["work_due"] is not None:
+        counts["task_completed_on_time", "", department] += completed <= task["work_due"]
+    return +counts
+
+
+def task_score_counts(departments: Iterable[str], score: int | None) -> Counter[Key]:
+    """A case's score as its tasks' departments count it (one per task: a department's mean over its tasks)."""
+    counts: Counter[Key] = Counter()
+    if score is not None:
+        for department in departments:
+            counts["task_scored", "", department] += 1
+            counts["task_score_sum", "", department] += score
+    return counts
+
+
+def _microseconds(delta) -> int:
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
 def _truthy(value: object) -> bool:
     return value is True or str(value).lower() == "true"
 
@@ -157,53 +189,119 @@ class Delta:
         if not rows:
             return
         columns = list(zip(*[(*where, *key, n) for where, key, n in rows], strict=True))
-        await connection.execute(
-            """INSERT INTO statistics_rollups (day, compound, community, street, district, figure, level, org, n)
-               SELECT * FROM unnest($1::date[], $2::text[], $3::text[], $4::text[], $5::text[],
-                                    $6::text[], $7::text[], $8::text[], $9::bigint[])
-               ON CONFLICT (day, compound, figure, level, org)
-               DO UPDATE SET n = statistics_rollups.n + EXCLUDED.n""",
-            *[list(column) for column in columns],
-        )
+        await connection.execute(_WRITE, *[list(column) for column in columns])
+
+
+# The day's rows, the month's (summed) and the day's trend row, in one statement, each in key order.
+_WRITE = """
+WITH delta AS (
+    SELECT * FROM unnest($1::date[], $2::text[], $3::text[], $4::text[], $5::text[],
+                         $6::text[], $7::text[], $8::text[], $9::bigint[])
+           AS d(day, compound, community, street, district, figure, level, org, n)
+),
+daily AS (
+    INSERT INTO statistics_rollups (day, compound, community, street, district, figure, level, org, n)
+    SELECT * FROM delta
+    ON CONFLICT (day, compound, figure, level, org) DO UPDATE SET n = statistics_rollups.n + EXCLUDED.n
+),
+monthly AS (
+    INSERT INTO statistics_rollups_monthly (month, compound, community, street, district, figure, level, org, n)
+    SELECT date_trunc('month', day)::date, compound, community, street, district, figure, level, org, sum(n)
+      FROM delta GROUP BY 1, 2, 3, 4, 5, 6, 7, 8 ORDER BY 1, 2, 6, 7, 8
+    ON CONFLICT (month, compound, figure, level, org) DO UPDATE SET n = statistics_rollups_monthly.n + EXCLUDED.n
+)
+INSERT INTO statistics_trend (day, compound, community, street, district, reported, stints, breaches)
+SELECT day, compound, community, street, district, coalesce(sum(n) FILTER (WHERE figure = 'reported'), 0),
+       coalesce(sum(n) FILTER (WHERE figure = 'stint'), 0), coalesce(sum(n) FILTER (WHERE figure = 'breach'), 0)
+  FROM delta WHERE figure IN ('reported', 'stint', 'breach') GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2
+ON CONFLICT (day, compound) DO UPDATE SET reported = statistics_trend.reported + EXCLUDED.reported,
+    stints = statistics_trend.stints + EXCLUDED.stints, breaches = statistics_trend.breaches + EXCLUDED.breaches
+"""
 
 
 async def lock_case(connection: asyncpg.Connection, case_id: str) -> None:
-    await connection.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 16))", case_id)
+    await connection.execute(f"SELECT {_LOCK}", case_id)
 
 
-async def project(
-    connection: asyncpg.Connection,
-    old: Mapping | None,
-    new: Mapping | None,
-    inserted: list[Mapping],
-) -> None:
+async def lock_case_owners(connection: asyncpg.Connection, case: Mapping) -> Parties:
+    """`lock_case`, and the case's level owners read in the same statement (registry rows: the lock does not
+    guard them)."""
+    owners = await connection.fetchrow(
+        f"""SELECT {_LOCK}, (SELECT council_owner FROM compound_parties WHERE compound = $2) AS company,
+                  (SELECT code FROM organisations WHERE jurisdiction = $3 AND kind = 'DISTRICT_CENTRE' LIMIT 1)
+                      AS centre""",
+        case["case_id"],
+        case["compound"],
+        case["district"],
+    )
+    return Parties(owners["company"], case["community"], case["street"], owners["centre"])
+
+
+_LOCK = "pg_advisory_xact_lock(hashtextextended($1, 16))"
+
+
+async def project(connection: asyncpg.Connection, owners: Parties, written: Mapping) -> None:
     """Add to the roll-ups what one projection changed, inside its transaction and under `lock_case`.
 
-    `old` is the case row before the projection (None for a new case), `new` the row it wrote (None when the row
-    was already newer), `inserted` the events it inserted (those already present are not in it).
+    `written` holds the case row before the projection (`old`, None for a new case), the row it wrote (`new`, None
+    when the row was already newer), the events it inserted (those already present are not in it), the case's
+    earlier events of `PER_CASE_KINDS`, the `day` the case is filed under (None: left to the backfill) and whether
+    it `has_tasks`.
     """
-    case = new or old
-    if case is None:
-        return
-    if old is None:
-        day = (await _file(connection, [case["case_id"]])).get(case["case_id"])
-    else:
-        day = await connection.fetchval("SELECT day FROM statistics_rolled_up WHERE case_id = $1", case["case_id"])
-        if day is None:
-            return  # written before the roll-ups: the backfill will add the whole case
-    [owners] = await parties(connection, [case])
+    old, new, inserted = written["old"], written["new"], written["inserted"] or []
+    case, day = new or old, written["day"]
+    if case is None or day is None:
+        return  # a case written before the roll-ups (or beside them): the backfill adds the whole case
     delta = Delta()
     if new is not None:
         if old is not None:
             delta.add(dims(old, day), case_counts(old, owners), -1)
         delta.add(dims(new, day), case_counts(new, owners))
     delta.add(dims(case, day), event_counts(inserted, owners))
-    if any(e["kind"] in _PER_CASE_KINDS for e in inserted):
-        fresh = {e["seq"] for e in inserted}
-        earlier = [e for e in await _per_case_events(connection, case["case_id"]) if e["seq"] not in fresh]
+    scores = (None if old is None else old["score"], None if new is None else new["score"])
+    # a new case's tasks (one may have waited for its case), or a verdict its tasks' departments count
+    if written["has_tasks"] and new is not None and (old is None or scores[0] != scores[1]):
+        tasks = await _tasks(connection, [case["case_id"]])
+        departments = [task["department"] for task in tasks]
+        delta.add(dims(case, day), task_score_counts(departments, scores[0]), -1)
+        delta.add(dims(case, day), task_score_counts(departments, scores[1]))
+        if old is None:
+            for task in tasks:
+                delta.add(dims(case, day), task_counts(task))
+    if any(e["kind"] in PER_CASE_KINDS for e in inserted):
+        earlier = written["earlier"] or []
         delta.add(dims(case, day), case_event_counts(earlier, owners), -1)
         delta.add(dims(case, day), case_event_counts([*earlier, *inserted], owners))
     await delta.write(connection)
+
+
+async def project_task(connection: asyncpg.Connection, old: Mapping | None, new: Mapping | None) -> None:
+    """Add to the roll-ups what one task projection changed, inside its transaction and under its case's
+    `lock_case`: `old` is the task row before (None for a new task), `new` the row written (None if it was older)."""
+    if new is None:
+        return
+    case = await connection.fetchrow(
+        "SELECT r.day, c.* FROM statistics_rolled_up r JOIN cases c USING (case_id) WHERE r.case_id = $1",
+        new["case_id"],
+    )
+    if case is None:
+        return  # not rolled up yet: the backfill adds the case with its tasks
+    delta = Delta()
+    where = dims(case, case["day"])
+    if old is None:
+        delta.add(where, task_score_counts([new["department"]], case["score"]))
+    else:
+        delta.add(where, task_counts(old), -1)
+    delta.add(where, task_counts(new))
+    await delta.write(connection)
+
+
+async def _tasks(connection: asyncpg.Connection, case_ids: list[str]) -> list[Mapping]:
+    return await connection.fetch(
+        """SELECT case_id, department, summoned_at, accept_due, work_due, accepted_at, completed_at
+             FROM department_tasks WHERE case_id = ANY($1::text[])""",
+        case_ids,
+    )
 
 
 async def _file(connection: asyncpg.Connection, case_ids: list[str]) -> dict[str, date]:
@@ -233,14 +331,6 @@ async def filed_elsewhere(connection: asyncpg.Connection) -> bool:
     )
 
 
-async def _per_case_events(connection: asyncpg.Connection, case_id: str) -> list[Mapping]:
-    return await connection.fetch(
-        "SELECT seq, kind, level, details FROM case_events WHERE case_id = $1 AND kind = ANY($2::text[])",
-        case_id,
-        list(_PER_CASE_KINDS),
-    )
-
-
 async def backfill(
     connection: asyncpg.Connection,
     *,
@@ -256,28 +346,42 @@ async def backfill(
     """
     if rebuild:
         async with connection.transaction():
-            await connection.execute("LOCK TABLE statistics_rolled_up, statistics_rollups IN EXCLUSIVE MODE")
-            await connection.execute("TRUNCATE statistics_rollups, statistics_rolled_up")
+            await connection.execute(
+                """LOCK TABLE statistics_rolled_up, statistics_rollups, statistics_rollups_monthly, statistics_trend
+                   IN EXCLUSIVE MODE"""
+            )
+            await connection.execute(
+                "TRUNCATE statistics_rollups, statistics_rollups_monthly, statistics_trend, statistics_rolled_up"
+            )
             await connection.execute(_INCOMPLETE)
     total = await connection.fetchval(
         """SELECT count(*) FROM cases c
             WHERE NOT EXISTS (SELECT 1 FROM statistics_rolled_up r WHERE r.case_id = c.case_id)"""
     )
-    done = 0
+    done, after = 0, ""
     while True:
         async with connection.transaction():
+            # on from the last batch (a case the projection writes meanwhile is filed by the projection): each
+            # batch reads its own cases, not every case filed before them again
             cases = await connection.fetch(
                 """SELECT c.* FROM cases c
-                    WHERE NOT EXISTS (SELECT 1 FROM statistics_rolled_up r WHERE r.case_id = c.case_id)
+                    WHERE c.case_id > $2
+                      AND NOT EXISTS (SELECT 1 FROM statistics_rolled_up r WHERE r.case_id = c.case_id)
                     ORDER BY c.case_id LIMIT $1""",
                 batch,
+                after,
             )
             if not cases:
                 await connection.execute("DELETE FROM statistics_rolled_up WHERE case_id = ''")
                 return done
             ids = sorted(case["case_id"] for case in cases)
-            for case_id in ids:  # in one order, so that a concurrent projection never deadlocks with it
-                await lock_case(connection, case_id)
+            after = ids[-1]
+            # in one order, so that a concurrent projection never deadlocks with it
+            await connection.execute(
+                """SELECT pg_advisory_xact_lock(hashtextextended(id, 16))
+                     FROM (SELECT id FROM unnest($1::text[]) AS id ORDER BY id) ordered""",
+                ids,
+            )
             days = await _file(connection, ids)
             # read after the locks: a row read before them may be older than the one now committed
             filed = await connection.fetch(
@@ -291,10 +395,18 @@ async def backfill(
                 list(_EVENT_KINDS),
             ):
                 events[event["case_id"]].append(event)
+            tasks: dict[str, list[Mapping]] = {case_id: [] for case_id in days}
+            for task in await _tasks(connection, list(days)):
+                tasks[task["case_id"]].append(task)
             delta = Delta()
             for case, owners in zip(filed, await parties(connection, filed), strict=True):
                 where = dims(case, days[case["case_id"]])
                 delta.add(where, case_counts(case, owners))
+                for task in tasks[case["case_id"]]:
+                    delta.add(where, task_counts(task))
+                delta.add(
+                    where, task_score_counts((task["department"] for task in tasks[case["case_id"]]), case["score"])
+                )
                 delta.add(where, event_counts(events[case["case_id"]], owners))
                 delta.add(where, case_event_counts(events[case["case_id"]], owners))
             await delta.write(connection)

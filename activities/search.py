@@ -5,7 +5,7 @@ page's last row, so a page costs the same however deep it is and rows moving bet
 repeated.
 """
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import asyncpg
@@ -201,15 +201,24 @@ def _summary(row: asyncpg.Record) -> CaseSummary:
     return CaseSummary.model_validate(dict(row))
 
 
+def matching_query(
+    query: CaseFilter, district: Code | None, columns: Callable[[Callable[[Any], str]], str]
+) -> tuple[str, list[Any]]:
+    """The SELECT of every case row matching `query` (all pages, in its sort order) and its arguments; `columns`
+    writes the select list, given the function that adds an argument and returns its placeholder."""
+    where = _where(query.model_copy(update={"after": None}), district, None)
+    order_columns, direction, _ = _ORDER[query.sort]
+    order = ", ".join(f"{column} {direction}" for column in order_columns)
+    select = columns(where.arg)
+    return f"SELECT {select} FROM cases WHERE {where.sql()} ORDER BY {order}", where.args
+
+
 async def matching_cases(
     connection: asyncpg.Connection, query: CaseFilter, *, district: Code | None = None
 ) -> AsyncIterator[asyncpg.Record]:
     """Every case row matching `query` (all pages, in its sort order) from a server-side cursor, so that memory
-    stays flat however many there are; rows as stored (a download reads a million, unvalidated). The caller holds
-    a transaction on `connection`."""
-    where = _where(query.model_copy(update={"after": None}), district, None)
-    columns, direction, _ = _ORDER[query.sort]
-    order = ", ".join(f"{column} {direction}" for column in columns)
-    sql = f"SELECT * FROM cases WHERE {where.sql()} ORDER BY {order}"
-    async for row in connection.cursor(sql, *where.args, prefetch=2_000):
+    stays flat however many there are; rows as stored (unvalidated). The caller holds a transaction on
+    `connection`."""
+    sql, args = matching_query(query, district, lambda _arg: "*")
+    async for row in connection.cursor(sql, *args, prefetch=2_000):
         yield row

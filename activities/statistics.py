@@ -7,6 +7,7 @@ day of the deployment's zone (WHISTLE_TIMEZONE), however long daylight saving ma
 
 from collections import defaultdict
 from datetime import date, datetime
+from decimal import Decimal
 
 import asyncpg
 
@@ -225,13 +226,68 @@ SELECT (c.reported_at AT TIME ZONE {zone})::date AS day, count(*) AS n FROM case
 
 
 _ROLLUP_FIGURES = """
-SELECT figure, level, org, sum(n)::bigint AS n FROM statistics_rollups r WHERE {where} GROUP BY 1, 2, 3
+SELECT figure, level, org, sum(n)::bigint AS n FROM ({spans}) r GROUP BY 1, 2, 3
 """
 
-_ROLLUP_DAYS = """
-SELECT day, figure, sum(n)::bigint AS n FROM statistics_rollups r
- WHERE {where} AND figure IN ('reported', 'stint', 'breach') GROUP BY 1, 2
+_ROLLUP_TREND = """
+SELECT day, sum(reported)::bigint AS reported, sum(stints)::bigint AS stints, sum(breaches)::bigint AS breaches
+  FROM statistics_trend r WHERE {where} GROUP BY 1
 """
+
+
+class _Arguments:
+    """Conditions over roll-up rows `r` and their arguments ($1, $2, … in order)."""
+
+    def __init__(self, scope: str | None, jurisdiction: str | None) -> None:
+        self.args: list[object] = []
+        self.scope = "true" if scope is None else f"r.{scope} = {self.arg(jurisdiction)}"
+
+    def arg(self, value: object) -> str:
+        self.args.append(value)
+        return f"${len(self.args)}"
+
+    def where(self, column: str, low: date | None, high: date | None) -> str:
+        conditions = [self.scope]
+        if low is not None:
+            conditions.append(f"r.{column} >= {self.arg(low)}")
+        if high is not None:
+            conditions.append(f"r.{column} < {self.arg(high)}")
+        return " AND ".join(conditions)
+
+
+def _figure_rows(first: date | None, end: date | None, scope: str | None, jurisdiction: str | None):
+    """The roll-up rows of a period of whole local days: its whole local months from the monthly roll-ups, the days
+    before the first and after the last whole month from the daily ones (all its days if it holds no whole month)."""
+    arguments = _Arguments(scope, jurisdiction)
+
+    def rows(table: str, column: str, low: date | None, high: date | None) -> str:
+        return f"SELECT figure, level, org, n FROM {table} r WHERE {arguments.where(column, low, high)}"
+
+    months = (_month_on_or_after(first), _month_on_or_before(end))
+    if months[0] is not None and months[1] is not None and months[0] >= months[1]:
+        parts = [rows("statistics_rollups", "day", first, end)]
+    else:
+        parts = [rows("statistics_rollups_monthly", "month", *months)]
+        if first is not None and first < months[0]:
+            parts.append(rows("statistics_rollups", "day", first, months[0]))
+        if end is not None and months[1] < end:
+            parts.append(rows("statistics_rollups", "day", months[1], end))
+    return _ROLLUP_FIGURES.format(spans=" UNION ALL ".join(parts)), arguments.args
+
+
+def _trend_rows(first: date | None, end: date | None, scope: str | None, jurisdiction: str | None):
+    arguments = _Arguments(scope, jurisdiction)
+    return _ROLLUP_TREND.format(where=arguments.where("day", first, end)), arguments.args
+
+
+def _month_on_or_after(day: date | None) -> date | None:
+    if day is None or day.day == 1:
+        return day
+    return date(day.year + day.month // 12, day.month % 12 + 1, 1)
+
+
+def _month_on_or_before(day: date | None) -> date | None:
+    return None if day is None else day.replace(day=1)
 
 
 def _whole_days(query: StatisticsQuery) -> tuple[date | None, date | None] | None:
@@ -257,20 +313,14 @@ async def statistics(connection: asyncpg.Connection, query: StatisticsQuery) -> 
         return await one_pass(connection, query)
     async with connection.transaction(isolation="repeatable_read", readonly=True):
         kind = await jurisdiction_kind(connection, query.jurisdiction)
-        conditions, args = [], []
-        for condition, value in (
-            ("r.day >= ${}", days[0]),
-            ("r.day < ${}", days[1]),
-            (f"r.{_COLUMN[kind]} = ${{}}" if kind else "", query.jurisdiction),
-        ):
-            if value is not None and condition:
-                args.append(value)
-                conditions.append(condition.format(len(args)))
-        where = " AND ".join(conditions) or "true"
-        figures = await connection.fetch(_ROLLUP_FIGURES.format(where=where), *args)
-        per_day = await connection.fetch(_ROLLUP_DAYS.format(where=where), *args)
-        live = await _live(connection, query, kind)
+        scope = (*days, _COLUMN[kind] if kind else None, query.jurisdiction)
+        figures_sql, figures_args = _figure_rows(*scope)
+        figures = await connection.fetch(figures_sql, *figures_args)
+        trend_sql, trend_args = _trend_rows(*scope)
+        per_day = await connection.fetch(trend_sql, *trend_args)
+        live = await _live(connection, query, kind, tasks=False)
     counts = _rollup_counts(figures, per_day)
+    live.tasks = _rollup_tasks(figures)
     return _assemble(query, kind, live, *counts)
 
 
@@ -290,11 +340,12 @@ def _rollup_counts(figures, per_day):
                 resolved_at[level] += n
                 if level == "COUNCIL" and org:
                     company["kept", org] += n
-        else:
+        elif figure not in _TASK_FIGURES:
             facts.append({"figure": figure, "level": level or None, "org": org or None, "day": None, "n": n})
+    per_day = [row for row in per_day if row["reported"]]
     for row in per_day:
-        if row["figure"] != "reported":
-            facts.append({"figure": row["figure"], "level": None, "org": None, "day": row["day"], "n": row["n"]})
+        for figure, n in (("stint", row["stints"]), ("breach", row["breaches"])):
+            facts.append({"figure": figure, "level": None, "org": None, "day": row["day"], "n": n})
     cases = {figure: total[figure] for figure in _CASE_FIGURES}
     cases["escalated"] = total["escalated"]
     cases["mean_score"] = total["score_sum"] / total["scored"] if total["scored"] else None
@@ -313,8 +364,50 @@ def _rollup_counts(figures, per_day):
         for figure, org in list(company)
         if figure == "reported"
     }
-    days = [{"day": row["day"], "n": row["n"]} for row in per_day if row["figure"] == "reported"]
+    days = [{"day": row["day"], "n": row["reported"]} for row in per_day]
     return cases, dict(resolved_at), facts, companies, days
+
+
+# the department task figures of activities/rollups.py: `task_counts`, `task_score_counts`
+_TASK_FIGURES = frozenset(
+    (
+        "task",
+        "task_accepted",
+        "task_accepted_on_time",
+        "task_accept_us",
+        "task_completed",
+        "task_completion_us",
+        "task_completed_on_time",
+        "task_scored",
+        "task_score_sum",
+    )
+)
+
+
+def _rollup_tasks(figures) -> list[dict]:
+    """The department task figures from the roll-ups, in the shape of `_TASKS`' rows."""
+    sums: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for row in figures:
+        if row["figure"] in _TASK_FIGURES:
+            sums[row["org"]][row["figure"]] += row["n"]
+
+    def mean(total: int, count: int, unit: int) -> float | None:
+        return float(Decimal(total) / count / unit) if count else None
+
+    return [
+        {
+            "department": department,
+            "tasks": n["task"],
+            "accepted_on_time": n["task_accepted_on_time"],
+            "accepted": n["task_accepted"],
+            "completed_on_time": n["task_completed_on_time"],
+            "mean_accept_minutes": mean(n["task_accept_us"], n["task_accepted"], 60_000_000),
+            "mean_completion_hours": mean(n["task_completion_us"], n["task_completed"], 3_600_000_000),
+            "mean_score": mean(n["task_score_sum"], n["task_scored"], 1),
+        }
+        for department, n in sums.items()
+        if n["task"]
+    ]
 
 
 _CASE_FIGURES = (
@@ -344,18 +437,22 @@ class _Live:
         self.tasks, self.names, self.org_kinds = tasks, names, org_kinds
 
 
-async def _live(connection: asyncpg.Connection, query: StatisticsQuery, kind: JurisdictionKind | None) -> _Live:
+async def _live(
+    connection: asyncpg.Connection, query: StatisticsQuery, kind: JurisdictionKind | None, *, tasks: bool = True
+) -> _Live:
+    """The live figures; the department tasks' only with `tasks` (the roll-ups hold them for whole days)."""
     cohort = Cohort(query, kind)
     as_of: datetime = query.as_of or await connection.fetchval("SELECT now()")
     open_at = dict(await connection.fetch(_OPEN_NOW.format(open=OPEN, where=cohort.where), *cohort.args))
-    tasks = await connection.fetch(_TASKS.format(where=cohort.where), *cohort.args)
+    task_rows = await connection.fetch(_TASKS.format(where=cohort.where), *cohort.args) if tasks else []
     overdue_cohort = Cohort(query.model_copy(update={"since": None, "until": None}), kind)
     as_of_arg, with_as_of = overdue_cohort.plus(as_of)
     overdue_sql = _OVERDUE_NOW.format(where=overdue_cohort.where, open=OPEN, as_of=as_of_arg)
     overdue_now = await connection.fetchval(overdue_sql, *with_as_of)
-    names = dict(await connection.fetch("SELECT code, name FROM organisations"))
-    org_kinds = dict(await connection.fetch("SELECT code, kind FROM organisations"))
-    return _Live(as_of, deployment_zone().key, open_at, overdue_now, tasks, names, org_kinds)
+    organisations = await connection.fetch("SELECT code, name, kind FROM organisations")
+    names = {row["code"]: row["name"] for row in organisations}
+    org_kinds = {row["code"]: row["kind"] for row in organisations}
+    return _Live(as_of, deployment_zone().key, open_at, overdue_now, task_rows, names, org_kinds)
 
 
 async def one_pass(connection: asyncpg.Connection, query: StatisticsQuery) -> Statistics:

@@ -4,6 +4,7 @@ import asyncpg
 import structlog
 from temporalio import activity
 
+from activities import rollups
 from schemas.task import TaskView, task_workflow_id
 
 log = structlog.get_logger(__name__)
@@ -34,7 +35,17 @@ _UPSERT = f"""
     VALUES ({", ".join(f"${i}" for i in range(1, len(_COLUMNS) + 1))})
     ON CONFLICT (task_id) DO UPDATE SET {", ".join(f"{c} = EXCLUDED.{c}" for c in _COLUMNS if c != "task_id")}
     WHERE (department_tasks.summoned_at, department_tasks.version) < (EXCLUDED.summoned_at, EXCLUDED.version)
+    RETURNING *
 """
+
+
+async def write_task(connection: asyncpg.Connection, task: TaskView) -> None:
+    """The task row and the statistics roll-ups it changes (inside the caller's transaction)."""
+    row = task.model_dump()
+    await rollups.lock_case(connection, task.case_id)
+    old = await connection.fetchrow("SELECT * FROM department_tasks WHERE task_id = $1", task.task_id)
+    new = await connection.fetchrow(_UPSERT, *(row[c] for c in _COLUMNS))
+    await rollups.project_task(connection, old, new)
 
 
 class TaskActivities:
@@ -43,8 +54,8 @@ class TaskActivities:
 
     @activity.defn
     async def project_task(self, task: TaskView) -> None:
-        row = task.model_dump()
-        await self._pool.execute(_UPSERT, *(row[c] for c in _COLUMNS))
+        async with self._pool.acquire() as connection, connection.transaction():
+            await write_task(connection, task)
         log.info("task projected", case_id=task.case_id, task_id=task.task_id, status=task.status, version=task.version)
 
 

@@ -1,12 +1,14 @@
 """Supervisors' figures over HTTP: statistics and the red/black list of their district."""
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated
 
+import asyncpg
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
-from activities import rankings, search
+from activities import rankings
 from activities.exports import (
     Table,
     case_table,
@@ -90,12 +92,14 @@ async def cases_download(pool: DbPool, caller: Principal, query: CaseFilter, for
     """Every case of the caller's district matching `query` (all pages), read through a server-side cursor."""
     names = await name_book(pool)
 
-    async def matching():
+    @asynccontextmanager
+    async def connect() -> AsyncIterator[asyncpg.Connection]:
         async with pool.acquire() as connection, connection.transaction(isolation="repeatable_read", readonly=True):
-            async for case in search.matching_cases(connection, query, district=caller.jurisdiction):
-                yield case
+            yield connection
 
-    return _download(f"whistle-cases-{caller.jurisdiction}", form, [case_table(matching(), names)])
+    return _download(
+        f"whistle-cases-{caller.jurisdiction}", form, [case_table(connect, query, names, district=caller.jurisdiction)]
+    )
 
 
 @router.get(

@@ -12,18 +12,23 @@ import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
+from contextlib import nullcontext
 from datetime import timedelta
 from pathlib import Path
 
 import asyncpg
 
 from activities import rollups, search
+from activities.cases import write_projection, write_rows
 from activities.exports import case_table, csv_chunks
+from activities.rankings import RankingActivities
 from activities.statistics import statistics
 from client.names import name_book
 from i18n.language import CHINESE, set_language
 from i18n.zone import day_start, local_day
+from schemas.case import CaseProjection, CaseSummary, TimelineEvent
 from schemas.domain import Status
+from schemas.ranking import RankingPeriod
 from schemas.search import CaseFilter, CaseSort
 from schemas.statistics import StatisticsQuery
 
@@ -247,11 +252,66 @@ async def export_rate(pool: asyncpg.Pool) -> tuple[int, float, int]:
         pool.acquire() as connection,
         connection.transaction(isolation="repeatable_read", readonly=True),
     ):
-        every = search.matching_cases(connection, CaseFilter(sort=CaseSort.OLDEST), district="HP")
-        async for chunk in csv_chunks(case_table(every, names)):
+        every = case_table(lambda: nullcontext(connection), CaseFilter(sort=CaseSort.OLDEST), names, district="HP")
+        async for chunk in csv_chunks(every):
             rows += chunk.count(b"\n")
     took = time.perf_counter() - began
     return rows - 1, took, (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) * 1024
+
+
+# One case's life as the case workflow projects it, an event per projection (the dearest way to write).
+_LIFE = [
+    ("ACCEPTED", {}, {"status": "IN_PROGRESS"}),
+    ("ARRIVED", {"on_time": True}, {}),
+    ("SLA_BREACHED", {"against": "owner"}, {"overdue": True}),
+    ("ESCALATED", {"to": "COMMUNITY"}, {"level": "COMMUNITY", "status": "REPORTED", "auto_escalations": 1}),
+    ("ACCEPTED", {}, {"status": "IN_PROGRESS", "overdue": False}),
+    ("RESOLVED", {}, {"status": "RESOLVED", "resolved_level": "COMMUNITY"}),
+    ("FEEDBACK", {"satisfied": True, "score": 5}, {"first_time_satisfied": True, "score": 5}),
+    ("CLOSED", {}, {"status": "CLOSED", "close_reason": "SATISFIED"}),
+]
+
+
+async def projection_cost(pool: asyncpg.Pool, cases: int = 200) -> tuple[float, float, int]:
+    """(seconds per event with the roll-ups, seconds per event writing only the case row and its events, events)
+    for `cases` fresh cases projected an event at a time, the two ways interleaved so that both meet the same
+    load. The second is what the projection wrote before the roll-ups (migration 016)."""
+    template = dict(await pool.fetchrow("SELECT * FROM cases WHERE case_id LIKE 'WH-SEED-%' LIMIT 1"))
+    took = {True: 0.0, False: 0.0}
+    events = 0
+    for n in range(cases):
+        for rolled_up in (True, False):
+            row = {**template, "case_id": f"WH-COST-{int(rolled_up)}-{n:06d}", "level": "COUNCIL", "status": "REPORTED"}
+            row.update(resolved_level=None, resolved_at=None, closed_at=None, close_reason=None, score=None)
+            row.update(first_time_satisfied=None, whistles=0, auto_escalations=0, overdue=False, supervision=False)
+            at = row["reported_at"]
+            life = [("REPORTED", {}, {}), *_LIFE]
+            for seq, (kind, details, changes) in enumerate(life, start=1):
+                row.update(changes, last_seq=seq, updated_at=at + timedelta(minutes=seq))
+                summary = CaseSummary.model_validate(row)
+                event = TimelineEvent(seq=seq, at=summary.updated_at, kind=kind, level=summary.level, details=details)
+                projection = CaseProjection(summary=summary, events=[event])
+                began = time.perf_counter()
+                async with pool.acquire() as connection, connection.transaction():
+                    if rolled_up:
+                        await write_projection(connection, projection)
+                    else:
+                        await write_rows(connection, projection)
+                took[rolled_up] += time.perf_counter() - began
+            events += len(life)
+    return took[True] / events, took[False] / events, events
+
+
+async def ranking_time(pool: asyncpg.Pool) -> tuple[str, float, int]:
+    """(period, seconds, organisations scored) of scoring last local month over every organisation, as the
+    ranking workflow's activity does."""
+    now = await pool.fetchval("SELECT now()")
+    this_month = local_day(now).replace(day=1)
+    last_month = (this_month - timedelta(days=1)).replace(day=1)
+    period = RankingPeriod(label=f"{last_month:%Y-%m}", start=day_start(last_month), end=day_start(this_month))
+    began = time.perf_counter()
+    scored = await RankingActivities(pool).score_period(period)
+    return period.label, time.perf_counter() - began, len(scored.scores)
 
 
 def percentile(samples: list[float], share: float) -> float:
@@ -282,6 +342,13 @@ async def _main(n: int) -> None:
                 f"{name:40s} n={len(samples):3d} p50={1000 * stats.median(samples):9.1f} ms "
                 f"p99={1000 * percentile(samples, 0.99):9.1f} ms\n"
             )
+        period, took, scored = await ranking_time(pool)
+        sys.stdout.write(f"ranking {period} over every organisation ({scored} scored): {took:.2f} s\n")
+        with_rollups, without, written = await projection_cost(pool)
+        sys.stdout.write(
+            f"projection of {written:,} events one at a time: {1000 * with_rollups:.2f} ms per event with the "
+            f"roll-ups, {1000 * without:.2f} ms without (+{100 * (with_rollups / without - 1):.0f} %)\n"
+        )
         rows, took, grown = await export_rate(pool)
         sys.stdout.write(f"CSV export of {rows:,} cases: {rows / took:,.0f} rows/s, peak memory +{grown >> 20} MiB\n")
         await pool.close()

@@ -5,6 +5,7 @@ import asyncio
 import random
 import uuid
 from collections import Counter
+from contextlib import nullcontext
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
@@ -17,7 +18,7 @@ from rich.table import Table
 from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError
 
-from activities import rankings, registry, rollups, search
+from activities import rankings, registry, rollups
 from activities.exports import case_table, csv_chunks, statistics_tables, xlsx_chunks
 from activities.statistics import jurisdiction_kind, statistics
 from cli.cases import OUTCOMES, run
@@ -125,7 +126,7 @@ def export(
                 cases = CaseFilter(sort=CaseSort.OLDEST, reported_from=since, reported_to=until, **scope)
                 district = street if where is JurisdictionKind.DISTRICT else None
                 async with connection.transaction(isolation="repeatable_read", readonly=True):
-                    tables = [case_table(search.matching_cases(connection, cases, district=district), names)]
+                    tables = [case_table(lambda: nullcontext(connection), cases, names, district=district)]
                     written = await _write(output, form, tables)
             else:
                 query = StatisticsQuery(jurisdiction=street, since=since, until=until)

@@ -18,17 +18,25 @@ from hypothesis import strategies as st
 from activities import rollups
 from activities.cases import write_projection
 from activities.statistics import one_pass, statistics
+from activities.tasks import write_task
 from i18n.zone import day_start
 from schemas.case import CaseProjection, CaseSummary, TimelineEvent
 from schemas.statistics import Statistics, StatisticsQuery
+from schemas.task import TaskStatus, TaskView
 
 LEVELS = ["COUNCIL", "COMMUNITY", "STREET", "DISTRICT"]
 FIRST_DAY = date(2026, 3, 1)
 AS_OF = datetime(2026, 4, 1, tzinfo=UTC)
 EXAMPLES = int(os.environ.get("WHISTLE_PROPERTY_EXAMPLES", "30"))
 
+# the steps to a resolution, a verdict and a department's task are listed twice: more histories get that far
 ACTIONS = st.sampled_from(
     [
+        "accept",
+        "resolve",
+        "satisfied",
+        "summon",
+        "task_accept",
         "accept",
         "whistle",
         "expire",
@@ -46,6 +54,10 @@ ACTIONS = st.sampled_from(
         "satisfied",
         "unsatisfied",
         "withdraw",
+        "summon",
+        "task_accept",
+        "task_complete",
+        "resummon",
     ]
 )
 
@@ -121,6 +133,8 @@ class History:
         )
         self.events: list[TimelineEvent] = []
         self.snapshots: list[tuple[CaseSummary, int]] = []  # (row, events recorded) after each step
+        self.tasks: dict[str, TaskView] = {}  # department -> its task now
+        self.task_snapshots: list[tuple[int, TaskView]] = []  # (case steps before it, the task row)
         self.record("REPORTED", {})
 
     def record(self, kind: str, details: dict) -> None:
@@ -133,8 +147,46 @@ class History:
     def update(self, **changes) -> None:
         self.row = CaseSummary.model_validate({**self.row.model_dump(), **changes})
 
+    def task(self, action: str, department: str) -> None:
+        """A department task's change (the task workflow's projection), an hour after the last thing."""
+        self.at += timedelta(hours=1)
+        if department not in self.tasks and action in ("task_accept", "task_complete") and self.tasks:
+            department = list(self.tasks)[-1]  # the department summoned last
+        task = self.tasks.get(department)
+        if task is None or action == "resummon":
+            task = TaskView(
+                task_id=f"case-{self.row.case_id}-dept-{department}",
+                case_id=self.row.case_id,
+                department=department,
+                role="LEAD",
+                status="SUMMONED",
+                summoned_at=self.at,
+                accept_due=self.at + timedelta(hours=2),
+                version=1,
+            )
+        elif action == "task_accept" and task.accepted_at is None:
+            task = task.model_copy(
+                update={
+                    "status": TaskStatus.ACCEPTED,
+                    "accepted_at": self.at,
+                    "work_due": self.at + timedelta(hours=2),
+                    "version": task.version + 1,
+                }
+            )
+        elif action == "task_complete" and task.accepted_at is not None and task.completed_at is None:
+            task = task.model_copy(
+                update={"status": TaskStatus.COMPLETED, "completed_at": self.at, "version": task.version + 1}
+            )
+        else:
+            return
+        self.tasks[department] = task
+        self.task_snapshots.append((len(self.snapshots), task))
+
     def act(self, action: str, department: str, satisfied_score: int) -> None:
         row, level = self.row, str(self.row.level)
+        if action in ("summon", "task_accept", "task_complete", "resummon"):
+            self.task(action, department)
+            return
         owner = self.place.owners[level]
         if row.status == "CLOSED":
             return
@@ -243,6 +295,7 @@ async def test_rollups_agree_with_one_pass(pool, places, departments, categories
             steps = history.snapshots
             cut = 0
             sent: list[CaseProjection] = []
+            tasks_sent: list[TaskView] = []
             for size in [*batches, len(steps)]:
                 cut = min(cut + size, len(steps))
                 row, recorded = steps[cut - 1]
@@ -251,12 +304,20 @@ async def test_rollups_agree_with_one_pass(pool, places, departments, categories
                     await write_projection(connection, projection)
                 sent.append(projection)
                 written = recorded
+                # the tasks changed by then, each projected as its workflow would (interleaved with the case's)
+                while history.task_snapshots and history.task_snapshots[0][0] <= cut:
+                    _, task = history.task_snapshots.pop(0)
+                    async with connection.transaction():
+                        await write_task(connection, task)
+                    tasks_sent.append(task)
                 if cut == len(steps):
                     break
             for replay in replays:
                 projection = sent[-1] if replay == "again" else sent[0]
                 async with connection.transaction():
                     await write_projection(connection, projection)
+                    if tasks_sent:  # a retried task projection, or a late one overtaken by newer versions
+                        await write_task(connection, tasks_sent[-1] if replay == "again" else tasks_sent[0])
 
         place = places[cases[0][0] % len(places)]
         for jurisdiction in (None, place.district, place.street, place.community, place.compound):
@@ -271,12 +332,16 @@ async def test_backfill_adds_cases_written_before_the_rollups_once(pool, places,
     async with pool.acquire() as connection:
         for n in range(3):
             history = History(f"BACK-{n}", places[n % len(places)], categories[0], "ORDINARY", day_start(FIRST_DAY))
-            for action in ("accept", "arrive_on_time", "whistle", "breach", "resolve", "unsatisfied", "resolve"):
-                history.act(action, departments[0], 4)
+            actions = ("accept", "summon", "task_accept", "arrive_on_time", "whistle", "breach", "task_complete")
+            for action in (*actions, "resolve", "unsatisfied", "resolve"):
+                history.act(action, departments[n], 4)
             async with connection.transaction():
                 await write_projection(connection, CaseProjection(summary=history.row, events=history.events))
+                await write_task(connection, history.tasks[departments[n]])
         # as migration 016 finds a database written by a release without roll-ups
-        await connection.execute("TRUNCATE statistics_rollups, statistics_rolled_up")
+        await connection.execute(
+            "TRUNCATE statistics_rollups, statistics_rollups_monthly, statistics_trend, statistics_rolled_up"
+        )
         await connection.execute("INSERT INTO statistics_rolled_up (case_id, day, zone) VALUES ('', 'infinity', '')")
         month = StatisticsQuery(
             since=day_start(FIRST_DAY), until=day_start(FIRST_DAY + timedelta(days=31)), as_of=AS_OF
@@ -300,3 +365,38 @@ async def test_backfill_adds_cases_written_before_the_rollups_once(pool, places,
         assert not await rollups.filed_elsewhere(connection)
         query = StatisticsQuery(since=day_start(FIRST_DAY + timedelta(days=1)), as_of=AS_OF)
         assert _rounded(await statistics(connection, query)) == _rounded(await one_pass(connection, query))
+
+
+async def test_department_figures_follow_their_tasks_and_the_cases_verdicts(pool, places, departments, categories):
+    """A department's mean score is its cases' (one per task), whichever of the task and the verdict is written
+    first; its acceptance and completion figures follow the task's newest version, not a late replay."""
+    department = departments[0]
+    month = StatisticsQuery(since=day_start(date(2026, 6, 1)), until=day_start(date(2026, 7, 1)), as_of=AS_OF)
+    async with pool.acquire() as connection:
+        early, late = (
+            History(f"DEPT-{n}", places[0], categories[0], "ORDINARY", day_start(date(2026, 6, 10))) for n in range(2)
+        )
+        for action in ("accept", "summon", "task_accept", "task_complete", "resolve", "satisfied"):
+            early.act(action, department, 5)
+        async with connection.transaction():  # the verdict before the task
+            await write_projection(connection, CaseProjection(summary=early.row, events=early.events))
+        for _, task in early.task_snapshots:
+            async with connection.transaction():
+                await write_task(connection, task)
+        for action in ("accept", "summon", "resolve", "satisfied"):
+            late.act(action, department, 2)
+        [(_, summoned)] = late.task_snapshots
+        async with connection.transaction():  # the task before the verdict, then a stale replay of nothing new
+            await write_projection(connection, CaseProjection(summary=late.snapshots[0][0], events=late.events[:1]))
+            await write_task(connection, summoned)
+        async with connection.transaction():
+            await write_projection(connection, CaseProjection(summary=late.row, events=late.events))
+            await write_task(connection, early.task_snapshots[0][1])
+        async with connection.transaction():  # a late replay of the first projection changes nothing
+            await write_projection(connection, CaseProjection(summary=late.snapshots[0][0], events=late.events[:1]))
+
+        figures = await statistics(connection, month)
+        [tasks] = [d for d in figures.departments if d.department == department]
+        assert (tasks.tasks, tasks.mean_score) == (2, 3.5)
+        assert (tasks.accepted_on_time.count, tasks.completed_on_time.of, tasks.mean_accept_minutes) == (1, 1, 60)
+        assert _rounded(figures) == _rounded(await one_pass(connection, month))
