@@ -7,7 +7,7 @@ decided by the workflow's validators, whose rejections come back as 403 with the
 present their case access token in `X-Case-Token`.
 """
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import asyncpg
 from fastapi import Depends
@@ -18,6 +18,7 @@ from temporalio.client import Client
 from api import access, calls, keys
 from api.dependencies import DbPool
 from api.errors import ApiError, unauthorized
+from schemas.actions import CASE_RIGHTS, ActionKind
 from schemas.case import Actor, CaseView, ResidentRole
 from schemas.domain import Channel
 from schemas.keys import RIGHTS, Right, Role
@@ -124,13 +125,19 @@ async def _reporter(principal: Annotated[Principal | None, Depends(_optional_pri
 # Whoever's key it is, if any: a route taking it declares its own rule (`access.declared`).
 OptionalCaller = Annotated[Principal | None, Depends(_optional_principal)]
 Reporter = Annotated[Principal | None, Depends(access.declare(access.REPORTING, _reporter))]
-Handler = Annotated[Principal, Depends(_require(Right.HANDLE))]
-CouncilParty = Annotated[Principal, Depends(_require(Right.SIGNOFF))]
-Dispatcher = Annotated[Principal, Depends(_require(Right.DISPATCH))]
-Rerouter = Annotated[Principal, Depends(_require(Right.REROUTE))]
-Department = Annotated[Principal, Depends(_require(Right.TASKS))]
-Supervisor = Annotated[Principal, Depends(_require(Right.SUPERVISE))]
-Administrator = Annotated[Principal, Depends(_require(Right.ADMINISTER))]
+_CALLERS = {right: Annotated[Principal, Depends(_require(right))] for right in Right}
+
+
+def acting(kind: ActionKind, rights: dict[ActionKind, Right] = CASE_RIGHTS) -> Any:
+    """The caller of an action's route: a key whose role holds the right the action needs (`schemas.actions`, the
+    table the handlers' pages read too)."""
+    return _CALLERS[rights[kind]]
+
+
+Handler = _CALLERS[Right.HANDLE]
+Department = _CALLERS[Right.TASKS]
+Supervisor = _CALLERS[Right.SUPERVISE]
+Administrator = _CALLERS[Right.ADMINISTER]
 
 
 async def _token(token: Annotated[str | None, Depends(_case_token)]) -> str:

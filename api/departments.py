@@ -12,10 +12,11 @@ from pydantic import BaseModel
 from activities import search
 from api import calls
 from api.actions import CasePath, task_action
-from api.auth import Department
+from api.auth import Department, acting
 from api.bodies import body_of, command_from
 from api.dependencies import DbPool, TemporalClient
 from api.errors import responses
+from schemas.actions import TASK_RIGHTS, ActionKind
 from schemas.case import CaseView, Resume
 from schemas.search import TaskFilter, TaskSummary
 from schemas.task import TaskAccept, TaskComplete, TaskExtension, TaskNote, TaskPause, TaskReturn, TaskView
@@ -53,17 +54,43 @@ async def task(case_id: CasePath, caller: Department, client: TemporalClient, po
 
 
 task_action(
-    router, "accept", DepartmentTaskWorkflow.accept, TaskAccept, Department, "Report for duty (报到) on the task"
+    router,
+    "accept",
+    DepartmentTaskWorkflow.accept,
+    TaskAccept,
+    acting(ActionKind.ACCEPT, TASK_RIGHTS),
+    "Report for duty (报到) on the task",
 )
-task_action(router, "notes", DepartmentTaskWorkflow.note, TaskNote, Department, "Add a progress note to the task")
-task_action(router, "complete", DepartmentTaskWorkflow.complete, TaskComplete, Department, "Complete with the result")
-task_action(router, "return", DepartmentTaskWorkflow.return_task, TaskReturn, Department, "Return the task (退单)")
+task_action(
+    router,
+    "notes",
+    DepartmentTaskWorkflow.note,
+    TaskNote,
+    acting(ActionKind.NOTE, TASK_RIGHTS),
+    "Add a progress note to the task",
+)
+task_action(
+    router,
+    "complete",
+    DepartmentTaskWorkflow.complete,
+    TaskComplete,
+    acting(ActionKind.COMPLETE, TASK_RIGHTS),
+    "Complete with the result",
+)
+task_action(
+    router,
+    "return",
+    DepartmentTaskWorkflow.return_task,
+    TaskReturn,
+    acting(ActionKind.RETURN, TASK_RIGHTS),
+    "Return the task (退单)",
+)
 task_action(
     router,
     "extension-request",
     DepartmentTaskWorkflow.request_extension,
     TaskExtension,
-    Department,
+    acting(ActionKind.REQUEST_EXTENSION, TASK_RIGHTS),
     "Ask the district centre for a later work deadline",
 )
 task_action(
@@ -71,7 +98,7 @@ task_action(
     "pause-request",
     DepartmentTaskWorkflow.request_pause,
     TaskPause,
-    Department,
+    acting(ActionKind.REQUEST_PAUSE, TASK_RIGHTS),
     "Ask the district centre to pause (挂起) the task's clock: a reason from the list, an optional until-date",
 )
 

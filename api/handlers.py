@@ -11,9 +11,10 @@ from fastapi import APIRouter, Query
 from activities import search
 from api import calls
 from api.actions import CasePath, case_action
-from api.auth import CouncilParty, Dispatcher, Handler, Rerouter, check_view
+from api.auth import Handler, acting, check_view
 from api.dependencies import DbPool, TemporalClient
 from api.errors import responses
+from schemas.actions import ActionKind
 from schemas.case import (
     Accept,
     AddNote,
@@ -65,21 +66,61 @@ async def case(case_id: CasePath, caller: Handler, client: TemporalClient, pool:
     return view
 
 
-case_action(router, "accept", CaseWorkflow.accept, Accept, Handler, "Report for duty (报到): take the case at my level")
-case_action(router, "arrive", CaseWorkflow.arrive, Arrive, Handler, "Record arrival on site (5-minute standard)")
-case_action(router, "notes", CaseWorkflow.note, AddNote, Handler, "Add a progress note")
-case_action(router, "plan", CaseWorkflow.plan, PresentPlan, Handler, "Present the solution plan of a COMPLEX case")
-case_action(router, "resolve", CaseWorkflow.resolve, Resolve, Handler, "Resolve (at COUNCIL: propose, for the quorum)")
 case_action(
-    router, "signoff", CaseWorkflow.signoff, Signoff, CouncilParty, "Sign off (or object to) a council proposal"
+    router,
+    "accept",
+    CaseWorkflow.accept,
+    Accept,
+    acting(ActionKind.ACCEPT),
+    "Report for duty (报到): take the case at my level",
 )
-case_action(router, "whistle", CaseWorkflow.whistle, Whistle, Handler, "Whistle (吹哨): escalate to the next level")
+case_action(
+    router,
+    "arrive",
+    CaseWorkflow.arrive,
+    Arrive,
+    acting(ActionKind.ARRIVE),
+    "Record arrival on site (5-minute standard)",
+)
+case_action(router, "notes", CaseWorkflow.note, AddNote, acting(ActionKind.NOTE), "Add a progress note")
+case_action(
+    router,
+    "plan",
+    CaseWorkflow.plan,
+    PresentPlan,
+    acting(ActionKind.PLAN),
+    "Present the solution plan of a COMPLEX case",
+)
+case_action(
+    router,
+    "resolve",
+    CaseWorkflow.resolve,
+    Resolve,
+    acting(ActionKind.RESOLVE),
+    "Resolve (at COUNCIL: propose, for the quorum)",
+)
+case_action(
+    router,
+    "signoff",
+    CaseWorkflow.signoff,
+    Signoff,
+    acting(ActionKind.SIGNOFF),
+    "Sign off (or object to) a council proposal",
+)
+case_action(
+    router,
+    "whistle",
+    CaseWorkflow.whistle,
+    Whistle,
+    acting(ActionKind.WHISTLE),
+    "Whistle (吹哨): escalate to the next level",
+)
 case_action(
     router,
     "extension-request",
     CaseWorkflow.request_extension,
     RequestExtension,
-    Handler,
+    acting(ActionKind.REQUEST_EXTENSION),
     "Ask the level above for a later deadline",
 )
 case_action(
@@ -87,7 +128,7 @@ case_action(
     "extension-decision",
     CaseWorkflow.decide_extension,
     DecideExtension,
-    Handler,
+    acting(ActionKind.DECIDE_EXTENSION),
     "Approve or deny the extension asked by the level below",
 )
 case_action(
@@ -95,7 +136,7 @@ case_action(
     "pause-request",
     CaseWorkflow.request_pause,
     RequestPause,
-    Handler,
+    acting(ActionKind.REQUEST_PAUSE),
     "Ask the level above to pause (挂起) my level's clock: a reason from the list, an optional until-date",
 )
 case_action(
@@ -103,19 +144,38 @@ case_action(
     "pause-decision",
     CaseWorkflow.decide_pause,
     DecidePause,
-    Handler,
+    acting(ActionKind.DECIDE_PAUSE),
     "Approve or deny the pause asked by the level below",
 )
-case_action(router, "resume", CaseWorkflow.resume, Resume, Handler, "End a pause: the level's clock runs again")
-case_action(router, "reroute", CaseWorkflow.reroute, Reroute, Rerouter, "Street: send a returned case to departments")
+case_action(
+    router,
+    "resume",
+    CaseWorkflow.resume,
+    Resume,
+    acting(ActionKind.RESUME),
+    "End a pause: the level's clock runs again",
+)
+case_action(
+    router,
+    "reroute",
+    CaseWorkflow.reroute,
+    Reroute,
+    acting(ActionKind.REROUTE),
+    "Street: send a returned case to departments",
+)
 case_action(
     router,
     "conclude",
     CaseWorkflow.conclude,
     Conclude,
-    Rerouter,
+    acting(ActionKind.CONCLUDE),
     "Street: after a return, decide with a reason that the completed department work suffices (resolves)",
 )
 case_action(
-    router, "dispatch", CaseWorkflow.dispatch, VolunteerDispatch, Dispatcher, "Community: hand the case to a volunteer"
+    router,
+    "dispatch",
+    CaseWorkflow.dispatch,
+    VolunteerDispatch,
+    acting(ActionKind.DISPATCH),
+    "Community: hand the case to a volunteer",
 )

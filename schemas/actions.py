@@ -27,8 +27,9 @@ class ActionKind(StrEnum):
     RETURN = "RETURN"  # a department's task (退单)
 
 
-# The right a person's (or a key's) role must hold for each action, as the JSON API's routes require it: pages
-# offer an action only when the role holds its right and the workflow's rules allow it now.
+# The right a person's (or a key's) role must hold for each action: the JSON API's action routes take their caller
+# from it (api.auth.acting) and the pages offer an action only when the role holds its right and the workflow's
+# rules allow it now.
 CASE_RIGHTS: dict[ActionKind, Right] = {
     **dict.fromkeys(
         (
