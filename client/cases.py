@@ -19,6 +19,7 @@ from activities import registry
 from activities.cases import kept_residents, kept_view
 from activities.tasks import kept_task
 from schemas.case import CASE_OPENING, CaseReport, CaseStart, CaseView, LinkReport, Rejection, ResidentRole
+from schemas.registry import CaseContext
 from schemas.task import TaskView, task_workflow_id
 from workflows.case import CaseWorkflow
 from workflows.case_state import token_hash
@@ -103,7 +104,9 @@ async def report_case(
                             "这个 Idempotency-Key 已用于另一份报告，新报告请换一个新的键 / this Idempotency-Key "
                             "was already used for a different report; use a new key for a new report"
                         )
-                    return await _resume(client, connection, bound["case_id"], report, policy, task_queue, deduplicate)
+                    return await _resume(
+                        client, connection, bound["case_id"], report, policy, task_queue, deduplicate, context
+                    )
             token = secrets.token_urlsafe(24)
             if deduplicate:
                 linked = await _link_to_open_case(
@@ -115,7 +118,7 @@ async def report_case(
             case_id = await registry.next_case_id(connection, datetime.now(UTC))
             # Bound before the start: a retry after a crash in between finds the key and starts the case.
             await _bind(connection, key, case_id, reported)
-            await _start(client, connection, case_id, report, token, policy, task_queue, deduplicate)
+            await _start(client, connection, case_id, report, token, policy, task_queue, deduplicate, context)
             return ReportedCase(case_id=case_id, outcome=IntakeOutcome.CREATED, token=token)
 
 
@@ -153,12 +156,13 @@ async def _start(
     policy: str,
     task_queue: str,
     deduplicate: bool,
+    context: CaseContext,
 ) -> None:
-    """Start the case; for an issue others may report too, record it as the issue's open case (only once
-    started, so the record never points at a case that does not exist)."""
+    """Start the case with the registry context intake resolved; for an issue others may report too, record it
+    as the issue's open case (only once started, so the record never points at a case that does not exist)."""
     await client.start_workflow(
         CaseWorkflow.run,
-        CaseStart(case_id=case_id, report=report, token_hash=token_hash(token), policy=policy),
+        CaseStart(case_id=case_id, report=report, token_hash=token_hash(token), policy=policy, context=context),
         id=workflow_id(case_id),
         task_queue=task_queue,
     )
@@ -173,7 +177,14 @@ async def _start(
 
 
 async def _resume(
-    client: Client, connection, case_id: str, report: CaseReport, policy: str, task_queue: str, deduplicate: bool
+    client: Client,
+    connection,
+    case_id: str,
+    report: CaseReport,
+    policy: str,
+    task_queue: str,
+    deduplicate: bool,
+    context: CaseContext,
 ) -> ReportedCase:
     """A repeated ticket: its case, started now if the first attempt bound the key but never started it.
 
@@ -184,7 +195,7 @@ async def _resume(
         return _repeat(case_id)
     token = secrets.token_urlsafe(24)
     try:
-        await _start(client, connection, case_id, report, token, policy, task_queue, deduplicate)
+        await _start(client, connection, case_id, report, token, policy, task_queue, deduplicate, context)
     except WorkflowAlreadyStartedError:
         return _repeat(case_id)
     return ReportedCase(case_id=case_id, outcome=IntakeOutcome.CREATED, token=token)
@@ -298,7 +309,8 @@ async def read_task_view(
 
 
 async def wait_until_open(client: Client, case_id: str, within: float = 30.0) -> CaseView:
-    """A new case answers once its first activity has resolved the registry context (milliseconds)."""
+    """A new case answers at once; one started without its context in the input (before intake passed it)
+    once its first activity has resolved it (milliseconds)."""
     deadline = asyncio.get_running_loop().time() + within
     while True:
         try:

@@ -23,6 +23,7 @@ from schemas.domain import (
 from schemas.instant import Instant
 from schemas.messages import N_
 from schemas.pause import Pause, PauseReason
+from schemas.registry import CaseContext
 from schemas.task import ExtensionRequest, TaskView
 
 CaseId = Annotated[str, StringConstraints(pattern=r"^WH-\d{8}-\d{6}$")]
@@ -90,6 +91,9 @@ class CaseStart(BaseModel):
     report: CaseReport
     token_hash: str | None = None  # sha256 hex of the resident's access token
     policy: Code = "default"
+    # the registry context intake resolved for this report; None in inputs from before it was passed (the
+    # workflow then resolves it in an activity)
+    context: CaseContext | None = None
 
 
 class LinkReport(BaseModel):

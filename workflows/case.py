@@ -58,24 +58,32 @@ Command = TypeVar("Command", bound=BaseModel)
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
 # Projection writes retry until PostgreSQL is back: a case never loses an event.
 PROJECTION_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
+# Cases started with the registry context in their input build their state at once; histories recorded
+# before resolved it in a `resolve_context` activity first.
+CONTEXT_IN_START_PATCH = "context-in-start"
 
 
 @workflow.defn
 class CaseWorkflow:
-    def __init__(self) -> None:
+    @workflow.init
+    def __init__(self, start: CaseStart) -> None:
         self._case: CaseState | None = None
         self._projected = 0
         self._search: dict[str, object] = {}
         self._tasks: dict[str, workflow.ChildWorkflowHandle] = {}
+        if start.context is not None and workflow.patched(CONTEXT_IN_START_PATCH):
+            self._case = CaseState(start, start.context, workflow.now(), workflow.patched)
 
     @workflow.run
     async def run(self, start: CaseStart) -> CaseSummary:
-        context = await workflow.execute_activity_method(
-            CaseActivities.resolve_context,
-            ContextRequest(compound=start.report.compound, category=start.report.category, policy=start.policy),
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-        )
-        self._case = case = CaseState(start, context, workflow.now(), workflow.patched)
+        if self._case is None:
+            context = await workflow.execute_activity_method(
+                CaseActivities.resolve_context,
+                ContextRequest(compound=start.report.compound, category=start.report.category, policy=start.policy),
+                start_to_close_timeout=ACTIVITY_TIMEOUT,
+            )
+            self._case = CaseState(start, context, workflow.now(), workflow.patched)
+        case = self._case
         while True:
             await self._settle()
             if case.status.value == "CLOSED" and not self._open_tasks():
