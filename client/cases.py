@@ -90,7 +90,8 @@ async def report_case(
     key = intake_key(report, idempotency_key, caller_org)
     reported = _fingerprint(report) if idempotency_key else None
     async with pool.acquire() as connection:
-        context = await registry.case_context(connection, report.compound, report.category, policy)
+        resolved_at = datetime.now(UTC)
+        context = await registry.case_context(connection, report.compound, report.category, policy, resolved_at)
         if report.reporter.anonymous and not context.category.anonymous_allowed:
             raise ValueError(f"category {context.category.code} does not accept anonymous reports")
         deduplicate = context.category.deduplicate
@@ -105,7 +106,14 @@ async def report_case(
                             "was already used for a different report; use a new key for a new report"
                         )
                     return await _resume(
-                        client, connection, bound["case_id"], report, policy, task_queue, deduplicate, context
+                        client,
+                        connection,
+                        bound["case_id"],
+                        report,
+                        policy,
+                        task_queue,
+                        deduplicate,
+                        (context, resolved_at),
                     )
             token = secrets.token_urlsafe(24)
             if deduplicate:
@@ -118,7 +126,9 @@ async def report_case(
             case_id = await registry.next_case_id(connection, datetime.now(UTC))
             # Bound before the start: a retry after a crash in between finds the key and starts the case.
             await _bind(connection, key, case_id, reported)
-            await _start(client, connection, case_id, report, token, policy, task_queue, deduplicate, context)
+            await _start(
+                client, connection, case_id, report, token, policy, task_queue, deduplicate, (context, resolved_at)
+            )
             return ReportedCase(case_id=case_id, outcome=IntakeOutcome.CREATED, token=token)
 
 
@@ -156,13 +166,20 @@ async def _start(
     policy: str,
     task_queue: str,
     deduplicate: bool,
-    context: CaseContext,
+    resolved: tuple[CaseContext, datetime],
 ) -> None:
     """Start the case with the registry context intake resolved; for an issue others may report too, record it
     as the issue's open case (only once started, so the record never points at a case that does not exist)."""
     await client.start_workflow(
         CaseWorkflow.run,
-        CaseStart(case_id=case_id, report=report, token_hash=token_hash(token), policy=policy, context=context),
+        CaseStart(
+            case_id=case_id,
+            report=report,
+            token_hash=token_hash(token),
+            policy=policy,
+            context=resolved[0],
+            context_at=resolved[1],
+        ),
         id=workflow_id(case_id),
         task_queue=task_queue,
     )
@@ -184,7 +201,7 @@ async def _resume(
     policy: str,
     task_queue: str,
     deduplicate: bool,
-    context: CaseContext,
+    resolved: tuple[CaseContext, datetime],
 ) -> ReportedCase:
     """A repeated ticket: its case, started now if the first attempt bound the key but never started it.
 
@@ -195,7 +212,7 @@ async def _resume(
         return _repeat(case_id)
     token = secrets.token_urlsafe(24)
     try:
-        await _start(client, connection, case_id, report, token, policy, task_queue, deduplicate, context)
+        await _start(client, connection, case_id, report, token, policy, task_queue, deduplicate, resolved)
     except WorkflowAlreadyStartedError:
         return _repeat(case_id)
     return ReportedCase(case_id=case_id, outcome=IntakeOutcome.CREATED, token=token)

@@ -91,9 +91,10 @@ class CaseStart(BaseModel):
     report: CaseReport
     token_hash: str | None = None  # sha256 hex of the resident's access token
     policy: Code = "default"
-    # the registry context intake resolved for this report; None in inputs from before it was passed (the
-    # workflow then resolves it in an activity)
+    # the registry context intake resolved for this report, and the moment it resolved it for (its calendars
+    # begin the day before); None in inputs from before it was passed: the workflow resolves it in an activity
     context: CaseContext | None = None
+    context_at: datetime | None = None
 
 
 class LinkReport(BaseModel):

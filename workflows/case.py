@@ -63,6 +63,19 @@ PROJECTION_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_in
 CONTEXT_IN_START_PATCH = "context-in-start"
 
 
+# How far the case's clock may be from the moment intake resolved its context: its calendars begin the day
+# before (a clock outside, as a test server's set to another date, resolves the context again).
+CONTEXT_SKEW = timedelta(hours=12)
+
+
+def _context_in_force(start: CaseStart) -> bool:
+    return (
+        start.context is not None
+        and start.context_at is not None
+        and abs(workflow.now() - start.context_at) < CONTEXT_SKEW
+    )
+
+
 @workflow.defn
 class CaseWorkflow:
     @workflow.init
@@ -71,7 +84,8 @@ class CaseWorkflow:
         self._projected = 0
         self._search: dict[str, object] = {}
         self._tasks: dict[str, workflow.ChildWorkflowHandle] = {}
-        if start.context is not None and workflow.patched(CONTEXT_IN_START_PATCH):
+        if _context_in_force(start) and workflow.patched(CONTEXT_IN_START_PATCH):
+            assert start.context is not None
             self._case = CaseState(start, start.context, workflow.now(), workflow.patched)
 
     @workflow.run
