@@ -21,6 +21,7 @@ from activities.tasks import kept_task
 from schemas.case import CASE_OPENING, CaseReport, CaseStart, CaseView, LinkReport, Rejection, ResidentRole
 from schemas.registry import CaseContext
 from schemas.task import TaskView, task_workflow_id
+from workflows import search_attributes
 from workflows.case import CaseWorkflow
 from workflows.case_state import token_hash
 from workflows.department_task import DepartmentTaskWorkflow
@@ -182,6 +183,7 @@ async def _start(
         ),
         id=workflow_id(case_id),
         task_queue=task_queue,
+        search_attributes=search_attributes.at_start(resolved[0], report.severity),
     )
     if deduplicate:
         await connection.execute(
