@@ -50,22 +50,17 @@ with workflow.unsafe.imports_passed_through():
     from schemas.task import TaskCancel, TaskChange, TaskRole, TaskStart, task_workflow_id
     from workflows import search_attributes as sa
     from workflows.case_state import CaseState, Rejected
-    from workflows.deadline import wait_for_change_or
+    from workflows.deadline import DeadlineTimer
     from workflows.department_task import DepartmentTaskWorkflow
+    from workflows.patches import LEAN_CASE
 
 Command = TypeVar("Command", bound=BaseModel)
 
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
 # Projection writes retry until PostgreSQL is back: a case never loses an event.
 PROJECTION_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
-# Cases started with the registry context in their input build their state at once; histories recorded
-# before resolved it in a `resolve_context` activity first.
-CONTEXT_IN_START_PATCH = "context-in-start"
 
 
-# Search attributes are set once by intake at the start (`search_attributes.at_start`); the read model answers
-# every list by level, status, deadline and overdue, so cases after this patch upsert nothing.
-NO_UPSERTS_PATCH = "no-search-attribute-upserts"
 # How far the case's clock may be from the moment intake resolved its context: its calendars begin the day
 # before (a clock outside, as a test server's set to another date, resolves the context again).
 CONTEXT_SKEW = timedelta(hours=12)
@@ -87,7 +82,8 @@ class CaseWorkflow:
         self._projected = 0
         self._search: dict[str, object] = {}
         self._tasks: dict[str, workflow.ChildWorkflowHandle] = {}
-        if _context_in_force(start) and workflow.patched(CONTEXT_IN_START_PATCH):
+        self._timer = DeadlineTimer()
+        if _context_in_force(start) and workflow.patched(LEAN_CASE):
             assert start.context is not None
             self._case = CaseState(start, start.context, workflow.now(), workflow.patched)
 
@@ -106,7 +102,7 @@ class CaseWorkflow:
             if case.status.value == "CLOSED" and not self._open_tasks():
                 break
             seen = len(case.timeline)
-            fire_at = await wait_for_change_or(case.next_due(), lambda seen=seen: len(case.timeline) != seen)
+            fire_at = await self._timer.wait(case.next_due(), lambda seen=seen: len(case.timeline) != seen)
             if fire_at is not None:
                 case.fire_due(fire_at)
         await workflow.wait_condition(workflow.all_handlers_finished)
@@ -185,8 +181,9 @@ class CaseWorkflow:
         )
 
     def _upsert_search_attributes(self) -> None:
-        """Cases started before the fixed attributes came with the start upsert every attribute that changed."""
-        if workflow.patched(NO_UPSERTS_PATCH):
+        """Cases started before intake set the fixed attributes at the start upsert every attribute that changed
+        (the read model answers every list by level, status, deadline and overdue)."""
+        if workflow.patched(LEAN_CASE):
             return
         case = self._require_case()
         values = {
