@@ -1,9 +1,13 @@
 """What a case costs Temporal: the durable steps it no longer takes, and inputs from before still working."""
 
 from datetime import UTC, datetime
+from pathlib import Path
 
+import pytest
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import WorkflowHandle
+from temporalio.client import WorkflowHandle, WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer
 
 from activities import registry
 from client import cases
@@ -12,9 +16,12 @@ from schemas.domain import Status
 from schemas.task import TaskAccept, TaskActor, TaskComplete
 from tests.waiting import eventually, quiescent
 from tests.workflows.test_departments import OWNERS, act, settled, task, to_district
+from workers.worker import WORKFLOWS
 from workflows import search_attributes as sa
 from workflows.case import CaseWorkflow
 from workflows.department_task import DepartmentTaskWorkflow
+
+HISTORIES = Path(__file__).parent / "histories"
 
 
 async def activity_types(handle: WorkflowHandle) -> list[str]:
@@ -106,3 +113,13 @@ async def test_a_department_task_does_not_signal_its_own_summons(harness):
     view = await handle.query(CaseWorkflow.view)
     assert [e.kind for e in view.timeline].count(EventKind.TASK_SUMMONED) == 1
     assert (await department.query(DepartmentTaskWorkflow.view)).status.value == "COMPLETED"
+
+
+@pytest.mark.parametrize("recorded", ["case-lean", "case-lean-dept-CGZF"])
+async def test_a_history_of_the_lean_case_replays(recorded):
+    """Recorded with the `lean-case` patch: context in the start input, no upserts, one timer per deadline, no
+    summons signal; CGZF summoned at DISTRICT, accepted and completed, the resident satisfied, the case closed."""
+    history = WorkflowHistory.from_json(recorded, (HISTORIES / f"{recorded}.json").read_text())
+    await Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter).replay_workflow(
+        history, raise_on_replay_failure=True
+    )
