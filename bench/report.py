@@ -15,11 +15,11 @@ def _ms(seconds: float) -> str:
     return f"{seconds * 1000:.0f} ms" if seconds < 10 else f"{seconds:.1f} s"
 
 
-def _latency(latency: Latency) -> str:
+def latency_text(latency: Latency) -> str:
     return f"p50 {_ms(latency.p50)} · p99 {_ms(latency.p99)} · max {_ms(latency.max)}"
 
 
-def _verdict(value: float, target: float, *, at_least: bool) -> str:
+def verdict(value: float, target: float, *, at_least: bool) -> str:
     met = value >= target if at_least else value <= target
     if met:
         return "[green]met[/green]"
@@ -38,34 +38,34 @@ def table(run: BenchRun) -> Table:
         result.add_column(column)
     floor, intake, life, precise, cost = run.floor, run.intake, run.lifecycle, run.precision, run.cost
     result.add_row("1 floor", "workflows/s (1 no-op activity)", f"{floor.per_second:.1f}", "")
-    result.add_row("", "start → complete", _latency(floor.latency), "")
+    result.add_row("", "start → complete", latency_text(floor.latency), "")
     result.add_row(
         "2 intake",
         "cases/s, ratio to floor",
         f"{intake.per_second:.1f} ({intake.ratio_to_floor:.2f}x)",
-        f">= {INTAKE_TARGET}x " + _verdict(intake.ratio_to_floor, INTAKE_TARGET, at_least=True),
+        f">= {INTAKE_TARGET}x " + verdict(intake.ratio_to_floor, INTAKE_TARGET, at_least=True),
     )
-    result.add_row("", "report → visible in `cases`", _latency(intake.latency), "")
+    result.add_row("", "report → visible in `cases`", latency_text(intake.latency), "")
     result.add_row(
         "3 lifecycle",
         "completed cases/s, ratio to floor",
         f"{life.per_second:.1f} ({life.ratio_to_floor:.2f}x)",
-        f">= {LIFECYCLE_TARGET}x " + _verdict(life.ratio_to_floor, LIFECYCLE_TARGET, at_least=True),
+        f">= {LIFECYCLE_TARGET}x " + verdict(life.ratio_to_floor, LIFECYCLE_TARGET, at_least=True),
     )
     result.add_row(
         "",
         f"resolved path ({life.resolved.completed}/{life.resolved.cases}; {life.update_timeouts} update timeouts)",
-        _latency(life.resolved.latency),
+        latency_text(life.resolved.latency),
         "",
     )
     result.add_row(
-        "", f"climbed path ({life.climbed.completed}/{life.climbed.cases})", _latency(life.climbed.latency), ""
+        "", f"climbed path ({life.climbed.completed}/{life.climbed.cases})", latency_text(life.climbed.latency), ""
     )
     result.add_row(
         "4 escalation",
         f"lateness of {precise.breaches} automatic escalations (peak {precise.peak_in_flight} in flight)",
-        _latency(precise.lateness),
-        f"p99 <= {LATENESS_TARGET:.0f} s " + _verdict(precise.lateness.p99, LATENESS_TARGET, at_least=False),
+        latency_text(precise.lateness),
+        f"p99 <= {LATENESS_TARGET:.0f} s " + verdict(precise.lateness.p99, LATENESS_TARGET, at_least=False),
     )
     for name, path in (
         ("floor", cost.floor),
@@ -95,8 +95,8 @@ def table(run: BenchRun) -> Table:
         result.add_row(
             "6 queries" if number == 0 else "",
             f"{name} ({queries.rows:,} cases)",
-            _latency(latency),
-            f"p99 <= {QUERY_TARGET * 1000:.0f} ms " + _verdict(latency.p99, QUERY_TARGET, at_least=False),
+            latency_text(latency),
+            f"p99 <= {QUERY_TARGET * 1000:.0f} ms " + verdict(latency.p99, QUERY_TARGET, at_least=False),
         )
     return result
 

@@ -135,3 +135,39 @@ class BenchRun(BaseModel):
     cost: Cost
     queries: Queries
     total_seconds: float
+
+
+PROCESSES = ("server", "worker", "postgres", "clients")
+
+
+class StageCpu(BaseModel):
+    """CPU seconds per item (a floor workflow or a case) for each process, and in all."""
+
+    items: int
+    per_item_ms: dict[str, float]
+
+    @property
+    def total_ms(self) -> float:
+        return round(sum(self.per_item_ms.values()), 2)
+
+
+class SteadyRun(BaseModel):
+    started_at: datetime
+    label: str | None = None
+    rate: float  # cases per second
+    minutes: float
+    cases: int  # arrivals
+    climbing: int  # of which on the climb policy
+    cached_workflows: int  # the worker's cache
+    open_workflows: int  # cases and department tasks open at the end
+    machine: Machine
+    floor: StageCpu
+    steady: StageCpu
+    intake: Latency  # report call
+    owner_notified: Latency  # report to the owner's notification in the outbox
+    lateness: Latency  # automatic escalations
+    escalations: int
+    worker: WorkerUsage
+    worker_kb_per_cached_workflow: float
+    arrivals_behind_seconds: float  # how far the open-loop schedule fell behind at worst (the client's own lag)
+    total_seconds: float

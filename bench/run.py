@@ -9,7 +9,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from bench import cost, lifecycle, precision, queries, throughput
-from bench.results import BenchRun, Cost, Floor, Intake, Latency, Lifecycle, Machine, PathRun, Precision
+from bench.results import BenchRun, Cost, Floor, Intake, Latency, Lifecycle, Machine, PathRun, Precision, SteadyRun
 from bench.stack import bench_stack, climb_wait
 from bench.watch import ReadModelWatcher
 from bench.worker_process import MeasuredWorker, WorkerConfig
@@ -169,7 +169,7 @@ async def run(options: BenchOptions) -> BenchRun:
     )
 
 
-def save(result: BenchRun, output: Path | None = None) -> Path:
+def save(result: BenchRun | SteadyRun, output: Path | None = None) -> Path:
     path = output or RESULTS / f"{result.started_at:%Y%m%dT%H%M%SZ}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(result.model_dump_json(indent=2) + "\n")

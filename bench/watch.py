@@ -10,6 +10,14 @@ _POLL_SECONDS = 0.02
 
 Condition = Callable[[asyncpg.Record], bool]
 
+# What the watcher polls: rows keyed by case_id for the cases waited on ($1).
+CASE_ROWS = "SELECT case_id, status, level FROM cases WHERE case_id = ANY($1::text[])"
+# A case's owner (the organisation its level belongs to) has its notification in the outbox.
+OWNER_NOTIFIED = """
+    SELECT DISTINCT n.case_id FROM notifications n JOIN cases c ON c.case_id = n.case_id AND n.recipient = c.owner
+     WHERE n.case_id = ANY($1::text[])
+"""
+
 
 @dataclass
 class _Waiter:
@@ -18,10 +26,12 @@ class _Waiter:
 
 
 class ReadModelWatcher:
-    """`await watcher.until(case_id, condition)` returns the loop time the poll first saw the `cases` row match."""
+    """`await watcher.until(case_id, condition)` returns the loop time the poll first saw the case's row match
+    (a row of `rows`: by default the case's row in `cases`)."""
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, rows: str = CASE_ROWS) -> None:
         self._pool = pool
+        self._rows = rows
         self._waiters: dict[str, list[_Waiter]] = {}
         self._task: asyncio.Task | None = None
 
@@ -42,9 +52,7 @@ class ReadModelWatcher:
         loop = asyncio.get_running_loop()
         while True:
             if self._waiters:
-                rows = await self._pool.fetch(
-                    "SELECT case_id, status, level FROM cases WHERE case_id = ANY($1::text[])", list(self._waiters)
-                )
+                rows = await self._pool.fetch(self._rows, list(self._waiters))
                 now = loop.time()
                 for row in rows:
                     waiting = self._waiters.get(row["case_id"], [])

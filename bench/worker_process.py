@@ -92,6 +92,11 @@ class MeasuredWorker:
     async def __aexit__(self, *_) -> None:
         await self._stop()
 
+    @property
+    def process(self) -> psutil.Process:
+        assert self._ps is not None
+        return self._ps
+
     async def _stop(self) -> None:
         if self._sampler is not None:
             self._sampler.cancel()

@@ -19,7 +19,9 @@ from activities import registry
 from activities.cases import kept_residents, kept_view
 from activities.tasks import kept_task
 from schemas.case import CASE_OPENING, CaseReport, CaseStart, CaseView, LinkReport, Rejection, ResidentRole
+from schemas.registry import CaseContext
 from schemas.task import TaskView, task_workflow_id
+from workflows import search_attributes
 from workflows.case import CaseWorkflow
 from workflows.case_state import token_hash
 from workflows.department_task import DepartmentTaskWorkflow
@@ -89,7 +91,8 @@ async def report_case(
     key = intake_key(report, idempotency_key, caller_org)
     reported = _fingerprint(report) if idempotency_key else None
     async with pool.acquire() as connection:
-        context = await registry.case_context(connection, report.compound, report.category, policy)
+        resolved_at = datetime.now(UTC)
+        context = await registry.case_context(connection, report.compound, report.category, policy, resolved_at)
         if report.reporter.anonymous and not context.category.anonymous_allowed:
             raise ValueError(f"category {context.category.code} does not accept anonymous reports")
         deduplicate = context.category.deduplicate
@@ -103,7 +106,16 @@ async def report_case(
                             "这个 Idempotency-Key 已用于另一份报告，新报告请换一个新的键 / this Idempotency-Key "
                             "was already used for a different report; use a new key for a new report"
                         )
-                    return await _resume(client, connection, bound["case_id"], report, policy, task_queue, deduplicate)
+                    return await _resume(
+                        client,
+                        connection,
+                        bound["case_id"],
+                        report,
+                        policy,
+                        task_queue,
+                        deduplicate,
+                        (context, resolved_at),
+                    )
             token = secrets.token_urlsafe(24)
             if deduplicate:
                 linked = await _link_to_open_case(
@@ -115,7 +127,9 @@ async def report_case(
             case_id = await registry.next_case_id(connection, datetime.now(UTC))
             # Bound before the start: a retry after a crash in between finds the key and starts the case.
             await _bind(connection, key, case_id, reported)
-            await _start(client, connection, case_id, report, token, policy, task_queue, deduplicate)
+            await _start(
+                client, connection, case_id, report, token, policy, task_queue, deduplicate, (context, resolved_at)
+            )
             return ReportedCase(case_id=case_id, outcome=IntakeOutcome.CREATED, token=token)
 
 
@@ -153,14 +167,23 @@ async def _start(
     policy: str,
     task_queue: str,
     deduplicate: bool,
+    resolved: tuple[CaseContext, datetime],
 ) -> None:
-    """Start the case; for an issue others may report too, record it as the issue's open case (only once
-    started, so the record never points at a case that does not exist)."""
+    """Start the case with the registry context intake resolved; for an issue others may report too, record it
+    as the issue's open case (only once started, so the record never points at a case that does not exist)."""
     await client.start_workflow(
         CaseWorkflow.run,
-        CaseStart(case_id=case_id, report=report, token_hash=token_hash(token), policy=policy),
+        CaseStart(
+            case_id=case_id,
+            report=report,
+            token_hash=token_hash(token),
+            policy=policy,
+            context=resolved[0],
+            context_at=resolved[1],
+        ),
         id=workflow_id(case_id),
         task_queue=task_queue,
+        search_attributes=search_attributes.at_start(resolved[0], report.severity),
     )
     if deduplicate:
         await connection.execute(
@@ -173,7 +196,14 @@ async def _start(
 
 
 async def _resume(
-    client: Client, connection, case_id: str, report: CaseReport, policy: str, task_queue: str, deduplicate: bool
+    client: Client,
+    connection,
+    case_id: str,
+    report: CaseReport,
+    policy: str,
+    task_queue: str,
+    deduplicate: bool,
+    resolved: tuple[CaseContext, datetime],
 ) -> ReportedCase:
     """A repeated ticket: its case, started now if the first attempt bound the key but never started it.
 
@@ -184,7 +214,7 @@ async def _resume(
         return _repeat(case_id)
     token = secrets.token_urlsafe(24)
     try:
-        await _start(client, connection, case_id, report, token, policy, task_queue, deduplicate)
+        await _start(client, connection, case_id, report, token, policy, task_queue, deduplicate, resolved)
     except WorkflowAlreadyStartedError:
         return _repeat(case_id)
     return ReportedCase(case_id=case_id, outcome=IntakeOutcome.CREATED, token=token)
@@ -298,7 +328,8 @@ async def read_task_view(
 
 
 async def wait_until_open(client: Client, case_id: str, within: float = 30.0) -> CaseView:
-    """A new case answers once its first activity has resolved the registry context (milliseconds)."""
+    """A new case answers at once; one started without its context in the input (before intake passed it)
+    once its first activity has resolved it (milliseconds)."""
     deadline = asyncio.get_running_loop().time() + within
     while True:
         try:

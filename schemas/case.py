@@ -24,6 +24,7 @@ from schemas.instant import Instant
 from schemas.messages import N_
 from schemas.pause import Pause, PauseReason
 from schemas.people import Account
+from schemas.registry import CaseContext
 from schemas.task import ExtensionRequest, TaskView
 
 CaseId = Annotated[str, StringConstraints(pattern=r"^WH-\d{8}-\d{6}$")]
@@ -91,6 +92,10 @@ class CaseStart(BaseModel):
     report: CaseReport
     token_hash: str | None = None  # sha256 hex of the resident's access token
     policy: Code = "default"
+    # the registry context intake resolved for this report, and the moment it resolved it for (its calendars
+    # begin the day before); None in inputs from before it was passed: the workflow resolves it in an activity
+    context: CaseContext | None = None
+    context_at: datetime | None = None
 
 
 class LinkReport(BaseModel):

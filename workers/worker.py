@@ -2,8 +2,7 @@
 
 import asyncpg
 from temporalio.client import Client
-from temporalio.worker import Worker
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from activities.cases import CaseActivities
 from activities.rankings import RankingActivities
@@ -19,6 +18,9 @@ WORKFLOWS = [CaseWorkflow, DepartmentTaskWorkflow, RankingWorkflow]
 # default of 1,000 a worker holding more open workflows than that evicts and replays on every timer and
 # update; `whistle bench` saw a worker with 3,000 open cases and 2,000 tasks stop polling altogether.
 CACHED_WORKFLOWS = 10_000
+# Workflows run outside the sandbox: it cost ~40 % of the worker's CPU per case (a fresh import of the
+# workflow module per cached workflow, an exec per payload), see docs/benchmarks.md. Determinism is guarded by
+# the replay tests, which run every workflow test also with max_cached_workflows=0, and recorded histories.
 
 
 def activities(pool: asyncpg.Pool, cases: CaseActivities | None = None) -> list:
@@ -49,9 +51,7 @@ def build_worker(
         task_queue=task_queue,
         workflows=WORKFLOWS,
         activities=activities(pool, cases),
-        workflow_runner=SandboxedWorkflowRunner(
-            restrictions=SandboxRestrictions.default.with_passthrough_modules("schemas")
-        ),
+        workflow_runner=UnsandboxedWorkflowRunner(),
         max_cached_workflows=CACHED_WORKFLOWS if max_cached_workflows is None else max_cached_workflows,
         interceptors=[RequestLog()],
         **options,

@@ -4,24 +4,67 @@ A timer that fired means the deadline it was armed for is reached, whatever `wor
 restarted after a `kill -9` have run the workflow task after a timer fired at the previous task's time; a
 loop deciding by that clock armed the same timer again instead of escalating, and every later replay (at the
 recorded time) escalated there instead: nondeterminism, the case stuck for good.
+
+One timer per deadline: a change that leaves the next deadline where it was (a note, an acceptance at the same
+level, a linked report) keeps the timer that is running; only a moved deadline cancels it and starts another.
+Histories recorded before armed a new timer after every change (a started and a cancelled timer event each).
 """
 
+import asyncio
 from collections.abc import Callable
 from datetime import datetime
 
 from temporalio import workflow
 
+from workflows.patches import LEAN_CASE
+
 # Histories recorded before this patch fire at `workflow.now()`; later ones at no earlier than the due instant.
 DEADLINE_REACHED_PATCH = "deadline-timer-fired-means-reached"
 
 
-async def wait_for_change_or(due: datetime | None, changed: Callable[[], bool]) -> datetime | None:
-    """Wait until `changed()` or until `due`; the moment to fire the deadlines at, or None after a change."""
-    timeout = max((due - workflow.now()).total_seconds(), 0.0) if due else None
+class DeadlineTimer:
+    """The timer of a workflow's next deadline, kept while the deadline stays where it is."""
+
+    def __init__(self) -> None:
+        self._due: datetime | None = None
+        self._timer: asyncio.Task | None = None
+
+    async def wait(self, due: datetime | None, changed: Callable[[], bool]) -> datetime | None:
+        """Wait until `changed()` or until `due`; the moment to fire the deadlines at, or None after a change."""
+        if not workflow.patched(LEAN_CASE):
+            return await _wait_with_a_new_timer(due, changed)
+        if due != self._due or self._timer is None:
+            self._disarm()
+            self._due = due
+            if due is not None:
+                self._timer = asyncio.create_task(asyncio.sleep(_seconds_until(due)))
+        timer = self._timer
+        await workflow.wait_condition(lambda: changed() or (timer is not None and timer.done()))
+        if timer is None or not timer.done():
+            return None
+        self._timer = None
+        assert due is not None
+        return _reached(due)
+
+    def _disarm(self) -> None:
+        if self._timer is not None and not self._timer.done():
+            self._timer.cancel()
+        self._timer = None
+
+
+def _seconds_until(due: datetime) -> float:
+    return max((due - workflow.now()).total_seconds(), 0.0)
+
+
+def _reached(due: datetime) -> datetime:
+    now = workflow.now()
+    return max(now, due) if workflow.patched(DEADLINE_REACHED_PATCH) else now
+
+
+async def _wait_with_a_new_timer(due: datetime | None, changed: Callable[[], bool]) -> datetime | None:
     try:
-        await workflow.wait_condition(changed, timeout=timeout)
+        await workflow.wait_condition(changed, timeout=_seconds_until(due) if due else None)
     except TimeoutError:
         assert due is not None
-        now = workflow.now()
-        return max(now, due) if workflow.patched(DEADLINE_REACHED_PATCH) else now
+        return _reached(due)
     return None

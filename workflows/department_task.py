@@ -33,7 +33,8 @@ with workflow.unsafe.imports_passed_through():
         TaskStatus,
         TaskView,
     )
-    from workflows.deadline import wait_for_change_or
+    from workflows.deadline import DeadlineTimer
+    from workflows.patches import LEAN_CASE
 
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
 
@@ -52,6 +53,14 @@ def _reject(kind: Rejection, template: str, **params: Any) -> ApplicationError:
     return ApplicationError(message.english(), message, type=kind, non_retryable=True)
 
 
+# The case records a summons itself (with the accept deadline it computes alike), so a task does not signal it
+# back; the case ignored that signal but for the copy of the task it carried.
+
+
+def _recorded_by_the_case(change: TaskChange) -> bool:
+    return change.kind == EventKind.TASK_SUMMONED and workflow.patched(LEAN_CASE)
+
+
 @workflow.defn
 class DepartmentTaskWorkflow:
     def __init__(self) -> None:
@@ -60,6 +69,7 @@ class DepartmentTaskWorkflow:
         self._changes: list[TaskChange] = []
         self._next_reminder: datetime | None = None
         self._projected_version = -1
+        self._timer = DeadlineTimer()
 
     @workflow.run
     async def run(self, start: TaskStart) -> TaskView:
@@ -78,7 +88,7 @@ class DepartmentTaskWorkflow:
         await self._settle()
         while task.status.is_open:
             seen = task.version
-            fire_at = await wait_for_change_or(self._next_due(), lambda seen=seen: task.version != seen)
+            fire_at = await self._timer.wait(self._next_due(), lambda seen=seen: task.version != seen)
             if fire_at is not None:
                 self._fire_due(fire_at)
             await self._settle()
@@ -161,7 +171,7 @@ class DepartmentTaskWorkflow:
                 self._projected_version = version
             while self._changes and self._changes[0].task.version <= self._projected_version:
                 change = self._changes.pop(0)
-                if parent is not None:
+                if parent is not None and not _recorded_by_the_case(change):
                     await workflow.get_external_workflow_handle(parent.workflow_id).signal("task_changed", change)
 
     def _change(self, kind: EventKind, actor: str | None, details: dict) -> None:

@@ -4,7 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bench.results import BenchRun
+from bench.results import BenchRun, SteadyRun
 
 WHISTLE = Path(sys.executable).parent / "whistle"
 CASES = 3
@@ -44,3 +44,22 @@ def test_quick_bench_measures_every_figure(tmp_path):
     assert run.cost.floor.history_events < run.cost.intake.history_events < run.cost.resolved.history_events
     assert run.cost.resolved.payload_bytes > 0 and all(cpu > 0 for cpu in run.cost.cpu_per_1000.values())
     assert run.queries.pending or run.queries.latency
+
+
+def test_steady_bench_measures_every_process(tmp_path):
+    output = tmp_path / "steady.json"
+    finished = subprocess.run(
+        [str(WHISTLE), "bench", "--steady", "1", "--minutes", "0.1", "--cached", "2", "--output", str(output)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert finished.returncode == 0, finished.stderr[-3000:]
+    run = SteadyRun.model_validate_json(output.read_text())
+    assert run.cases == 6 and run.climbing == 1 and run.intake.count == run.owner_notified.count == 6
+    # more workflows stay open than the worker caches: the 5 cases on the default policy at least
+    assert run.open_workflows >= 5 > run.cached_workflows
+    for stage in (run.floor, run.steady):
+        assert set(stage.per_item_ms) == {"server", "worker", "postgres", "clients"}
+        assert stage.per_item_ms["server"] > 0 and stage.per_item_ms["worker"] > 0
+    assert run.escalations == run.lateness.count >= 1  # the climbing case left COUNCIL on its 4-second budget
