@@ -6,7 +6,6 @@ district, a few kilometres, it is off by well under a metre).
 """
 
 import math
-import time
 
 import asyncpg
 import shapely
@@ -14,11 +13,12 @@ import structlog
 from pydantic import BaseModel
 from shapely.geometry import Point, shape
 
+from activities.registry_kept import Kept
+
 log = structlog.get_logger(__name__)
 
 NEAR = 2000.0  # metres: farther compounds are not offered as "nearest" (the place is somewhere else entirely)
 NEAREST = 3  # compounds offered when a place lies in none
-FRESH_FOR = 30.0  # seconds: a changed boundary routes this soon
 _EARTH = 6_371_008.8  # mean radius, metres
 _DEGREE = math.pi / 180 * _EARTH  # metres per degree of latitude
 
@@ -82,13 +82,4 @@ async def load(connection: asyncpg.Connection) -> CompoundMap:
     return CompoundMap({row["code"]: row["boundary"] for row in rows})
 
 
-_map: tuple[float, CompoundMap] | None = None
-
-
-async def compound_map(pool: asyncpg.Pool) -> CompoundMap:
-    """The registry's compound map, read once and refreshed every `FRESH_FOR` seconds."""
-    global _map
-    if _map is None or time.monotonic() - _map[0] > FRESH_FOR:
-        async with pool.acquire() as connection:
-            _map = (time.monotonic(), await load(connection))
-    return _map[1]
+compound_map: Kept[CompoundMap] = Kept(load)  # a changed boundary routes once the registry has changed

@@ -32,10 +32,7 @@ from client.startup import (
     create_pool,
     listen,
 )
-from devstack.services import ApiServer, run_services, until_signalled
 from i18n.language import _, default_language, speaking
-from workers.notification_delivery import DeliveryLoop
-from workers.worker import build_worker
 
 log = structlog.get_logger(__name__)
 
@@ -101,6 +98,8 @@ ApiPort = Annotated[int | None, typer.Option(help=_("API port (env WHISTLE_API_P
 def _run(main: Callable[[Settings], Coroutine[Any, Any, None]], settings: Settings) -> None:
     """Run a command's coroutine until done or signalled; a StartupError is one line on stderr, exit 1.
     What the services say to people follows each request or recipient, never the operator's locale."""
+    from devstack.services import until_signalled  # on use, as the services below: the API (FastAPI) is slow to import
+
     logs.configure(settings.log_format)
     try:
         with speaking(default_language()):
@@ -163,6 +162,10 @@ def worker(
 
 
 async def _worker(settings: Settings) -> None:
+    from devstack.services import run_services
+    from workers.notification_delivery import DeliveryLoop
+    from workers.worker import build_worker
+
     client = await connect_temporal(settings)
     pool = await create_pool(settings.require_database_url())
     try:
@@ -193,6 +196,8 @@ def api(
 
 
 async def _api(settings: Settings) -> None:
+    from devstack.services import ApiServer, run_services
+
     with listen(settings.api_host, settings.api_port, "API") as listener:
         try:
             await check_default_policy(settings.require_database_url(), settings.default_policy)

@@ -88,14 +88,24 @@ async def fresh_time_env() -> AsyncIterator[WorkflowEnvironment]:
         yield env
 
 
+# A closed workflow is deleted (as the namespace retention does, or DeleteWorkflowExecution asks) once its close
+# tasks are acknowledged, and the server acknowledges them every 30 s by default: 20-35 s to delete one, ~4 s so.
+_PROMPT_DELETION = [
+    "--dynamic-config-value",
+    'history.transferProcessorUpdateAckInterval="1s"',
+    "--dynamic-config-value",
+    'history.visibilityProcessorUpdateAckInterval="1s"',
+]
+
+
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     """A real Temporal dev server (in memory) for integration tests."""
     env = await WorkflowEnvironment.start_local(
+        dev_server_extra_args=["--log-level", "error", *_PROMPT_DELETION],
         dev_server_existing_path=str(temporal_cli()),
         data_converter=pydantic_data_converter,
         search_attributes=search_attributes.ALL,
-        dev_server_extra_args=["--log-level", "error"],
     )
     yield env
     await env.shutdown()

@@ -14,6 +14,7 @@ from activities.db import create_pool
 from i18n.language import ENGLISH, speaking
 from schemas.case import Accept, Actor, Resolve, Signoff, Withdraw
 from schemas.domain import Level, PartyRole, Severity, Status
+from schemas.policy import Budget
 from schemas.registry import ChangeAction, ChangeVia, RegistryPart
 from schemas.statistics import StatisticsQuery
 from tests import cities
@@ -80,7 +81,7 @@ async def test_running_cases_keep_the_policy_they_started_with(harness, city_poo
         default = next(p for p in policy.policies if p.name == "default")
         budgets = {
             **default.budgets,
-            Level.COUNCIL: {**default.budgets[Level.COUNCIL], Severity.ORDINARY: timedelta(hours=2)},
+            Level.COUNCIL: {**default.budgets[Level.COUNCIL], Severity.ORDINARY: Budget(duration=timedelta(hours=2))},
         }
         edited = default.model_copy(update={"budgets": budgets})
         [change] = await registry_edits.amend(connection, registry_edits.with_policy(edited), ACTOR)

@@ -4,6 +4,7 @@ Chinese; its help texts too (Typer reads them as `cli` loads)."""
 import os
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -53,10 +54,17 @@ def _help(*args: str, **environment: str) -> str:
 
 
 def test_help_texts_speak_the_chosen_language():
-    chinese = _help("case", "act")
+    with ThreadPoolExecutor(3) as helps:  # three processes at once: each spends seconds loading the CLI
+        chinese, english, chosen = helps.map(
+            lambda run: _help(*run[0], **run[1]),
+            [
+                (("case", "act"), {}),
+                (("case", "act"), {"LANG": "en_US.UTF-8"}),
+                ((), {"LANG": "en_US.UTF-8", "WHISTLE_LANG": "zh-CN"}),
+            ],
+        )
     assert "以某单位身份办理案件" in chinese and "办理单位（或党员志愿者）代码" in chinese
     assert "2026-12-01 18:00 按当地时间理解" in chinese
-    english = _help("case", "act", LANG="en_US.UTF-8")
     assert "Act on a case as an organisation" in english and "the acting organisation (or volunteer) code" in english
     assert "以某单位" not in english
-    assert "上报、查看和办理案件" in _help(LANG="en_US.UTF-8", WHISTLE_LANG="zh-CN")
+    assert "上报、查看和办理案件" in chosen

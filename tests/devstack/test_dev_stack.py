@@ -15,6 +15,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -222,18 +223,22 @@ def test_unreachable_servers_are_one_line_errors(tmp_path):
         "TEMPORAL_ADDRESS": nothing_there,
         "DATABASE_URL": f"postgresql://whistle:secret@{nothing_there}/whistle",
     }
-    assert _one_line_failure(["worker"], environment).startswith(
-        f"whistle: Temporal at {nothing_there} is unreachable: "
-    )
-    assert _one_line_failure(["migrate"], environment).startswith(
-        f"whistle: PostgreSQL at postgresql://whistle:***@{nothing_there}/whistle is unreachable: "
-    )
     # `whistle dev` starts its own PostgreSQL, then fails on Temporal. Its data is not under pytest's tmp_path:
     # PostgreSQL runs as another user, and any pytest session starting meanwhile closes that tree to others.
-    del environment["DATABASE_URL"]
     data_dir = Path(tempfile.mkdtemp(prefix="whistle-dev-"))
+    dev_environment = {key: value for key, value in environment.items() if key != "DATABASE_URL"}
+    runs = [
+        (["worker"], environment),
+        (["migrate"], environment),
+        (["dev"], dev_environment | {"WHISTLE_DATA_DIR": str(data_dir)}),
+    ]
     try:
-        line = _one_line_failure(["dev"], environment | {"WHISTLE_DATA_DIR": str(data_dir)})
+        with ThreadPoolExecutor(len(runs)) as running:  # at once: each spends seconds starting
+            worker, migrate, dev = running.map(lambda run: _one_line_failure(*run), runs)
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
-    assert line.startswith(f"whistle: Temporal at {nothing_there} is unreachable: ")
+    assert worker.startswith(f"whistle: Temporal at {nothing_there} is unreachable: ")
+    assert migrate.startswith(
+        f"whistle: PostgreSQL at postgresql://whistle:***@{nothing_there}/whistle is unreachable: "
+    )
+    assert dev.startswith(f"whistle: Temporal at {nothing_there} is unreachable: ")

@@ -24,13 +24,10 @@ from schemas.case import (
 )
 from schemas.domain import Level, Severity, Status
 from tests.waiting import quiescent
+from tests.workflows.ladder import CENTRE, COMMUNITY, OWNERS, STREET
 from workflows.case import CaseWorkflow
 
 PROPERTY = Actor(org="PM-LVYUAN")  # property company of HP-DF-QH-1
-OWNERS = Actor(org="OC-HP-DF-QH-1")
-COMMUNITY = Actor(org="HP-DF-QH")
-STREET = Actor(org="HP-DF")
-CENTRE = Actor(org="HP-CENTRE")
 
 
 def events(view, kind: EventKind):

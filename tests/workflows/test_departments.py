@@ -1,12 +1,9 @@
 """District departments report for duty: task children, supervision, returns and reroutes, volunteers."""
 
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
-from temporalio.client import WorkflowHistory, WorkflowUpdateFailedError
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.worker import Replayer
+from temporalio.client import WorkflowUpdateFailedError
 
 from schemas.case import (
     Accept,
@@ -34,19 +31,9 @@ from schemas.task import (
     task_workflow_id,
 )
 from tests.waiting import eventually
-from workers.worker import WORKFLOWS
+from tests.workflows.ladder import CENTRE, COMMUNITY, OWNERS, STREET, kinds, replays
 from workflows.case import CaseWorkflow
 from workflows.department_task import DepartmentTaskWorkflow
-
-OWNERS = Actor(org="OC-HP-DF-QH-1")
-COMMUNITY = Actor(org="HP-DF-QH")
-STREET = Actor(org="HP-DF")
-CENTRE = Actor(org="HP-CENTRE")
-HISTORIES = Path(__file__).parent / "histories"
-
-
-def kinds(view) -> list[EventKind]:
-    return [event.kind for event in view.timeline]
 
 
 async def to_district(harness, lead: str = "CGZF", assist: list[str] | None = None, **report):
@@ -332,9 +319,7 @@ async def test_task_extension_request_and_decisions_are_distinct_events(harness,
 async def test_histories_recorded_before_returns_went_to_the_street_still_replay(recorded):
     """Recorded with the code before this change: the lead completed, then the assistant returned and the case
     resolved at once (the old rule, kept for cases that did so), with TASK_EXTENDED for request and decision."""
-    history = WorkflowHistory.from_json(recorded, (HISTORIES / f"{recorded}.json").read_text())
-    replayer = Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter)
-    await replayer.replay_workflow(history, raise_on_replay_failure=True)
+    await replays(recorded)
 
 
 async def test_reroute_only_by_the_street_after_a_return(harness):

@@ -5,12 +5,9 @@ decides the community's pauses, the district centre a department's and any pause
 """
 
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
-from temporalio.client import WorkflowHistory, WorkflowUpdateFailedError
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.worker import Replayer
+from temporalio.client import WorkflowUpdateFailedError
 
 from schemas.case import (
     Actor,
@@ -26,19 +23,9 @@ from schemas.domain import Level, Severity
 from schemas.pause import PauseEnd, PauseReason
 from schemas.task import TaskAccept, TaskActor, TaskPause
 from tests.waiting import eventually, quiescent
-from workers.worker import WORKFLOWS
+from tests.workflows.ladder import CENTRE, COMMUNITY, OWNERS, STREET, kinds, replays
 from workflows.case import CaseWorkflow
 from workflows.department_task import DepartmentTaskWorkflow as Task
-
-OWNERS = Actor(org="OC-HP-DF-QH-1")
-COMMUNITY = Actor(org="HP-DF-QH")
-STREET = Actor(org="HP-DF")
-CENTRE = Actor(org="HP-CENTRE")
-HISTORIES = Path(__file__).parent / "histories"
-
-
-def kinds(view) -> list[EventKind]:
-    return [event.kind for event in view.timeline]
 
 
 def event(view, kind: EventKind):
@@ -218,6 +205,4 @@ async def test_a_department_pauses_its_task_with_the_centres_approval(harness):
 async def test_histories_recorded_before_calendars_and_pauses_still_replay(recorded):
     """Recorded with the code before budgets had clocks: wall-clock deadlines, a warning, a breach and climb, an
     extension, a department task with an extension, to CLOSED."""
-    history = WorkflowHistory.from_json(recorded, (HISTORIES / f"{recorded}.json").read_text())
-    replayer = Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter)
-    await replayer.replay_workflow(history, raise_on_replay_failure=True)
+    await replays(recorded)

@@ -2,17 +2,20 @@
 
 import asyncio
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+import pytest_asyncio
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer, Worker
 
+from activities import registry
 from client import case_reset, cases
 from schemas.case import CaseReport, EventKind
-from schemas.domain import Level
+from schemas.domain import Level, Severity
 from tests.conftest import whistle_cli
 from tests.workflows.stale_clock import StaleClockRunner
 from workers.worker import WORKFLOWS, activities, build_worker
@@ -20,6 +23,24 @@ from workers.worker import WORKFLOWS, activities, build_worker
 TIMER_STARTED = EventType.EVENT_TYPE_TIMER_STARTED
 TIMER_FIRED = EventType.EVENT_TYPE_TIMER_FIRED
 TASK_FAILED = EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED
+QUICK = "reset-quick"  # demo-fast, quicker still: the arrival timer fires at 2 s, the council's budget ends at 10 s
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def quick_policy(pool) -> str:
+    demo_fast = next(policy for policy in registry.bundled_policies() if policy.name == "demo-fast")
+    council = {**demo_fast.budgets[Level.COUNCIL], Severity.ORDINARY: timedelta(seconds=10)}
+    policy = demo_fast.model_validate(
+        {
+            **demo_fast.model_dump(),
+            "name": QUICK,
+            "arrival": timedelta(seconds=2),
+            "budgets": {**demo_fast.budgets, Level.COUNCIL: council},
+        }
+    )
+    async with pool.acquire() as connection:
+        await registry.save_policy(connection, policy)
+    return QUICK
 
 
 async def until(check, within: float, what: str):
@@ -48,7 +69,7 @@ def rearmed(types: list[EventType]) -> bool:
     return bool(after_fire) and after_fire[0] == TIMER_STARTED
 
 
-async def test_reset_recovers_a_case_stuck_on_nondeterminism(dev_env, database_url, pool, task_queue):
+async def test_reset_recovers_a_case_stuck_on_nondeterminism(dev_env, database_url, pool, task_queue, quick_policy):
     client = dev_env.client
     # A worker from before the fix (the patch never taken) on the stale clock records what the stuck cases
     # recorded: the arrival timer fires and the case arms it again instead of recording the breach.
@@ -62,7 +83,7 @@ async def test_reset_recovers_a_case_stuck_on_nondeterminism(dev_env, database_u
     )
     report = CaseReport(compound="HP-DF-QH-1", category="SEWER_BLOCKAGE", description="sewage in building 3")
     async with before_the_fix:
-        reported = await cases.report_case(client, pool, report, task_queue=task_queue, policy="demo-fast")
+        reported = await cases.report_case(client, pool, report, task_queue=task_queue, policy=quick_policy)
         await cases.wait_until_open(client, reported.case_id)
         handle = cases.case_handle(client, reported.case_id)
         await until(lambda: _holds(rearmed, handle), within=60, what="the arrival timer to be re-armed")

@@ -20,14 +20,12 @@ from schemas.domain import Level, Severity
 from schemas.pause import PauseReason
 from schemas.task import TaskAccept, TaskActor
 from tests.waiting import eventually, quiescent
+from tests.workflows.ladder import COMMUNITY, OWNERS, STREET, kinds
 from tests.workflows.pinned_clock import harness_at
 from workflows.case import CaseWorkflow
 from workflows.department_task import DepartmentTaskWorkflow as Task
 
 BEIJING = ZoneInfo("Asia/Shanghai")
-OWNERS = Actor(org="OC-HP-DF-QH-1")
-COMMUNITY = Actor(org="HP-DF-QH")
-STREET = Actor(org="HP-DF")
 POLICY = "working-days"
 
 
@@ -58,10 +56,6 @@ async def to_district(harness, lead: str = "CGZF"):
     assert view.level is Level.DISTRICT
     task = harness.client.get_workflow_handle_for(Task.run, view.tasks[0].task_id)
     return handle, task, view
-
-
-def kinds(view) -> list[EventKind]:
-    return [event.kind for event in view.timeline]
 
 
 async def test_a_department_summoned_on_friday_afternoon_is_due_on_wednesday(clocked):
