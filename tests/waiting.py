@@ -18,6 +18,8 @@ from temporalio.client import WorkflowHandle
 from schemas.case import CaseView
 
 WITHIN = 90.0  # seconds
+# What a test lets one HTTP request to a live stack take (httpx waits 5 s by default: too short on a busy machine).
+HTTP_TIMEOUT = 60.0  # seconds
 _POLL = 0.05
 
 

@@ -174,9 +174,7 @@ async def test_csv_rows_with_problems_are_reported_by_line(tmp_path: Path):
     with speaking(ENGLISH), pytest.raises(city_file.InvalidCity) as refused:
         _read_tables(tmp_path)
 
-    assert english(refused.value.problems) == [
-        "compounds.community (compounds.csv, line 4): unknown community CN-9-9"
-    ]
+    assert english(refused.value.problems) == ["compounds.community (compounds.csv, line 4): unknown community CN-9-9"]
     rows[3] = compounds.splitlines()[3]
     (tmp_path / "compounds.csv").write_text("\n".join(rows) + "\n")
     with speaking(ENGLISH), pytest.raises(city_file.InvalidCity) as refused:

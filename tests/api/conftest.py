@@ -17,6 +17,7 @@ from client.startup import listen
 from devstack.services import ApiServer
 from schemas.domain import Channel
 from schemas.keys import Role
+from tests.waiting import HTTP_TIMEOUT
 from workers.worker import build_worker
 
 COMPOUND = "HP-DF-QH-1"  # council: PM-LVYUAN, OC-HP-DF-QH-1, HP-DF-QH; street HP-DF; district centre HP-CENTRE
@@ -75,7 +76,9 @@ async def http(dev_env, pool, database_url, task_queue) -> AsyncIterator[httpx.A
     app = create_app(settings_for(dev_env, database_url, task_queue))
     async with app.router.lifespan_context(app), build_worker(dev_env.client, pool, task_queue):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://whistle.test") as client:
+        async with httpx.AsyncClient(
+            timeout=HTTP_TIMEOUT, transport=transport, base_url="http://whistle.test"
+        ) as client:
             yield client
 
 

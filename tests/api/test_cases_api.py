@@ -7,7 +7,7 @@ import pytest
 
 from api import keys
 from tests.api.conftest import COMPOUND, bearer
-from tests.waiting import eventually
+from tests.waiting import HTTP_TIMEOUT, eventually
 
 
 async def report(http: httpx.AsyncClient, category: str, **fields) -> dict:
@@ -229,7 +229,9 @@ async def test_unreachable_dependency_is_503(dev_env, database_url, api_keys, do
         settings = settings.model_copy(update={"database_url": "postgresql://whistle@127.0.0.1:9/whistle"})
     app = create_app(settings)
     async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
+        async with httpx.AsyncClient(
+            timeout=HTTP_TIMEOUT, transport=httpx.ASGITransport(app=app), base_url="http://t"
+        ) as http:
             response = await http.get("/v1/handler/cases/WH-20000101-000000", headers=bearer(api_keys["centre"]))
     assert response.status_code == 503
     assert ("Temporal" if down == "temporal" else "PostgreSQL") in response.json()["detail"]

@@ -31,7 +31,7 @@ from schemas.keys import Role
 from tests.people import SignedUp, person, sign_in
 from tests.resident.conftest import free_port
 from tests.supervisors.conftest import CHROMIUM_ARGS, PAGE_MS, chromium  # noqa: F401 (a fixture)
-from tests.waiting import eventually
+from tests.waiting import HTTP_TIMEOUT, eventually
 from workers.worker import build_worker
 from workflows import search_attributes
 
@@ -134,13 +134,11 @@ async def test_a_key_with_the_personal_data_right_decodes_the_case_input(stack):
     assert NAME not in _texts(stored) and PHONE not in _texts(stored)
     assert base64.b64decode(stored["payloads"][0]["metadata"]["encoding"]) == ENCODING
     bearer = {"Authorization": f"Bearer {stack.keys['supervisor']}", "X-Namespace": "default"}
-    async with httpx.AsyncClient(base_url=stack.api) as http:
+    async with httpx.AsyncClient(timeout=HTTP_TIMEOUT, base_url=stack.api) as http:
         decoded = await http.post("/codec/decode?preserveStorageRefs=true", json=stored, headers=bearer)
         assert decoded.status_code == 200, decoded.text
         assert NAME in _texts(decoded.json()) and PHONE in _texts(decoded.json())
-        from_the_dashboard = await http.post(
-            "/dashboard/codec/decode", json=stored, cookies=stack.supervisor.cookies
-        )
+        from_the_dashboard = await http.post("/dashboard/codec/decode", json=stored, cookies=stack.supervisor.cookies)
         assert from_the_dashboard.json() == decoded.json()
 
         encoded = await http.post("/codec/encode", json=decoded.json(), headers=bearer)
@@ -165,7 +163,7 @@ async def test_everyone_else_is_refused(stack, credentials, status, detail):
     if isinstance(credentials, str):
         credentials = {"Authorization": f"Bearer {stack.keys[credentials]}"}
     stored = await _started_input(stack)
-    async with httpx.AsyncClient(base_url=stack.api) as http:
+    async with httpx.AsyncClient(timeout=HTTP_TIMEOUT, base_url=stack.api) as http:
         for operation in ("decode", "encode"):
             refused = await http.post(
                 f"/codec/{operation}", json=stored, headers={**credentials, "Accept-Language": "en"}
@@ -176,7 +174,7 @@ async def test_everyone_else_is_refused(stack, credentials, status, detail):
 
 async def test_only_the_temporal_ui_may_call_the_codec_across_origins(stack):
     preflight = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type,x-namespace"}
-    async with httpx.AsyncClient(base_url=stack.api) as http:
+    async with httpx.AsyncClient(timeout=HTTP_TIMEOUT, base_url=stack.api) as http:
         for path in ("/codec/decode", "/dashboard/codec/decode"):
             allowed = await http.options(path, headers={"Origin": stack.ui, **preflight})
             assert allowed.status_code == 200

@@ -15,6 +15,7 @@ from client import cases
 from client.settings import Settings
 from tests.api.conftest import serving
 from tests.conftest import whistle_cli
+from tests.waiting import HTTP_TIMEOUT
 from workers.worker import build_worker
 
 WHISTLE = Path(sys.executable).parent / "whistle"
@@ -37,7 +38,7 @@ async def test_cases_reported_over_http_get_the_deployment_default_policy(
         **({"default_policy": configured} if configured else {}),
     )
     async with build_worker(time_env.client, pool, task_queue), serving(settings) as url:
-        async with httpx.AsyncClient(base_url=url) as http:
+        async with httpx.AsyncClient(timeout=HTTP_TIMEOUT, base_url=url) as http:
             reported = await http.post("/v1/cases", json=REPORT | {"compound": compound})
             chosen = await http.post("/v1/cases", json=REPORT | {"compound": compound, "policy": "default"})
         assert reported.status_code == 201 and reported.json()["outcome"] == "CREATED", reported.text

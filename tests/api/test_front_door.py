@@ -13,13 +13,14 @@ from schemas.keys import Role
 from tests.conftest import whistle_cli
 from tests.people import person
 from tests.supervisors.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.waiting import HTTP_TIMEOUT
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 RENDER_MS = 30_000
 
 
 async def test_the_address_of_the_api_leads_to_sign_in_then_home(api_url, database_url):
-    async with httpx.AsyncClient(base_url=api_url) as http:
+    async with httpx.AsyncClient(timeout=HTTP_TIMEOUT, base_url=api_url) as http:
         answer = await http.get("/")
         assert answer.status_code == 307 and answer.headers["location"] == "/signin"
         for org, role, home in (("HP-CENTRE", Role.SUPERVISOR, "/dashboard/"), ("HP-DF", Role.STREET, "/work/")):
@@ -56,7 +57,7 @@ async def offline_page(api_url) -> AsyncIterator:
 
 @pytest.mark.parametrize("docs, operation", [("/docs", ".opblock-summary-path"), ("/redoc", "[data-section-id]")])
 async def test_api_docs_render_every_operation_without_internet(api_url, offline_page, docs, operation):
-    async with httpx.AsyncClient(base_url=api_url) as http:
+    async with httpx.AsyncClient(timeout=HTTP_TIMEOUT, base_url=api_url) as http:
         paths = (await http.get("/openapi.json")).json()["paths"]
     await offline_page.goto(api_url + docs)
     await offline_page.wait_for_selector(operation, timeout=RENDER_MS)

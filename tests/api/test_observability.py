@@ -15,15 +15,16 @@ from tests.resident.conftest import (
     free_port,
     log_lines,  # noqa: F401 (a fixture: every log line, as production renders it)
 )
-from tests.waiting import eventually
+from tests.waiting import HTTP_TIMEOUT, eventually
 from workers.worker import build_worker
 
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def api(dev_env, pool, database_url, task_queue):
-    async with build_worker(dev_env.client, pool, task_queue), serving(
-        settings_for(dev_env, database_url, task_queue)
-    ) as url:
+    async with (
+        build_worker(dev_env.client, pool, task_queue),
+        serving(settings_for(dev_env, database_url, task_queue)) as url,
+    ):
         async with httpx.AsyncClient(base_url=url, timeout=30) as http:
             yield http
 
@@ -88,7 +89,7 @@ async def test_the_worker_exposes_the_temporal_sdks_own_metrics(dev_env, pool, t
     address = f"127.0.0.1:{free_port()}"
     settings = Settings(temporal_address=dev_env.client.service_client.config.target_host, temporal_metrics=address)
     client = await temporal.connect(settings)
-    async with build_worker(client, pool, task_queue), httpx.AsyncClient() as http:
+    async with build_worker(client, pool, task_queue), httpx.AsyncClient(timeout=HTTP_TIMEOUT) as http:
 
         async def scraped() -> str:
             try:

@@ -21,6 +21,7 @@ from client.settings import Settings
 from schemas.keys import Role
 from tests.api.conftest import COMPOUND, bearer, settings_for
 from tests.postgres import OwnPostgres, create_database, own_postgres_server
+from tests.waiting import HTTP_TIMEOUT
 
 RECOVERY = 60.0  # seconds PostgreSQL may take to be back, on a busy machine
 
@@ -54,6 +55,7 @@ async def _served(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         async with httpx.AsyncClient(
+            timeout=HTTP_TIMEOUT,
             transport=httpx.ASGITransport(app=app),
             base_url="http://whistle.test",
             headers={"Accept-Language": "en"},  # the words these tests read

@@ -13,7 +13,7 @@ from schemas.keys import Role
 from tests.api.conftest import bearer
 from tests.api.test_cases_api import report
 from tests.people import person
-from tests.waiting import eventually
+from tests.waiting import HTTP_TIMEOUT, eventually
 
 ENGLISH = {"Accept-Language": "en"}
 
@@ -68,7 +68,9 @@ async def test_cookie_is_httponly_lax_expiring_and_secure_over_https(http, datab
     assert flags["httponly"] and flags["samesite"].lower() == "samesite=lax"
     assert (flags["max-age"], flags["path"]) == ("Max-Age=86400", "Path=/")
     assert "secure" not in flags  # plain http (WHISTLE_SECURE_COOKIES would add it behind a TLS proxy)
-    async with httpx.AsyncClient(transport=http._transport, base_url="https://whistle.test") as https:
+    async with httpx.AsyncClient(
+        timeout=HTTP_TIMEOUT, transport=http._transport, base_url="https://whistle.test"
+    ) as https:
         secure = await https.post("/signin", data={"account": who.account, "password": who.password})
     assert "secure" in secure.headers["set-cookie"].lower()
     session = signed_in.cookies[COOKIE]

@@ -40,7 +40,7 @@ from tests.supervisors.conftest import (  # noqa: F401 - fixtures
     raw_code,
     shows_no_code,
 )
-from tests.waiting import eventually
+from tests.waiting import HTTP_TIMEOUT, eventually
 from workers.worker import build_worker
 from workflows.case import CaseWorkflow
 
@@ -238,7 +238,7 @@ async def test_people_work_two_cases_through_the_workbench(stack, staff, time_en
         assert (await view_of(stack, council_case)).status is Status.RESOLVED
 
         # the resident, through the API, is not satisfied: the case reopens and waits on the council again
-        async with httpx.AsyncClient(base_url=stack.url) as api:
+        async with httpx.AsyncClient(timeout=HTTP_TIMEOUT, base_url=stack.url) as api:
             answer = await api.post(
                 f"/v1/cases/{council_case}/feedback",
                 json={"satisfied": False, "score": 2, "comment": "还有杂物"},
@@ -255,7 +255,9 @@ async def test_people_work_two_cases_through_the_workbench(stack, staff, time_en
         # a form submitted twice applies once (its key is the update id)
         page = await company.content()
         form_key = re.search(r'name="form_key" value="([0-9a-f]{32})"', page).group(1)
-        async with httpx.AsyncClient(base_url=stack.url, cookies=staff["property"].cookies) as web:
+        async with httpx.AsyncClient(
+            timeout=HTTP_TIMEOUT, base_url=stack.url, cookies=staff["property"].cookies
+        ) as web:
             for _ in range(2):
                 posted = await web.post(
                     f"/work/cases/{council_case}", data={"action": "NOTE", "text": "再去看一次", "form_key": form_key}
@@ -359,9 +361,9 @@ async def test_people_work_two_cases_through_the_workbench(stack, staff, time_en
 
 
 async def test_the_count_answers_for_the_signed_in_person_only(stack, staff):
-    async with httpx.AsyncClient(base_url=stack.url, cookies=staff["gh"].cookies) as web:
+    async with httpx.AsyncClient(timeout=HTTP_TIMEOUT, base_url=stack.url, cookies=staff["gh"].cookies) as web:
         count = await web.get("/work/count")
-    async with httpx.AsyncClient(base_url=stack.url) as anonymous:
+    async with httpx.AsyncClient(timeout=HTTP_TIMEOUT, base_url=stack.url) as anonymous:
         away = await anonymous.get("/work/count")
     assert count.status_code == 200 and set(count.json()) == {"count", "stamp"}
     assert away.status_code == 303 and "/signin" in away.headers["location"]

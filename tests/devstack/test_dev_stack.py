@@ -32,6 +32,7 @@ from client.settings import Settings
 from devstack.dev import KEY_FILE, RETENTION
 from devstack.manifest import MANIFEST, DevManifest
 from schemas.case import CaseStart
+from tests.waiting import HTTP_TIMEOUT
 from workflows import search_attributes
 
 WHISTLE = Path(sys.executable).parent / "whistle"
@@ -129,7 +130,7 @@ async def test_dev_stack_runs_stops_cleanly_and_keeps_its_data(tmp_path):
         dashboard = f"{manifest.api_url}/dashboard/"
         shown = (tmp_path / "whistle-dev.log").read_text().splitlines()
         assert any("Supervisors' dashboard 督办看板" in line and dashboard in line for line in shown)
-        async with httpx.AsyncClient() as http:
+        async with httpx.AsyncClient(timeout=HTTP_TIMEOUT) as http:
             front_door = await http.get(manifest.api_url, follow_redirects=True)
         assert front_door.status_code == 200 and str(front_door.url) == f"{dashboard}login"
         client = await Client.connect(manifest.temporal_address, namespace=manifest.temporal_namespace)

@@ -7,7 +7,7 @@ from api.resident_pages import COOKIE
 from tests.resident.browser import fits_the_screen, phone, photograph
 from tests.resident.conftest import NAME, PHONE
 from tests.resident.photos import phone_photo
-from tests.waiting import eventually
+from tests.waiting import HTTP_TIMEOUT, eventually
 
 
 def bearer(key: str) -> dict[str, str]:
@@ -16,7 +16,7 @@ def bearer(key: str) -> dict[str, str]:
 
 async def reported(site, compound: str, category: str, description: str, **fields) -> tuple[str, str]:
     """A resident's report through the JSON API: (case id, access token)."""
-    async with httpx.AsyncClient(base_url=site.url) as http:
+    async with httpx.AsyncClient(timeout=HTTP_TIMEOUT, base_url=site.url) as http:
         answer = await http.post(
             "/v1/cases", json={"compound": compound, "category": category, "description": description, **fields}
         )
@@ -25,7 +25,7 @@ async def reported(site, compound: str, category: str, description: str, **field
 
 
 async def act(site, key: str, case_id: str, action: str, body: dict | None = None) -> dict:
-    async with httpx.AsyncClient(base_url=site.url) as http:
+    async with httpx.AsyncClient(timeout=HTTP_TIMEOUT, base_url=site.url) as http:
         answer = await http.post(
             f"/v1/handler/cases/{case_id}/{action}", json=body or {}, headers=bearer(site.keys[key])
         )
@@ -60,7 +60,9 @@ async def test_the_private_link_shows_progress_then_the_verdict_reopens(site, br
         await photograph(page, "4-follow")
 
         await act(site, "property", case_id, "accept", {"person": "李师傅"})
-        async with httpx.AsyncClient(base_url=site.url) as http:  # the handler's photo of the work, with a note
+        async with httpx.AsyncClient(
+            timeout=HTTP_TIMEOUT, base_url=site.url
+        ) as http:  # the handler's photo of the work, with a note
             uploaded = await http.post(
                 "/v1/photos",
                 files=[("photo", ("fixed.jpg", phone_photo((20, 120, 20)), "image/jpeg"))],
@@ -123,7 +125,7 @@ async def test_a_wrong_or_missing_token_shows_nothing_of_the_case(site, browser,
         await page.locator("#status", has_text="已上报").wait_for()
         assert description in await page.text_content("body")
 
-    async with httpx.AsyncClient(base_url=site.url, cookies={COOKIE: "y" * 32}) as http:
+    async with httpx.AsyncClient(timeout=HTTP_TIMEOUT, base_url=site.url, cookies={COOKIE: "y" * 32}) as http:
         page = await http.get(f"/resident/cases/{case_id}")
         assert page.status_code == 200 and description not in page.text
         assert page.headers["referrer-policy"] == "no-referrer" and page.headers["cache-control"] == "no-store"

@@ -10,6 +10,7 @@ from schemas.keys import Role
 from tests.api.conftest import serving
 from tests.resident.conftest import GENEROUS, PHONE, site_settings
 from tests.resident.photos import phone_photo
+from tests.waiting import HTTP_TIMEOUT
 from workers.worker import build_worker
 
 DEFAULTS = Settings()
@@ -35,7 +36,7 @@ async def test_the_sixth_report_in_a_minute_from_one_address_is_refused(dev_env,
     async with pool.acquire() as connection:
         hotline = (await keys.issue(connection, "HOTLINE-12345", Role.INTAKE, channel=Channel.HOTLINE)).key
     async with build_worker(dev_env.client, pool, settings.task_queue), serving(settings) as url:
-        async with httpx.AsyncClient(base_url=url) as http:
+        async with httpx.AsyncClient(timeout=HTTP_TIMEOUT, base_url=url) as http:
             for compound, category in REPORTS:
                 accepted = await http.post("/v1/cases", json=report(compound, category))
                 assert accepted.status_code == 201, accepted.text
@@ -68,7 +69,7 @@ async def test_reports_per_phone_number_and_uploads_per_address(dev_env, pool, d
         upload_rate_limit="2/minute",
     )
     async with build_worker(dev_env.client, pool, settings.task_queue), serving(settings) as url:
-        async with httpx.AsyncClient(base_url=url) as http:
+        async with httpx.AsyncClient(timeout=HTTP_TIMEOUT, base_url=url) as http:
             for compound in ("HP-XH-CH-1", "HP-XH-CH-2"):
                 assert (await http.post("/v1/cases", json=report(compound, "PARKING", PHONE))).status_code == 201
             again = await http.post("/v1/cases", json=report("HP-DF-QH-1", "PARKING", "138 1234 5678"))

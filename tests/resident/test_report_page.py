@@ -6,7 +6,7 @@ import httpx
 from tests.resident.browser import fits_the_screen, phone, photograph
 from tests.resident.conftest import NAME, PHONE
 from tests.resident.photos import carries_nothing_but_pixels, phone_photo
-from tests.waiting import eventually
+from tests.waiting import HTTP_TIMEOUT, eventually
 
 INSIDE_SUNSHINE = (39.1210, 117.2015)  # inside 阳光小区 HP-DF-QH-1 (demo boundaries)
 ON_THE_STREET = (39.1212, 117.2036)  # the street between 阳光小区 and 和谐家园: in no compound
@@ -21,7 +21,7 @@ def as_upload(name: str, content: bytes) -> dict:
 
 
 async def case_seen_by(site, key: str, case_id: str) -> dict:
-    async with httpx.AsyncClient(base_url=site.url) as http:
+    async with httpx.AsyncClient(timeout=HTTP_TIMEOUT, base_url=site.url) as http:
         answer = await http.get(f"/v1/handler/cases/{case_id}", headers=bearer(site.keys[key]))
     assert answer.status_code == 200, answer.text
     return answer.json()
@@ -69,7 +69,7 @@ async def test_report_from_inside_a_compound_with_two_photos(site, browser):
     assert (case["location"]["lat"], case["location"]["lon"]) == INSIDE_SUNSHINE
     assert case["reporter"] == {"name": "王**", "phone": "138****5678", "anonymous": False}
     assert len(case["photo_urls"]) == 2
-    async with httpx.AsyncClient() as http:
+    async with httpx.AsyncClient(timeout=HTTP_TIMEOUT) as http:
         for url in case["photo_urls"]:
             shown = await http.get(url, headers=bearer(site.keys["property"]))
             assert shown.status_code == 200 and carries_nothing_but_pixels(shown.content)
@@ -113,7 +113,7 @@ async def test_a_place_in_no_compound_offers_the_nearest(site, browser):
     assert case["compound"] == "HP-DF-QH-1" and (case["location"]["lat"], case["location"]["lon"]) == ON_THE_STREET
 
     # without the page's script, the form sent with the location alone answers with the same choice
-    async with httpx.AsyncClient(base_url=site.url) as http:
+    async with httpx.AsyncClient(timeout=HTTP_TIMEOUT, base_url=site.url) as http:
         form = {"category": "POULTRY", "lat": str(ON_THE_STREET[0]), "lon": str(ON_THE_STREET[1]), "phone": PHONE}
         answer = await http.post("/resident/report", data=form | {"description": "有人在绿地里养鸡"})
     assert answer.status_code == 422 and "这个位置不在任何小区内" in answer.text
@@ -130,7 +130,7 @@ async def test_anonymous_only_where_the_category_allows_it(site, browser, pool):
         assert await page.is_enabled("#anonymous") and not await page.is_visible("#anonymous-refused")
 
     form = {"category": "HOUSE_LEAK", "compound": "HP-DF-YL-1", "description": "屋顶漏水", "anonymous": "true"}
-    async with httpx.AsyncClient(base_url=site.url) as http:
+    async with httpx.AsyncClient(timeout=HTTP_TIMEOUT, base_url=site.url) as http:
         refused = await http.post("/resident/report", data=form)
         no_phone = await http.post("/resident/report", data={k: v for k, v in form.items() if k != "anonymous"})
     assert refused.status_code == 422 and "房屋渗水需要留下姓名和电话。" in refused.text
@@ -145,7 +145,7 @@ async def test_a_file_that_is_no_photo_is_refused_with_its_reason_and_nothing_is
         ("photo", ("garden.jpg", phone_photo(), "image/jpeg")),
         ("photo", ("garden2.jpg", b"%PDF-1.7 not a photo at all", "image/jpeg")),
     ]
-    async with httpx.AsyncClient(base_url=site.url) as http:
+    async with httpx.AsyncClient(timeout=HTTP_TIMEOUT, base_url=site.url) as http:
         refused = await http.post("/resident/report", data=form, files=files)
     assert refused.status_code == 422 and "第2张照片无法识别为照片" in refused.text and "请重新选择照片" in refused.text
     assert "绿地被挖了种菜" in refused.text  # what was typed is kept

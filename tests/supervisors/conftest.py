@@ -25,7 +25,7 @@ from schemas.keys import Role
 from tests.people import SignedUp, person
 from tests.people import sign_in as sign_in_as
 from tests.supervisors import scenario
-from tests.waiting import WITHIN, eventually, projected, quiescent
+from tests.waiting import HTTP_TIMEOUT, WITHIN, eventually, projected, quiescent
 from tests.workflows.conftest import Harness
 from workers.worker import build_worker
 from workflows.case import CaseWorkflow
@@ -141,7 +141,7 @@ async def sign_in(page, served: Served) -> None:
 
 def signed_in_http(served: Served) -> httpx.AsyncClient:
     """An HTTP client signed in to the dashboard as the district centre's supervisor."""
-    return httpx.AsyncClient(base_url=served.url, cookies=served.supervisor.cookies)
+    return httpx.AsyncClient(timeout=HTTP_TIMEOUT, base_url=served.url, cookies=served.supervisor.cookies)
 
 
 async def picture(page, name: str) -> None:

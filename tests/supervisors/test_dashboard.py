@@ -24,6 +24,7 @@ from schemas.statistics import Statistics, StatisticsQuery
 from schemas.task import TaskActor, TaskExtension, task_workflow_id
 from tests.supervisors.conftest import Served, bearer, beijing_browser, picture, shows_no_code, sign_in, signed_in_http
 from tests.supervisors.scenario import rank
+from tests.waiting import HTTP_TIMEOUT
 from workflows.case import CaseWorkflow
 from workflows.department_task import DepartmentTaskWorkflow
 
@@ -33,7 +34,7 @@ WHISTLE = Path(sys.executable).parent / "whistle"
 
 async def test_statistics_api_answers_the_same_figures_as_the_read_model(served, pool, scripted):
     params = {"as_of": scripted.as_of.isoformat()}
-    async with httpx.AsyncClient(base_url=served.url) as http:
+    async with httpx.AsyncClient(timeout=HTTP_TIMEOUT, base_url=served.url) as http:
         answer = await http.get("/v1/supervisor/statistics", params=params, headers=bearer(served.supervisor_key))
         assert answer.status_code == 200, answer.text
         street = await http.get(
@@ -63,7 +64,7 @@ async def test_statistics_api_answers_the_same_figures_as_the_read_model(served,
 
 async def test_rankings_api_and_cli(served, time_env, scripted):
     label = RankingPeriod.containing(scripted.started, Cadence.MONTH, deployment_zone()).label
-    async with httpx.AsyncClient(base_url=served.url) as http:
+    async with httpx.AsyncClient(timeout=HTTP_TIMEOUT, base_url=served.url) as http:
         before = await http.get(
             "/v1/supervisor/rankings", params={"period": label}, headers=bearer(served.supervisor_key)
         )
@@ -131,7 +132,9 @@ def zone_a_day_off(moments: list[datetime]) -> ZoneInfo:
 async def test_the_overview_counts_from_the_start_of_a_local_day(served, monkeypatch):
     """The overview's date picker picks a day on the deployment's clock (00:00 local, not 00:00 UTC), and
     shows the last 30 local days unless another day is picked."""
-    async with httpx.AsyncClient(base_url=served.url, headers=bearer(served.supervisor_key)) as api:
+    async with httpx.AsyncClient(
+        timeout=HTTP_TIMEOUT, base_url=served.url, headers=bearer(served.supervisor_key)
+    ) as api:
         reports = [
             datetime.fromisoformat(c["reported_at"]) for c in (await api.get("/v1/supervisor/cases")).json()["items"]
         ]
@@ -261,7 +264,7 @@ async def test_supervisor_signs_in_sees_an_overdue_case_in_chinese_and_beijing_t
 
 async def test_the_red_and_black_lists_in_chinese(served, scripted, time_env, chromium, raw_code):
     label = RankingPeriod.containing(scripted.started, Cadence.MONTH, deployment_zone()).label
-    async with httpx.AsyncClient(base_url=served.url) as http:
+    async with httpx.AsyncClient(timeout=HTTP_TIMEOUT, base_url=served.url) as http:
         ranked = await http.get(
             "/v1/supervisor/rankings", params={"period": label}, headers=bearer(served.supervisor_key)
         )
@@ -299,7 +302,7 @@ async def test_the_street_cannot_conclude_while_a_department_still_works(served,
         street = (await keys.issue(connection, "HP-XH", Role.STREET)).key
     finally:
         await connection.close()
-    async with httpx.AsyncClient(base_url=served.url) as http:
+    async with httpx.AsyncClient(timeout=HTTP_TIMEOUT, base_url=served.url) as http:
         refused = await http.post(
             f"/v1/handler/cases/{scripted.fumes}/conclude",
             json={"reason": "the fumes stopped"},

@@ -13,6 +13,7 @@ from activities.statistics import statistics
 from schemas.statistics import StatisticsQuery
 from tests.supervisors.conftest import bearer, signed_in_http
 from tests.supervisors.test_dashboard import whistle
+from tests.waiting import HTTP_TIMEOUT
 
 BOM = "\ufeff".encode()
 
@@ -31,7 +32,9 @@ def sheets(body: bytes) -> dict[str, str]:
 
 async def test_statistics_download_in_chinese_csv_and_english_xlsx(served, pool, scripted):
     params = {"as_of": scripted.as_of.isoformat()}
-    async with httpx.AsyncClient(base_url=served.url, headers=bearer(served.supervisor_key)) as http:
+    async with httpx.AsyncClient(
+        timeout=HTTP_TIMEOUT, base_url=served.url, headers=bearer(served.supervisor_key)
+    ) as http:
         figures = await http.get("/v1/supervisor/exports/statistics", params=params)
         companies = await http.get("/v1/supervisor/exports/statistics", params=params | {"table": "organisations"})
         workbook = await http.get("/v1/supervisor/exports/statistics", params=params | {"format": "xlsx", "lang": "en"})
@@ -58,7 +61,9 @@ async def test_statistics_download_in_chinese_csv_and_english_xlsx(served, pool,
 
 
 async def test_case_list_download_has_every_matching_case_in_beijing_time(served, pool, scripted):
-    async with httpx.AsyncClient(base_url=served.url, headers=bearer(served.supervisor_key)) as http:
+    async with httpx.AsyncClient(
+        timeout=HTTP_TIMEOUT, base_url=served.url, headers=bearer(served.supervisor_key)
+    ) as http:
         every = await http.get("/v1/supervisor/exports/cases", params={"limit": 1})  # the page size does not cut it
         english = await http.get("/v1/supervisor/exports/cases", params={"street": "HP-XH", "lang": "en"})
     rows = read_csv(every.content)
