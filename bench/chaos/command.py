@@ -26,6 +26,8 @@ def chaos(
 
     options = run.ChaosOptions.for_mode(short, cases=cases, minutes=minutes, seed=seed)
     logs.configure(level=logging.WARNING)
+    # the run's own pool retries its connections through the PostgreSQL outage it caused: no traceback each time
+    logging.getLogger("asyncpg.pool").setLevel(logging.ERROR)
     outcome: list = []
 
     async def main() -> None:
@@ -40,7 +42,7 @@ def chaos(
     from rich.console import Console
 
     report.show(
-        Console(), title=title, drive=done.drive, faults=done.faults, findings=done.findings, seconds=done.seconds
+        Console(), title=title, drive=done.drive, faults=done.faults, findings=done.findings, phases=done.phases
     )
     if done.findings.total:
         typer.echo(f"logs of the stack: {done.work_dir}")

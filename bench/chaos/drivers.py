@@ -8,6 +8,7 @@ import random
 import time
 import uuid
 from collections import Counter
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import cache
 
@@ -60,6 +61,9 @@ PATHS = {
 }
 REROUTED_TO = "CGZF"  # where a returned bench task goes next (not one of the bench category's own departments)
 _RETRY_SECONDS = 0.5
+# What the path of the current task is doing (shared by the department steps it gathers): a path cut off at
+# the end of the drive says where it stood.
+_STEP: ContextVar[list[str]] = ContextVar("chaos_step")
 _HTTP_TIMEOUT_SECONDS = 30.0
 
 
@@ -131,6 +135,7 @@ class DriveLog:
     outcomes: Counter[str] = field(default_factory=Counter)  # "path: result" -> cases
     problems: list[str] = field(default_factory=list)  # what a path saw that is wrong (not a case moving on)
     case_ids: dict[str, str] = field(default_factory=dict)  # case id -> path
+    cut_off: Counter[str] = field(default_factory=Counter)  # "path: step" -> paths cut off there
     moved: list[str] = field(default_factory=list)  # why paths ended early (deadlines overtaking the driver)
     update_retries: int = 0
 
@@ -232,6 +237,7 @@ class Driver:
     # ---- actions as updates -----------------------------------------------------------------------------
 
     async def _update(self, handle: WorkflowHandle, update, argument: BaseModel):
+        _STEP.get([""])[0] = update.__name__
         update_id = str(uuid.uuid4())
         while True:
             try:
@@ -258,6 +264,7 @@ class Driver:
                 await asyncio.sleep(_RETRY_SECONDS)
 
     async def until(self, case_id: str, condition, what: str, within: float) -> CaseView:
+        _STEP.get([""])[0] = f"waiting until {what}"
         deadline = time.monotonic() + within
         while True:
             view = await self.view(case_id)
@@ -283,6 +290,8 @@ class Driver:
         off: its caller retries until answered)."""
         place = self.rng.choice(places())
         case_id = None
+        step = ["reporting"]
+        _STEP.set(step)
         try:
             if path == "duplicate":
                 case_id, token = await self._duplicate(number)
@@ -303,6 +312,7 @@ class Driver:
             self.log.moved.append(f"{case_id} ({path}): {moved}")
         except TimeoutError:
             self.log.outcomes[f"{path}: cut off at the end of the drive"] += 1
+            self.log.cut_off[f"{path}: {step[0]}"] += 1
         except Exception as error:  # noqa: BLE001 - a driver failure is a finding, reported with the rest
             self.log.outcomes[f"{path}: failed"] += 1
             self.log.problems.append(f"{case_id} ({path}): {type(error).__name__}: {str(error)[:300]}")

@@ -8,13 +8,18 @@ from bench.chaos.faults import FaultLog
 from bench.chaos.invariants import Findings
 
 
-def table(*, title: str, drive: DriveLog, faults: FaultLog, findings: Findings, seconds: float) -> Table:
-    result = Table(title=f"{title} ({seconds:.0f} s)", title_justify="left")
+def table(*, title: str, drive: DriveLog, faults: FaultLog, findings: Findings, phases: dict[str, float]) -> Table:
+    took = ", ".join(f"{phase} {seconds:.0f} s" for phase, seconds in phases.items())
+    result = Table(title=f"{title}\n{took}", title_justify="left")
     result.add_column("what")
     result.add_column("", justify="right")
     result.add_row("[bold]cases[/bold]", str(len(drive.case_ids)))
     for outcome, count in sorted(drive.outcomes.items()):
         result.add_row(f"  {outcome}", str(count))
+    for step, count in sorted(drive.cut_off.items()):
+        result.add_row(f"    cut off at {step}", str(count))
+    for moved in drive.moved[:3]:
+        result.add_row(f"    moved on: {moved}", "")
     result.add_row("[bold]faults[/bold]", str(sum(faults.counts.values())))
     for kind, count in sorted(faults.counts.items()):
         result.add_row(f"  {kind}", str(count))

@@ -58,7 +58,7 @@ class ChaosOutcome:
     drive: DriveLog
     faults: FaultLog
     findings: Findings
-    seconds: float
+    phases: dict[str, float]  # phase -> seconds
     work_dir: Path
 
 
@@ -98,16 +98,26 @@ async def _check(stack: ChaosStack, driver: Driver, receiver) -> Findings:
 
 
 async def run(options: ChaosOptions) -> ChaosOutcome:
+    phases: dict[str, float] = {}
     began = time.monotonic()
+
+    def phase(name: str) -> None:
+        nonlocal began
+        phases[name] = time.monotonic() - began
+        began = time.monotonic()
+
     rng = random.Random(options.seed)
     window = options.minutes * 60
     async with chaos_stack(keep=True) as stack, webhook_receiver() as receiver:
         await receiver.subscribe(stack.pool)
         driver = Driver(stack.client, stack.api_url, await _intake_keys(stack.pool), rng)
         faults = Faults(stack, receiver, driver, options.faults, options.seed)
+        phase("start")
         try:
             await asyncio.gather(_drive(driver, plan(options.cases, rng), window), faults.inject(window))
+            phase("drive")
             findings = await _check(stack, driver, receiver)
+            phase("check")
         finally:
             await driver.close()
-        return ChaosOutcome(options, driver.log, faults.log, findings, time.monotonic() - began, stack.work_dir)
+        return ChaosOutcome(options, driver.log, faults.log, findings, phases, stack.work_dir)
