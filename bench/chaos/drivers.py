@@ -118,6 +118,7 @@ class Intake:
     channel: str
     case_ids: list[str] = field(default_factory=list)
     outcomes: list[str] = field(default_factory=list)
+    cut_off: int = 0  # attempts cut off before an answer (the API killed mid-request)
 
 
 class Receipt(BaseModel):
@@ -131,6 +132,7 @@ class DriveLog:
     intakes: dict[str, Intake] = field(default_factory=dict)
     statuses: Counter[int] = field(default_factory=Counter)  # HTTP status -> answers
     transport_errors: int = 0  # requests cut off (API killed mid-request, or not up yet)
+    resumed: Counter[str] = field(default_factory=Counter)  # first answer after a cut-off attempt -> tickets
     server_errors: list[str] = field(default_factory=list)  # 5xx other than 503: never acceptable
     outcomes: Counter[str] = field(default_factory=Counter)  # "path: result" -> cases
     problems: list[str] = field(default_factory=list)  # what a path saw that is wrong (not a case moving on)
@@ -168,6 +170,8 @@ class Driver:
                 response = await self.http.send(request)
             except httpx.TransportError:
                 self.log.transport_errors += 1
+                if key := request.headers.get("Idempotency-Key"):
+                    self.log.intakes[key].cut_off += 1
                 response = None
             finally:
                 self.in_flight -= 1
@@ -193,6 +197,8 @@ class Driver:
             answer = read(response.json())
             intake.case_ids.append(answer.case_id)
             intake.outcomes.append(answer.outcome)
+            if receipt is None and intake.cut_off:
+                self.log.resumed[answer.outcome] += 1
             receipt = receipt or answer
         assert receipt is not None
         return receipt

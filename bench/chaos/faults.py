@@ -24,6 +24,7 @@ TEMPORAL_RESTART = "Temporal dev server restarted"
 WEBHOOK_FAILURE = "webhook receiver failing"
 _WORKING_WITHIN = 20.0  # seconds a new worker gets to do some work before it is killed anyway
 _REQUEST_WITHIN = 10.0  # seconds to wait for a request under way before killing the API
+_KILL_ATTEMPTS = 20
 
 
 class FaultPlan(BaseModel):
@@ -76,9 +77,14 @@ class Faults:
     async def _api_kills(self, window: float) -> None:
         for moment in self._moments(self.plan.api_kills, window):
             await self._at(moment)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.driver.requesting.wait(), _REQUEST_WITHIN)
-            mid_request = self.driver.in_flight > 0
+            mid_request = False
+            for _attempt in range(_KILL_ATTEMPTS):  # a request takes milliseconds: catch one under way
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.driver.requesting.wait(), _REQUEST_WITHIN)
+                await asyncio.sleep(self.rng.uniform(0.002, 0.015))  # into the API's handling of it
+                if self.driver.in_flight:
+                    mid_request = True
+                    break
             await self.stack.api.kill()
             self.log.counts[API_KILL if mid_request else API_KILL_IDLE] += 1
 

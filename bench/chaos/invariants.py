@@ -35,7 +35,7 @@ from bench.chaos.receiver import WebhookReceiver
 from bench.chaos.stack import Child
 from client.cases import case_handle, task_handle, workflow_id
 from i18n.zone import day_start, local_day
-from schemas.case import CaseSummary, CaseView, TimelineEvent
+from schemas.case import CaseSummary, CaseView, EventKind, TimelineEvent
 from schemas.statistics import StatisticsQuery
 from schemas.task import TaskView
 from workers.worker import WORKFLOWS
@@ -178,6 +178,9 @@ async def _case(findings: Findings, client: Client, pool: asyncpg.Pool, case_id:
 def _compare_case(findings: Findings, view: CaseView, row: asyncpg.Record, events: list[asyncpg.Record]) -> None:
     findings.checked["cases"] += 1
     findings.checked["events"] += len(view.timeline)
+    findings.checked["escalations by a deadline timer"] += sum(
+        1 for event in view.timeline if event.kind is EventKind.ESCALATED and event.actor is None
+    )
     seqs = [event["seq"] for event in events]
     if seqs != list(range(1, len(seqs) + 1)):
         findings.mismatch("timeline == case_events", f"{view.case_id}: seqs {seqs} (gap or duplicate)")

@@ -25,6 +25,8 @@ def table(*, title: str, drive: DriveLog, faults: FaultLog, findings: Findings, 
         result.add_row(f"  {kind}", str(count))
     result.add_row("[bold]callers[/bold]", "")
     result.add_row("  requests cut off (retried with the same key)", str(drive.transport_errors))
+    for outcome, count in sorted(drive.resumed.items()):
+        result.add_row(f"    first answer after a cut-off: {outcome}", str(count))
     for status, count in sorted(drive.statuses.items()):
         result.add_row(f"  HTTP {status}", str(count))
     result.add_row("  updates retried (same update id)", str(drive.update_retries))

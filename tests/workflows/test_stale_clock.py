@@ -15,6 +15,7 @@ from temporalio.workflow import NondeterminismError
 from activities import registry
 from schemas.case import EventKind
 from schemas.domain import Level, Severity
+from schemas.policy import Budget
 from tests.waiting import eventually, quiescent
 from tests.workflows.conftest import Harness
 from tests.workflows.stale_clock import StaleClockRunner
@@ -108,7 +109,7 @@ SECONDS_POLICY = "stale-seconds"
 async def seconds_policy(pool) -> None:
     """Every level's budget 4 s, its warning at 2 s: deadlines pass on the dev server's real clock."""
     default = next(policy for policy in registry.bundled_policies() if policy.name == "default")
-    budgets = {level: {severity: timedelta(seconds=4) for severity in Severity} for level in Level}
+    budgets = {level: {severity: Budget(duration=timedelta(seconds=4)) for severity in Severity} for level in Level}
     policy = default.model_copy(update={"name": SECONDS_POLICY, "budgets": budgets, "warning_ratio": 0.5})
     async with pool.acquire() as connection:
         await registry.save_policy(connection, policy)
