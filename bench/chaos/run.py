@@ -6,18 +6,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import asyncpg
 from pydantic import BaseModel
 
-from api import keys
 from bench.chaos import invariants
 from bench.chaos.drivers import DriveLog, Driver, plan
 from bench.chaos.faults import FaultLog, FaultPlan, Faults
 from bench.chaos.invariants import Findings
 from bench.chaos.receiver import webhook_receiver
 from bench.chaos.stack import ChaosStack, chaos_stack
-from schemas.domain import Channel
-from schemas.keys import Role
 
 _REPORTING_SHARE = 0.6  # of the window: cases are reported in its first part, driven until its end
 _SETTLE_SECONDS = 120.0  # bound on each wait for the system to settle after the faults
@@ -62,11 +58,11 @@ class ChaosOutcome:
     work_dir: Path
 
 
-async def _intake_keys(pool: asyncpg.Pool) -> dict[str, str]:
-    async with pool.acquire() as connection:
-        hotline = await keys.issue(connection, "HOTLINE-12345", Role.INTAKE, channel=Channel.HOTLINE)
-        open311 = await keys.issue(connection, "OPEN311-CHAOS", Role.INTAKE, channel=Channel.OPEN311)
-    return {"hotline": hotline.key, "open311": open311.key}
+async def _intake_keys(stack: ChaosStack) -> dict[str, str]:
+    return {
+        "hotline": await stack.intake_key("HOTLINE-12345", "HOTLINE"),
+        "open311": await stack.intake_key("OPEN311-CHAOS", "OPEN311"),
+    }
 
 
 async def _drive(driver: Driver, paths: list[str], window: float) -> None:
@@ -110,7 +106,7 @@ async def run(options: ChaosOptions) -> ChaosOutcome:
     window = options.minutes * 60
     async with chaos_stack(keep=True) as stack, webhook_receiver() as receiver:
         await receiver.subscribe(stack.pool)
-        driver = Driver(stack.client, stack.api_url, await _intake_keys(stack.pool), rng)
+        driver = Driver(stack.client, stack.api_url, await _intake_keys(stack), rng)
         faults = Faults(stack, receiver, driver, options.faults, options.seed)
         phase("start")
         try:

@@ -36,6 +36,7 @@ _START_SECONDS = 60
 # A child that exits this soon after a start while a dependency is down was refused a start (as
 # `whistle worker` is without PostgreSQL): the supervisor tries again. Any other exit is a finding.
 _START_GRACE_SECONDS = 20
+_WHISTLE = Path(sys.executable).with_name("whistle")
 
 
 def free_port() -> int:
@@ -93,7 +94,7 @@ class Child:
         self._killing = False
         self._started_at = time.monotonic()
         self.process = await asyncio.create_subprocess_exec(
-            str(Path(sys.executable).with_name("whistle")),
+            str(_WHISTLE),
             *self._command,
             env=self._environment(),
             stdin=asyncio.subprocess.DEVNULL,
@@ -197,6 +198,20 @@ class ChaosStack:
 
     def children(self) -> list[Child]:
         return [self.api, self.worker]
+
+    async def intake_key(self, org: str, channel: str) -> str:
+        """An intake API key, issued as an operator does: `whistle keys create` (the key alone on stdout)."""
+        process = await asyncio.create_subprocess_exec(
+            str(_WHISTLE),
+            *("keys", "create", "--org", org, "--role", "INTAKE", "--channel", channel),
+            *("--database-url", self.settings.require_database_url()),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await process.communicate()
+        if process.returncode:
+            raise RuntimeError(f"whistle keys create failed: {err.decode(errors='replace')}")
+        return out.decode().strip()
 
 
 async def _prepare(database_url: str) -> None:
