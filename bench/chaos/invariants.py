@@ -352,6 +352,7 @@ async def notifications(findings: Findings, pool: asyncpg.Pool, receiver: Webhoo
         findings.mismatch("webhooks signed", f"{notification}: bad signature or id")
     findings.checked["webhook resends (same X-Whistle-Id)"] += sum(n - 1 for n in receiver.received.values())
     findings.checked["webhook deliveries refused while failing"] += receiver.refused
+    findings.checked["webhook deliveries cut off by a kill"] += receiver.cut_off
 
 
 # ---- statistics --------------------------------------------------------------------------------------------

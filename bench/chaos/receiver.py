@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager, contextmanager
 import asyncpg
 import uvicorn
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
@@ -27,6 +27,7 @@ class WebhookReceiver:
         self.failing = False
         self.received: Counter[str] = Counter()  # X-Whistle-Id -> deliveries accepted
         self.refused = 0  # deliveries answered 503 while failing
+        self.cut_off = 0  # deliveries whose sender died before the body arrived
         self.bad: list[str] = []  # ids whose signature or body did not check out
 
     @property
@@ -34,7 +35,11 @@ class WebhookReceiver:
         return f"http://{LOCALHOST}:{self.port}/hook"
 
     async def _hook(self, request: Request) -> Response:
-        body = await request.body()
+        try:
+            body = await request.body()
+        except ClientDisconnect:  # the worker sending it was killed mid-request
+            self.cut_off += 1
+            return Response(status_code=400)
         notification_id = request.headers.get(ID_HEADER, "")
         if self.failing:
             self.refused += 1
