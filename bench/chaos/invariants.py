@@ -47,7 +47,7 @@ NONDETERMINISM = WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_NON_DETERMIN
 _EXAMPLES = 5  # examples kept per invariant
 _ATTEMPTS = 8  # reads of a case that keeps moving (its timers still fire) before it counts as a mismatch
 _POLL = 0.25
-_PARALLEL = 8  # cases checked at once
+_PARALLEL = 16  # cases checked (histories fetched) at once
 _FAILING_ACTIVITY_ATTEMPTS = 3
 
 
@@ -280,9 +280,13 @@ async def unstuck(findings: Findings, client: Client, workflows: list[str], with
 
 
 async def histories(findings: Findings, client: Client, workflows: list[str]) -> None:
-    fetched: list[WorkflowHistory] = []
-    for workflow in workflows:
-        fetched.append(await _answered(lambda workflow=workflow: client.get_workflow_handle(workflow).fetch_history()))
+    gate = asyncio.Semaphore(_PARALLEL)
+
+    async def fetch(workflow: str) -> WorkflowHistory:
+        async with gate:
+            return await _answered(client.get_workflow_handle(workflow).fetch_history)
+
+    fetched = await asyncio.gather(*(fetch(workflow) for workflow in workflows))
     for history in fetched:
         for event in history.events:
             if event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED:

@@ -80,10 +80,11 @@ class Child:
         self._killing = False
         self._watch: asyncio.Task | None = None
         self._closed = False
+        self.replaying = True  # the worker: every other incarnation without a workflow cache
 
     def _environment(self) -> dict[str, str]:
         env = dict(self._env)
-        if self.name == "worker" and self.incarnations % 2 == 0:
+        if self.name == "worker" and self.replaying and self.incarnations % 2 == 0:
             # every other worker keeps no workflow in memory: it replays the whole history on each task
             env["WHISTLE_MAX_CACHED_WORKFLOWS"] = "0"
         return env
@@ -119,15 +120,15 @@ class Child:
         refused = bool(self._deps.down) and after < _START_GRACE_SECONDS
         self.exits.append(Exit(self.name, code, round(after, 1), refused, last.decode(errors="replace").strip()[-300:]))
         await asyncio.sleep(1.0)  # a supervisor's pause before it starts the service again
-        if not self._closed:
+        if not (self._closed or self._killing) and self.process is process:
             await self.start()
 
-    async def kill(self) -> None:
-        """`kill -9`, then a new incarnation."""
+    async def kill(self, how: signal.Signals = signal.SIGKILL) -> None:
+        """`kill -9` (or a graceful stop), then a new incarnation."""
         assert self.process is not None
         self._killing = True
         if self.process.returncode is None:
-            self.process.send_signal(signal.SIGKILL)
+            self.process.send_signal(how)
         await self.process.wait()
         if self._watch is not None:
             await self._watch
