@@ -407,15 +407,13 @@ class Driver:
         first = await self.hotline(place, category, number)
         self.log.case_ids[first.case_id] = "duplicate"
         self._duplicated[first.case_id] = (place, category)
-        if first.outcome != "CREATED":
-            self.log.problems.append(
-                f"{first.case_id}: first report of {place.compound}/{category} was {first.outcome}"
-            )
+        if first.outcome == "LINKED":  # EXISTING is the answer to a retry after a cut-off CREATED
+            self.log.problems.append(f"{first.case_id}: first report of {place.compound}/{category} was LINKED")
         second = await self.hotline(place, category, number)
-        if (second.outcome, second.case_id) != ("LINKED", first.case_id):
+        if second.case_id != first.case_id:
             self.log.problems.append(
-                f"second report of {place.compound}/{category}: {second.outcome} {second.case_id}, "
-                f"expected LINKED to {first.case_id}"
+                f"second report of {place.compound}/{category} opened {second.case_id} ({second.outcome}), "
+                f"not linked to {first.case_id}"
             )
             self.log.case_ids.setdefault(second.case_id, "duplicate")
         return first.case_id, first.token
