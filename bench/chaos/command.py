@@ -12,9 +12,9 @@ def chaos(
     short: Annotated[
         bool, typer.Option(help="36 cases over 2 minutes, 5 worker kills, one 20 s PostgreSQL outage")
     ] = False,
-    cases: Annotated[int | None, typer.Option(min=8, help="cases to drive [300; short: 36]")] = None,
+    cases: Annotated[int | None, typer.Option(min=8, help="cases to drive [200; short: 36]")] = None,
     minutes: Annotated[
-        float | None, typer.Option(min=1, max=15, help="minutes of driving and faults, before settling [10; short: 2]")
+        float | None, typer.Option(min=1, max=15, help="minutes of driving and faults, before settling [8; short: 2]")
     ] = None,
     seed: Annotated[int | None, typer.Option(help="the seed of the paths and of the faults' moments [20]")] = None,
 ) -> None:
