@@ -24,7 +24,7 @@ TEMPORAL_RESTART = "Temporal dev server restarted"
 WEBHOOK_FAILURE = "webhook receiver failing"
 _WORKING_WITHIN = 20.0  # seconds a new worker gets to do some work before it is killed anyway
 _REQUEST_WITHIN = 10.0  # seconds to wait for a request under way before killing the API
-_KILL_ATTEMPTS = 20
+_REPORTING = 0.5  # of the window: the part in which the driver still reports cases
 
 
 class FaultPlan(BaseModel):
@@ -75,16 +75,16 @@ class Faults:
             self.log.counts[WORKER_KILL] += 1
 
     async def _api_kills(self, window: float) -> None:
-        for moment in self._moments(self.plan.api_kills, window):
+        """While cases are being reported (the first half of the window), each kill inside a request."""
+        for moment in self._moments(self.plan.api_kills, _REPORTING * window):
             await self._at(moment)
             mid_request = False
-            for _attempt in range(_KILL_ATTEMPTS):  # a request takes milliseconds: catch one under way
+            give_up = self._began + _REPORTING * window
+            while not mid_request and time.monotonic() < give_up:  # a request takes milliseconds: catch one
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.driver.requesting.wait(), _REQUEST_WITHIN)
                 await asyncio.sleep(self.rng.uniform(0.002, 0.015))  # into the API's handling of it
-                if self.driver.in_flight:
-                    mid_request = True
-                    break
+                mid_request = self.driver.in_flight > 0
             await self.stack.api.kill()
             self.log.counts[API_KILL if mid_request else API_KILL_IDLE] += 1
 
