@@ -42,10 +42,13 @@ NAMES_WAIT = 2.0  # seconds an error waits for the registry's names before it na
 
 # PostgreSQL cannot serve the request now: unreachable, restarting ("the database system is starting up",
 # 57P03), shutting down, out of connections (53300) or refusing the API's login; OSError covers the socket.
+# A connection cut by a stop in the middle of an operation can be left in an impossible protocol state
+# (InternalClientError); the pool replaces it on release.
 _POSTGRES_DOWN = (
     OSError,
     asyncpg.PostgresConnectionError,
     asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
     asyncpg.exceptions.OperatorInterventionError,
     asyncpg.exceptions.InsufficientResourcesError,
     asyncpg.exceptions.InvalidAuthorizationSpecificationError,

@@ -13,6 +13,7 @@ import typer
 
 from activities import people
 from bench import command as bench_command
+from bench.chaos import command as chaos_command
 from cli import cases as case_cli
 from cli import keys as keys_cli
 from cli import notifications as notifications_cli
@@ -72,6 +73,7 @@ def _speak(context: typer.Context) -> None:
 
 app.add_typer(case_cli.app, name="case")
 app.command(name="bench")(bench_command.bench)
+app.command(name="chaos")(chaos_command.chaos)
 app.add_typer(task_cli.tasks_app, name="task")
 app.add_typer(task_cli.volunteers_app, name="volunteers")
 app.add_typer(notifications_cli.app, name="notifications")

@@ -5,6 +5,13 @@ restarted after a `kill -9` have run the workflow task after a timer fired at th
 loop deciding by that clock armed the same timer again instead of escalating, and every later replay (at the
 recorded time) escalated there instead: nondeterminism, the case stuck for good.
 
+Nor may that task read the clock to decide what else is due: a worker started after the warning and the
+deadline both passed fired, on that stale clock, the warning alone (and the deadline a task later), where a
+replay at the recorded time fired both at once (found by `whistle chaos`). So a timer that fired fires what
+was due at its own instant, whatever the clock; what else is past due fires a task later, once the case has
+projected, on a clock that is right. For the same reason a deadline already past when its timer is armed
+still gets a (1 ms) timer: whether a timer is started at all must not depend on the clock either.
+
 One timer per deadline: a change that leaves the next deadline where it was (a note, an acceptance at the same
 level, a linked report) keeps the timer that is running; only a moved deadline cancels it and starts another.
 Histories recorded before armed a new timer after every change (a started and a cancelled timer event each).
@@ -20,6 +27,9 @@ from workflows.patches import LEAN_CASE
 
 # Histories recorded before this patch fire at `workflow.now()`; later ones at no earlier than the due instant.
 DEADLINE_REACHED_PATCH = "deadline-timer-fired-means-reached"
+# Histories recorded since this one (and every lean case) fire exactly at the due instant.
+DUE_INSTANT_PATCH = "deadline-timer-fires-at-its-due-instant"
+_SHORTEST_TIMER = 0.001  # seconds: a deadline already past still gets a timer
 
 
 class DeadlineTimer:
@@ -37,14 +47,15 @@ class DeadlineTimer:
             self._disarm()
             self._due = due
             if due is not None:
-                self._timer = asyncio.create_task(asyncio.sleep(_seconds_until(due)))
+                seconds = max(_seconds_until(due), _SHORTEST_TIMER)
+                self._timer = asyncio.create_task(asyncio.sleep(seconds))
         timer = self._timer
         await workflow.wait_condition(lambda: changed() or (timer is not None and timer.done()))
         if timer is None or not timer.done():
             return None
         self._timer = None
         assert due is not None
-        return _reached(due)
+        return due
 
     def _disarm(self) -> None:
         if self._timer is not None and not self._timer.done():
@@ -56,15 +67,13 @@ def _seconds_until(due: datetime) -> float:
     return max((due - workflow.now()).total_seconds(), 0.0)
 
 
-def _reached(due: datetime) -> datetime:
-    now = workflow.now()
-    return max(now, due) if workflow.patched(DEADLINE_REACHED_PATCH) else now
-
-
 async def _wait_with_a_new_timer(due: datetime | None, changed: Callable[[], bool]) -> datetime | None:
     try:
         await workflow.wait_condition(changed, timeout=_seconds_until(due) if due else None)
     except TimeoutError:
         assert due is not None
-        return _reached(due)
+        if workflow.patched(DUE_INSTANT_PATCH):
+            return due
+        now = workflow.now()
+        return max(now, due) if workflow.patched(DEADLINE_REACHED_PATCH) else now
     return None

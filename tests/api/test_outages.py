@@ -10,13 +10,16 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 
+import asyncpg
 import httpx
 import pytest
 import pytest_asyncio
+from fastapi import FastAPI
 
 from activities.db import connect
-from api import keys
+from api import errors, keys
 from api.app import create_app
+from api.language import LanguageMiddleware
 from client.settings import Settings
 from schemas.keys import Role
 from tests.api.conftest import COMPOUND, bearer, settings_for
@@ -160,3 +163,21 @@ async def test_no_worker_answering_is_503_naming_the_worker(api, outage_database
         f"/v1/supervisor/cases/{reported.json()['case_id']}", headers=bearer(outage_database["centre"])
     )
     assert_unavailable(view, "worker")
+
+
+async def test_a_connection_cut_mid_protocol_is_503_not_500():
+    """What `whistle chaos` met while PostgreSQL stopped under an Open311 request: a pooled connection whose
+    operation the stop cut off, reused, fails with asyncpg's InternalClientError ("cannot switch to state 12;
+    another operation (2) is in progress"). The pool replaces such a connection on release: PostgreSQL is
+    unavailable for this request, nothing more."""
+    app = FastAPI()
+    errors.install(app)
+    app.add_middleware(LanguageMiddleware)
+
+    @app.get("/cut")
+    async def cut() -> None:
+        raise asyncpg.InternalClientError("cannot switch to state 12; another operation (2) is in progress")
+
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app, raise_app_exceptions=False)) as http:
+        response = await http.get("http://whistle.test/cut", headers={"Accept-Language": "en"})
+    assert_unavailable(response, "PostgreSQL")

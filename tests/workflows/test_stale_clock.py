@@ -2,7 +2,7 @@
 
 import json
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -12,8 +12,11 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer, Worker
 from temporalio.workflow import NondeterminismError
 
+from activities import registry
 from schemas.case import EventKind
-from schemas.domain import Level
+from schemas.domain import Level, Severity
+from schemas.policy import Budget
+from tests.waiting import eventually, quiescent
 from tests.workflows.conftest import Harness
 from tests.workflows.stale_clock import StaleClockRunner
 from tests.workflows.test_departments import kinds, settled, to_district
@@ -85,3 +88,47 @@ async def test_department_task_reminds_when_its_timers_fire_on_a_stale_clock(sta
     view = await settled(stale, handle, lambda v: kinds(v).count(EventKind.TASK_OVERDUE) == 6)
     overdue = [event for event in view.timeline if event.kind is EventKind.TASK_OVERDUE]
     assert [event.details["reminder"] for event in overdue] == [0, 1, 2, 3, 4, 5]
+
+
+def stale_worker(harness: Harness) -> Worker:
+    """A worker like one started after a `kill -9`: no workflow in memory (every task replays the history, no
+    sticky queue), and the timer-firing task on the previous task's clock."""
+    return Worker(
+        harness.client,
+        task_queue=harness.task_queue,
+        workflows=WORKFLOWS,
+        activities=activities(harness.pool),
+        workflow_runner=StaleClockRunner(),
+        max_cached_workflows=0,
+    )
+
+
+SECONDS_POLICY = "stale-seconds"
+
+
+async def seconds_policy(pool) -> None:
+    """Every level's budget 4 s, its warning at 2 s: deadlines pass on the dev server's real clock."""
+    default = next(policy for policy in registry.bundled_policies() if policy.name == "default")
+    budgets = {level: {severity: Budget(duration=timedelta(seconds=4)) for severity in Severity} for level in Level}
+    policy = default.model_copy(update={"name": SECONDS_POLICY, "budgets": budgets, "warning_ratio": 0.5})
+    async with pool.acquire() as connection:
+        await registry.save_policy(connection, policy)
+
+
+async def test_case_whose_warning_fires_after_its_deadline_on_a_stale_clock_replays(dev_env, pool, task_queue):
+    """Found by `whistle chaos`: no worker ran while a case's warning and then its deadline fell due; the
+    worker started after it ran the warning timer's task on the previous task's clock, so it fired the warning
+    alone there and the deadline a task later; replayed at the recorded time, that task fired both at once
+    (nondeterminism, the case stuck for good). A timer that fired fires what was due at its own instant."""
+    await seconds_policy(pool)
+    harness = Harness(env=dev_env, pool=pool, task_queue=task_queue)
+    async with stale_worker(harness):
+        handle, _ = await harness.report(category="CORRIDOR_CLUTTER", policy=SECONDS_POLICY)
+        await quiescent(handle)  # projected, its warning timer armed
+        deadline = (await harness.view(handle)).stage.deadline
+    await eventually(lambda: datetime.now(UTC), lambda now: now > deadline + timedelta(seconds=1), what="the deadline")
+    async with stale_worker(harness):
+        view = await settled(harness, handle, lambda v: v.level is Level.COMMUNITY)
+        ladder = [EventKind.WARNING, EventKind.SLA_BREACHED, EventKind.ESCALATED]
+        assert [kind for kind in kinds(view) if kind in ladder] == ladder
+        assert await harness.replay() == 1

@@ -1,0 +1,1 @@
+"""`whistle chaos`: the fault suite (issue 20): its own stack, cases on every path, faults, invariants."""
