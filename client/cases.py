@@ -266,8 +266,12 @@ async def _follow(client: Client, case_id: str, link: LinkReport) -> bool:
         except WorkflowUpdateFailedError as error:
             if getattr(error.cause, "type", None) != Rejection.NOT_READY:
                 return False
-        except RPCError:
-            return False
+        except RPCError as error:
+            if error.status == RPCStatusCode.NOT_FOUND:  # the case ended meanwhile
+                return False
+            # Temporal unreachable or overloaded: not an answer about the case. The caller retries (the API
+            # answers 503) and the same ticket links once; taking it for "no more reporters" opened a second case.
+            raise
         await wait_until_open(client, case_id)
 
 

@@ -7,7 +7,9 @@ from collections.abc import AsyncIterator
 import asyncpg
 import pytest
 import pytest_asyncio
-from temporalio.client import WorkflowUpdateFailedError
+from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.service import RetryConfig, RPCError
 
 from activities import notifications
 from activities.db import create_pool
@@ -145,6 +147,61 @@ async def test_a_link_retried_after_a_crash_counts_its_reporter_once(resident, p
     assert await handle.query(CaseWorkflow.resident_access, lost) is None
     assert await handle.query(CaseWorkflow.resident_access, token) is ResidentRole.REPORTER
     assert (await report(resident, ticket)).outcome is cases.IntakeOutcome.EXISTING
+
+
+async def test_a_report_cut_off_by_a_temporal_outage_links_once_when_retried(resident, pool):
+    """Found by `whistle chaos`: Temporal failing while intake links a second report made intake open a second
+    case for the same issue (the failure was taken for "this case takes no more reporters")."""
+    handle, _ = await resident.report(compound="HP-XH-CH-2", category="CORRIDOR_CLUTTER", reporter=REPORTER)
+    await projected(pool, await resident.view(handle))
+    ticket = hotline("12345-0011", "HP-XH-CH-2", category="CORRIDOR_CLUTTER")
+    async with Cut(resident.client.service_client.config.target_host) as cut:
+        through_cut = await Client.connect(
+            cut.address, data_converter=resident.client.data_converter, retry_config=RetryConfig(max_retries=0)
+        )
+        await through_cut.workflow_service.get_system_info(GetSystemInfoRequest())  # connected
+        cut.close()  # Temporal is now unreachable for this client
+        with pytest.raises(RPCError):
+            await cases.report_case(through_cut, pool, ticket, task_queue=resident.task_queue)
+
+    retry = await report(resident, ticket)
+    assert retry.outcome is cases.IntakeOutcome.LINKED and retry.case_id == handle.id.removeprefix("case-")
+    clutter = "SELECT count(*) FROM cases WHERE compound = 'HP-XH-CH-2' AND category = 'CORRIDOR_CLUTTER'"
+    assert await pool.fetchval(clutter) == 1
+
+
+class Cut:
+    """A TCP relay to Temporal that can be cut: its connections are closed and new ones refused."""
+
+    def __init__(self, target: str) -> None:
+        self._host, port = target.rsplit(":", 1)
+        self._port = int(port)
+        self._writers: list[asyncio.StreamWriter] = []
+
+    async def __aenter__(self) -> "Cut":
+        self._server = await asyncio.start_server(self._relay, "127.0.0.1", 0)
+        self.address = f"127.0.0.1:{self._server.sockets[0].getsockname()[1]}"
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._server.close()
+        for writer in self._writers:
+            writer.transport.abort()
+
+    async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        upstream_reader, upstream_writer = await asyncio.open_connection(self._host, self._port)
+        self._writers += [writer, upstream_writer]
+
+        async def pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+            while data := await source.read(65536):
+                sink.write(data)
+                await sink.drain()
+            sink.close()
+
+        await asyncio.gather(pipe(reader, upstream_writer), pipe(upstream_reader, writer), return_exceptions=True)
 
 
 async def test_a_closed_case_takes_no_followers(resident, pool):
