@@ -68,11 +68,15 @@ def _seconds_until(due: datetime) -> float:
 
 
 async def _wait_with_a_new_timer(due: datetime | None, changed: Callable[[], bool]) -> datetime | None:
+    due_instant = due is not None and workflow.patched(DUE_INSTANT_PATCH)
+    timeout = None if due is None else _seconds_until(due)
+    if due_instant and timeout is not None:
+        timeout = max(timeout, _SHORTEST_TIMER)
     try:
-        await workflow.wait_condition(changed, timeout=_seconds_until(due) if due else None)
+        await workflow.wait_condition(changed, timeout=timeout)
     except TimeoutError:
         assert due is not None
-        if workflow.patched(DUE_INSTANT_PATCH):
+        if due_instant:
             return due
         now = workflow.now()
         return max(now, due) if workflow.patched(DEADLINE_REACHED_PATCH) else now
