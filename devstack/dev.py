@@ -273,7 +273,9 @@ def _show(manifest: DevManifest, data_dir: Path, admin: IssuedPassword | None) -
     if admin:
         table.add_row("Administrator 管理员", f"admin / {admin.password} (one-time password, shown only now)")
     table.add_row("Demo people 演示账号", str(data_dir / PEOPLE_FILE))
+    table.add_row("Workbench 工作台", f"{manifest.api_url}/work/")
     table.add_row("Supervisors' dashboard 督办看板", f"{manifest.api_url}/dashboard/")
+    table.add_row("Residents' pages 居民端", f"{manifest.api_url}/resident/")
     table.add_row("API docs", f"{manifest.api_url}/docs")
     table.add_row("health", f"{manifest.api_url}/healthz")
     table.add_row("Temporal gRPC", f"{manifest.temporal_address} (namespace {manifest.temporal_namespace})")

@@ -130,9 +130,10 @@ async def test_dev_stack_runs_stops_cleanly_and_keeps_its_data(tmp_path):
         dashboard = f"{manifest.api_url}/dashboard/"
         shown = (tmp_path / "whistle-dev.log").read_text().splitlines()
         assert any("Supervisors' dashboard 督办看板" in line and dashboard in line for line in shown)
+        assert any("Workbench 工作台" in line and f"{manifest.api_url}/work/" in line for line in shown)
         async with httpx.AsyncClient(timeout=HTTP_TIMEOUT) as http:
             front_door = await http.get(manifest.api_url, follow_redirects=True)
-        assert front_door.status_code == 200 and str(front_door.url) == f"{dashboard}login"
+        assert front_door.status_code == 200 and str(front_door.url) == f"{manifest.api_url}/signin"
         client = await Client.connect(manifest.temporal_address, namespace=manifest.temporal_namespace)
         registered = await client.operator_service.list_search_attributes(
             ListSearchAttributesRequest(namespace=manifest.temporal_namespace)
