@@ -14,7 +14,7 @@ from i18n.language import _
 from i18n.names import name
 from i18n.spans import span
 from i18n.zone import moment_text
-from schemas.case import EventKind, SuperviseAction, TimelineEvent
+from schemas.case import OWN_SUMMARIES, EventKind, SuperviseAction, TimelineEvent
 from schemas.domain import Channel, CloseReason, Level, PartyRole, Severity
 from schemas.pause import PauseEnd, PauseReason
 from schemas.task import TaskRole
@@ -94,7 +94,7 @@ def _sentence(event: TimelineEvent, names: Names, summoned: str | None = None) -
         return _with(
             _("%(who)s resolved the case; the resident's verdict is due by %(due)s")
             % {"who": who, "due": _when(d.get("feedback_due"))},
-            d.get("summary"),
+            _(d["summary"]) if d.get("summary") in OWN_SUMMARIES else d.get("summary"),
         )
     if kind is EventKind.WARNING:
         return _("Deadline warning: %(owner)s must finish by %(deadline)s") % {

@@ -27,6 +27,12 @@ from schemas.people import Account
 from schemas.registry import CaseContext
 from schemas.task import ExtensionRequest, TaskView
 
+# What a case says itself when it resolves without a person's summary: stored as these English words, read in the
+# reader's language (i18n.timeline).
+TASKS_DONE = N_("all required department tasks completed")
+VOLUNTEER_DONE = N_("completed by volunteer")
+OWN_SUMMARIES = frozenset({TASKS_DONE, VOLUNTEER_DONE})
+
 CaseId = Annotated[str, StringConstraints(pattern=r"^WH-\d{8}-\d{6}$")]
 Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9][0-9 -]{5,18}[0-9]$")]
 Token = Annotated[str, StringConstraints(min_length=16, max_length=128)]

@@ -13,6 +13,8 @@ from typing import Any
 from schemas.actions import ActionKind
 from schemas.calendar import Clock, WorkCalendar
 from schemas.case import (
+    TASKS_DONE,
+    VOLUNTEER_DONE,
     Accept,
     Actor,
     AddNote,
@@ -764,7 +766,7 @@ class CaseState:
         if change.task.status is TaskStatus.RETURNED:
             self._after_return(change.task.department, now)
         if self._tasks_done() and not (self.returned and self.patched(RETURNS_GO_TO_STREET)):
-            self._resolve(now, change.task.department, "all required department tasks completed")
+            self._resolve(now, change.task.department, TASKS_DONE)
 
     def _tasks_done(self) -> bool:
         live = [t for t in self.tasks.values() if t.status is not TaskStatus.RETURNED]
@@ -851,7 +853,7 @@ class CaseState:
     def apply_volunteer(self, volunteer: str, kind: EventKind, text: str | None, now: datetime) -> None:
         self._record(now, kind, volunteer, {"text": text} if text else {})
         if kind is EventKind.VOLUNTEER_COMPLETED:
-            self._resolve(now, self.ctx.community_org, text or "completed by volunteer")
+            self._resolve(now, self.ctx.community_org, text or VOLUNTEER_DONE)
 
     # ---- pauses (挂起) ---------------------------------------------------------------------------------
 
