@@ -18,7 +18,7 @@ from starlette.datastructures import FormData, UploadFile
 
 from activities import inbox, registry
 from api import calls, photos
-from api.auth import Principal, check_right
+from api.auth import Principal, check_right, check_view
 from api.bodies import request_id
 from api.dependencies import AppSettings, DbPool, TemporalClient
 from api.errors import ApiError
@@ -153,14 +153,9 @@ async def count(caller: SignedIn, pool: DbPool) -> JSONResponse:
 async def _viewable(request: Request, client, pool, caller: Principal, case_id: str) -> CaseView | HTMLResponse:
     try:
         view = await calls.case_view(client, pool, case_id)
+        check_view(caller, view)
     except ApiError as error:
         return await _refusal(request, pool, caller, error.status_code, say(error.words, await name_book(pool)))
-    if not caller.may_view(view):
-        message = _("%(org)s is neither a participant of case %(case)s nor over its area") % {
-            "org": (await name_book(pool))(caller.org),
-            "case": case_id,
-        }
-        return await _refusal(request, pool, caller, 403, message)
     return view
 
 
