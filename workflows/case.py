@@ -32,6 +32,7 @@ with workflow.unsafe.imports_passed_through():
         Feedback,
         LinkReport,
         PresentPlan,
+        ReissueToken,
         Rejection,
         RequestExtension,
         RequestPause,
@@ -423,6 +424,14 @@ class CaseWorkflow:
     @link_report.validator
     def _validate_link_report(self, cmd: LinkReport) -> None:
         self._check(lambda case: case.check_link(cmd))
+
+    @workflow.update
+    def reissue_token(self, cmd: ReissueToken) -> ResidentRole:
+        return self._require_case().apply_reissue(cmd)
+
+    @reissue_token.validator
+    def _validate_reissue_token(self, cmd: ReissueToken) -> None:
+        self._check(lambda case: case.check_reissue(cmd))
 
     @workflow.query
     def resident_access(self, token: str) -> ResidentRole | None:
