@@ -34,7 +34,9 @@ class ReportReceipt(BaseModel):
         "of an intake key are its organisation's own; a key reused for a different report is refused)"
     )
     token: str | None = Field(
-        description="your access token for this case (X-Case-Token), shown this once; null for a repeat"
+        description="your access token for this case (X-Case-Token), shown this once; a repeat with the same "
+        "Idempotency-Key and the same report gets a new one (the first stays valid: its answer may have been lost); "
+        "null for any other repeat and once the case is closed"
     )
 
 

@@ -18,7 +18,16 @@ from temporalio.service import RPCError, RPCStatusCode
 from activities import registry
 from activities.cases import kept_residents, kept_view
 from activities.tasks import kept_task
-from schemas.case import CASE_OPENING, CaseReport, CaseStart, CaseView, LinkReport, Rejection, ResidentRole
+from schemas.case import (
+    CASE_OPENING,
+    CaseReport,
+    CaseStart,
+    CaseView,
+    LinkReport,
+    ReissueToken,
+    Rejection,
+    ResidentRole,
+)
 from schemas.registry import CaseContext
 from schemas.task import TaskView, task_workflow_id
 from workflows import search_attributes
@@ -39,7 +48,7 @@ class IntakeOutcome(StrEnum):
 class ReportedCase:
     case_id: str
     outcome: IntakeOutcome
-    token: str | None  # the resident's access token, shown once (None when the report was a repeat)
+    token: str | None  # the resident's access token, shown once (None for a repeat that is not the same report)
 
 
 _INTAKE_LOCK = 0x494E_544B  # "INTK": the advisory-lock space of intake keys
@@ -115,6 +124,7 @@ async def report_case(
                         task_queue,
                         deduplicate,
                         (context, resolved_at),
+                        key if reported is not None else None,
                     )
             token = secrets.token_urlsafe(24)
             if deduplicate:
@@ -204,24 +214,45 @@ async def _resume(
     task_queue: str,
     deduplicate: bool,
     resolved: tuple[CaseContext, datetime],
+    same_report: str | None,
 ) -> ReportedCase:
     """A repeated ticket: its case, started now if the first attempt bound the key but never started it.
 
     A case that started has a read-model row (written before it can close) or is still running, which
-    Temporal refuses to start twice; so a closed case is never started again.
+    Temporal refuses to start twice; so a closed case is never started again. `same_report` is the intake key
+    when the repeat is proven the same report (its Idempotency-Key and its content): its resident is given
+    their access token again, since the first answer may never have reached them.
     """
     if await connection.fetchval("SELECT true FROM cases WHERE case_id = $1", case_id):
-        return _repeat(case_id)
+        return await _repeat(client, case_id, same_report)
     token = secrets.token_urlsafe(24)
     try:
         await _start(client, connection, case_id, report, token, policy, task_queue, deduplicate, resolved)
     except WorkflowAlreadyStartedError:
-        return _repeat(case_id)
+        return await _repeat(client, case_id, same_report)
     return ReportedCase(case_id=case_id, outcome=IntakeOutcome.CREATED, token=token)
 
 
-def _repeat(case_id: str) -> ReportedCase:
-    return ReportedCase(case_id=case_id, outcome=IntakeOutcome.EXISTING, token=None)
+async def _repeat(client: Client, case_id: str, same_report: str | None) -> ReportedCase:
+    """The case of a repeat; with a new access token for the same report's resident while the case is open."""
+    if same_report is None:
+        return ReportedCase(case_id=case_id, outcome=IntakeOutcome.EXISTING, token=None)
+    token = secrets.token_urlsafe(24)
+    reissue = ReissueToken(intake_key=same_report, token_hash=token_hash(token))
+    while True:
+        try:
+            role = await case_handle(client, case_id).execute_update(CaseWorkflow.reissue_token, reissue)
+            break
+        except WorkflowUpdateFailedError as error:
+            if getattr(error.cause, "type", None) != Rejection.NOT_READY:  # closed: nothing left to do on it
+                return ReportedCase(case_id=case_id, outcome=IntakeOutcome.EXISTING, token=None)
+        except RPCError as error:
+            if error.status == RPCStatusCode.NOT_FOUND:  # the case ended
+                return ReportedCase(case_id=case_id, outcome=IntakeOutcome.EXISTING, token=None)
+            raise
+        await wait_until_open(client, case_id)
+    outcome = IntakeOutcome.LINKED if role is ResidentRole.FOLLOWER else IntakeOutcome.EXISTING
+    return ReportedCase(case_id=case_id, outcome=outcome, token=token)
 
 
 # The open cases of an issue, earliest first: the read model's, and the one intake opened last while the

@@ -115,6 +115,14 @@ class LinkReport(BaseModel):
     intake_key: str | None = Field(default=None, max_length=300)
 
 
+class ReissueToken(BaseModel):
+    """A report retried with the same Idempotency-Key and the same content after its answer was lost: the
+    resident gets a new access token for the role the first attempt gave them (the first one's stays valid)."""
+
+    intake_key: str = Field(max_length=300)
+    token_hash: str
+
+
 class ResidentRole(StrEnum):
     REPORTER = "REPORTER"  # may view, give feedback and withdraw
     FOLLOWER = "FOLLOWER"  # reported the same issue later: may view

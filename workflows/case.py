@@ -4,6 +4,8 @@ The rules live in `CaseState`; this module is the Temporal plumbing: updates wit
 `view` query, the timer loop, the read-model projection and the department task children.
 """
 
+import asyncio
+import contextlib
 from collections.abc import Callable
 from datetime import timedelta
 from typing import TypeVar
@@ -11,7 +13,7 @@ from typing import TypeVar
 from pydantic import BaseModel
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, ChildWorkflowError
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
@@ -32,6 +34,7 @@ with workflow.unsafe.imports_passed_through():
         Feedback,
         LinkReport,
         PresentPlan,
+        ReissueToken,
         Rejection,
         RequestExtension,
         RequestPause,
@@ -53,6 +56,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.case_state import CaseState, Rejected
     from workflows.deadline import DeadlineTimer
     from workflows.department_task import DepartmentTaskWorkflow
+    from workflows.idle import say_waiting
     from workflows.patches import LEAN_CASE
 
 Command = TypeVar("Command", bound=BaseModel)
@@ -83,6 +87,8 @@ class CaseWorkflow:
         self._projected = 0
         self._search: dict[str, object] = {}
         self._tasks: dict[str, workflow.ChildWorkflowHandle] = {}
+        self._settling = False
+        self._watches: list[asyncio.Task] = []
         self._timer = DeadlineTimer()
         if _context_in_force(start) and workflow.patched(LEAN_CASE):
             assert start.context is not None
@@ -99,24 +105,29 @@ class CaseWorkflow:
             self._case = CaseState(start, context, workflow.now(), workflow.patched)
         case = self._case
         while True:
-            await self._settle()
+            resumed = await self._settle()
             if case.status.value == "CLOSED" and not self._open_tasks():
                 break
             seen = len(case.timeline)
-            fire_at = await self._timer.wait(case.next_due(), lambda seen=seen: len(case.timeline) != seen)
+            fire_at = await self._timer.wait(
+                case.next_due(), lambda seen=seen: len(case.timeline) != seen, resumed=resumed
+            )
             if fire_at is not None:
                 case.fire_due(fire_at)
         await workflow.wait_condition(workflow.all_handlers_finished)
         await self._settle()
         return case.summary()
 
-    async def _settle(self) -> None:
-        """Bring the outside world up to the state: children, search attributes, then the read model.
+    async def _settle(self) -> bool:
+        """Bring the outside world up to the state: children, search attributes, then the read model; whether
+        it waited on any of them (the workflow task is then one their result began).
 
         Each step awaits, and an update may land meanwhile, so go round until nothing is left pending;
         the run loop only wakes on a new timeline event and would otherwise strand what arrived here.
         """
         case = self._require_case()
+        waited = self._unsettled()
+        self._settling = True
         while self._unsettled():
             while case.summons:
                 department, role = case.summons[0]
@@ -146,7 +157,9 @@ class CaseWorkflow:
                     retry_policy=PROJECTION_RETRY,
                 )
                 self._projected = upto
+        self._settling = False
         self._upsert_search_attributes()
+        return waited
 
     def _unsettled(self) -> bool:
         case = self._require_case()
@@ -180,6 +193,14 @@ class CaseWorkflow:
             id=task_workflow_id(case.case_id, department),
             parent_close_policy=ParentClosePolicy.REQUEST_CANCEL,
         )
+        self._watches.append(asyncio.create_task(self._say_when_ended(self._tasks[department])))
+
+    async def _say_when_ended(self, task: workflow.ChildWorkflowHandle) -> None:
+        """A department task's end comes as a result nothing else awaits (its signals told the case already):
+        say so, so that the workflow task it begins does not end idle (workflows/idle.py)."""
+        with contextlib.suppress(ChildWorkflowError):
+            await task
+        say_waiting(events=len(self._require_case().timeline))
 
     def _upsert_search_attributes(self) -> None:
         """Cases started before intake set the fixed attributes at the start upsert every attribute that changed
@@ -424,6 +445,14 @@ class CaseWorkflow:
     def _validate_link_report(self, cmd: LinkReport) -> None:
         self._check(lambda case: case.check_link(cmd))
 
+    @workflow.update
+    def reissue_token(self, cmd: ReissueToken) -> ResidentRole:
+        return self._require_case().apply_reissue(cmd)
+
+    @reissue_token.validator
+    def _validate_reissue_token(self, cmd: ReissueToken) -> None:
+        self._check(lambda case: case.check_reissue(cmd))
+
     @workflow.query
     def resident_access(self, token: str) -> ResidentRole | None:
         """Whether an access token belongs to this case's reporter or to a follower (linked duplicate)."""
@@ -435,3 +464,5 @@ class CaseWorkflow:
     async def task_changed(self, change: TaskChange) -> None:
         await workflow.wait_condition(lambda: self._case is not None)
         self._require_case().apply_task_change(change, workflow.now())
+        if self._settling:  # the run loop, waiting on its own work, says nothing in this task
+            say_waiting(events=len(self._require_case().timeline))

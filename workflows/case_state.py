@@ -34,6 +34,7 @@ from schemas.case import (
     LinkReport,
     PresentPlan,
     Proposal,
+    ReissueToken,
     Rejection,
     RequestExtension,
     RequestPause,
@@ -78,6 +79,10 @@ def _passes(check: Callable[[str], None], org: str) -> bool:
     except Rejected:
         return False
     return True
+
+
+# how many tokens given again to a retried report stay valid beside the first (each retry gives one)
+REISSUED_KEPT = 3
 
 
 def token_hash(token: str) -> str:
@@ -125,6 +130,7 @@ class CaseState:
         self.linked_reports: list[str] = []
         # each follower's token hash, under the intake key its report came with (else under the hash itself)
         self.followers: dict[str, str] = {}
+        self.reissued: list[str] = []  # the reporter's tokens given again to a retried report, latest last
         self.credit: VolunteerCredit | None = None  # points owed to a volunteer (drained by workflow)
         self._record(
             now,
@@ -254,7 +260,7 @@ class CaseState:
     def _require_resident(self, token: str) -> None:
         if self.token_hash is None:
             raise Rejected(Rejection.FORBIDDEN, N_("this case has no resident access token"))
-        if token_hash(token) != self.token_hash:
+        if token_hash(token) not in (self.token_hash, *self.reissued):
             raise Rejected(Rejection.FORBIDDEN, N_("the access token does not belong to this case"))
 
     def _require_clock_running(self, action: str) -> None:
@@ -621,7 +627,7 @@ class CaseState:
         """Every resident's access token hash with their role on the case."""
         residents = dict.fromkeys(self.followers.values(), ResidentRole.FOLLOWER)
         if self.token_hash is not None:
-            residents[self.token_hash] = ResidentRole.REPORTER
+            residents.update(dict.fromkeys((self.token_hash, *self.reissued), ResidentRole.REPORTER))
         return residents
 
     def resident_role(self, token: str) -> ResidentRole | None:
@@ -652,6 +658,19 @@ class CaseState:
                 "reporters": 1 + len(self.linked_reports),
             },
         )
+
+    def check_reissue(self, cmd: ReissueToken) -> None:
+        if self.status is Status.CLOSED:
+            raise self._closed()
+
+    def apply_reissue(self, cmd: ReissueToken) -> ResidentRole:
+        """A follower's new token replaces their last, as a retried link does; the reporter's joins the one the
+        case started with (which stays: the first answer may have arrived after all), kept to the last few."""
+        if cmd.intake_key in self.followers:
+            self.followers[cmd.intake_key] = cmd.token_hash
+            return ResidentRole.FOLLOWER
+        self.reissued = [*self.reissued[-(REISSUED_KEPT - 1) :], cmd.token_hash]
+        return ResidentRole.REPORTER
 
     def check_withdraw(self, cmd: Withdraw) -> None:
         self._require_resident(cmd.token)

@@ -15,6 +15,8 @@ still gets a (1 ms) timer: whether a timer is started at all must not depend on 
 One timer per deadline: a change that leaves the next deadline where it was (a note, an acceptance at the same
 level, a linked report) keeps the timer that is running; only a moved deadline cancels it and starts another.
 Histories recorded before armed a new timer after every change (a started and a cancelled timer event each).
+
+A task the result of the workflow's own work began, that keeps the running timer, says so (workflows/idle.py).
 """
 
 import asyncio
@@ -23,6 +25,7 @@ from datetime import datetime
 
 from temporalio import workflow
 
+from workflows.idle import say_waiting
 from workflows.patches import LEAN_CASE
 
 # Histories recorded before this patch fire at `workflow.now()`; later ones at no earlier than the due instant.
@@ -39,16 +42,19 @@ class DeadlineTimer:
         self._due: datetime | None = None
         self._timer: asyncio.Task | None = None
 
-    async def wait(self, due: datetime | None, changed: Callable[[], bool]) -> datetime | None:
-        """Wait until `changed()` or until `due`; the moment to fire the deadlines at, or None after a change."""
+    async def wait(self, due: datetime | None, changed: Callable[[], bool], *, resumed: bool) -> datetime | None:
+        """Wait until `changed()` or until `due`; the moment to fire the deadlines at, or None after a change.
+        `resumed`: this workflow task began with the result of the workflow's own work and has no command yet."""
         if not workflow.patched(LEAN_CASE):
             return await _wait_with_a_new_timer(due, changed)
-        if due != self._due or self._timer is None:
+        if due != self._due or (self._timer is None and due is not None):
             self._disarm()
             self._due = due
             if due is not None:
                 seconds = max(_seconds_until(due), _SHORTEST_TIMER)
                 self._timer = asyncio.create_task(asyncio.sleep(seconds))
+        elif resumed:
+            say_waiting(until=due)
         timer = self._timer
         await workflow.wait_condition(lambda: changed() or (timer is not None and timer.done()))
         if timer is None or not timer.done():

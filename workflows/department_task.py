@@ -34,6 +34,7 @@ with workflow.unsafe.imports_passed_through():
         TaskView,
     )
     from workflows.deadline import DeadlineTimer
+    from workflows.idle import say_waiting
     from workflows.patches import LEAN_CASE
 
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
@@ -69,6 +70,7 @@ class DepartmentTaskWorkflow:
         self._changes: list[TaskChange] = []
         self._next_reminder: datetime | None = None
         self._projected_version = -1
+        self._settling = False
         self._timer = DeadlineTimer()
 
     @workflow.run
@@ -85,13 +87,13 @@ class DepartmentTaskWorkflow:
             accept_due=self._calendar().deadline(start.accept_clock, now, start.accept_within),
         )
         self._change(EventKind.TASK_SUMMONED, None, {"accept_due": task.accept_due})
-        await self._settle()
+        resumed = await self._settle()
         while task.status.is_open:
             seen = task.version
-            fire_at = await self._timer.wait(self._next_due(), lambda seen=seen: task.version != seen)
+            fire_at = await self._timer.wait(self._next_due(), lambda seen=seen: task.version != seen, resumed=resumed)
             if fire_at is not None:
                 self._fire_due(fire_at)
-            await self._settle()
+            resumed = await self._settle()
         await workflow.wait_condition(workflow.all_handlers_finished)
         await self._settle()
         return task
@@ -155,13 +157,16 @@ class DepartmentTaskWorkflow:
 
     # ---- outside world ------------------------------------------------------------------------------------
 
-    async def _settle(self) -> None:
-        """Write the read model, then tell the parent, so a case showing a change finds it in `department_tasks`.
+    async def _settle(self) -> bool:
+        """Write the read model, then tell the parent, so a case showing a change finds it in `department_tasks`;
+        whether it waited on either (the workflow task is then one their result began).
 
         Go round while updates landing during the awaits add more.
         """
         task = self._require_task()
         parent = workflow.info().parent
+        waited = bool(self._changes) or task.version != self._projected_version
+        self._settling = True
         while self._changes or task.version != self._projected_version:
             if task.version != self._projected_version:
                 version = task.version
@@ -173,6 +178,8 @@ class DepartmentTaskWorkflow:
                 change = self._changes.pop(0)
                 if parent is not None and not _recorded_by_the_case(change):
                     await workflow.get_external_workflow_handle(parent.workflow_id).signal("task_changed", change)
+        self._settling = False
+        return waited
 
     def _change(self, kind: EventKind, actor: str | None, details: dict) -> None:
         task = self._require_task()
@@ -518,3 +525,5 @@ class DepartmentTaskWorkflow:
         task.extension = None
         self._end_pause(workflow.now(), None, PauseEnd.MOVED)
         self._change(EventKind.TASK_CANCELLED, None, {"reason": cmd.reason})
+        if self._settling:  # the run loop, waiting on its own work, says nothing in this task
+            say_waiting(version=task.version)

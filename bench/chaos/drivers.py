@@ -199,6 +199,8 @@ class Driver:
             intake.outcomes.append(answer.outcome)
             if receipt is None and intake.cut_off:
                 self.log.resumed[answer.outcome] += 1
+            if channel == "hotline" and answer.token is None:  # every answer to the same report gives its token
+                self.log.problems.append(f"{answer.case_id}: a hotline answer {answer.outcome} without a token")
             receipt = receipt or answer
         assert receipt is not None
         return receipt

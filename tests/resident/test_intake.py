@@ -12,9 +12,21 @@ from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.service import RetryConfig, RPCError
 
 from activities import notifications
+from activities.cases import kept_residents
 from activities.db import create_pool
 from client import cases
-from schemas.case import Accept, Actor, CaseReport, Feedback, LinkReport, Reporter, ResidentRole, Resolve, Signoff
+from schemas.case import (
+    Accept,
+    Actor,
+    CaseReport,
+    Feedback,
+    LinkReport,
+    Reporter,
+    ResidentRole,
+    Resolve,
+    Signoff,
+    Withdraw,
+)
 from schemas.domain import Channel, Status
 from tests.resident.conftest import NAME, PHONE, REPORTER
 from tests.resident.test_feedback import resolve_at_council
@@ -290,7 +302,36 @@ async def test_a_residents_idempotency_key_answers_only_the_same_report(resident
         await report(resident, stranger, idempotency_key="my-own-key-123")
     assert await intake_state(pool) == before
     again = await report(resident, mine, idempotency_key="my-own-key-123")
-    assert again.outcome is cases.IntakeOutcome.EXISTING and again.case_id == first.case_id and again.token is None
+    assert again.outcome is cases.IntakeOutcome.EXISTING and again.case_id == first.case_id
+    assert again.token not in (None, first.token)  # the same report's resident: a token of their own again
+
+
+async def test_a_report_whose_answer_was_lost_gets_a_token_that_works_when_retried(resident, pool):
+    """The first answer, with the only copy of the access token, never reached the resident: the same report
+    sent again with the same Idempotency-Key gives them a new token for the same role on the same case."""
+    mine = resident_report("HP-DF-YL-1", "ROAD_SURFACE")
+    first = await report(resident, mine, idempotency_key="lost-answer-reporter")
+    again = await report(resident, mine, idempotency_key="lost-answer-reporter")
+    assert (again.case_id, again.outcome) == (first.case_id, cases.IntakeOutcome.EXISTING)
+    handle = cases.case_handle(resident.client, first.case_id)
+    for token in (first.token, again.token):  # the first answer may have arrived after all
+        assert await handle.query(CaseWorkflow.resident_access, token) is ResidentRole.REPORTER
+
+    neighbour = resident_report("HP-DF-YL-1", "ROAD_SURFACE", name="李四")
+    linked = await report(resident, neighbour, idempotency_key="lost-answer-follower")
+    relinked = await report(resident, neighbour, idempotency_key="lost-answer-follower")
+    assert (relinked.case_id, relinked.outcome) == (first.case_id, cases.IntakeOutcome.LINKED)
+    assert await handle.query(CaseWorkflow.resident_access, relinked.token) is ResidentRole.FOLLOWER
+    assert await handle.query(CaseWorkflow.resident_access, linked.token) is None  # replaced, as a relink does
+    assert (await resident.view(handle)).reporters == 2
+
+    view = await handle.execute_update(CaseWorkflow.withdraw, Withdraw(token=again.token, reason="修好了"))
+    assert view.status is Status.CLOSED
+    closed = await report(resident, mine, idempotency_key="lost-answer-reporter")
+    assert (closed.case_id, closed.outcome, closed.token) == (first.case_id, cases.IntakeOutcome.EXISTING, None)
+    await projected(pool, view)
+    kept = await kept_residents(pool, first.case_id)  # once Temporal has forgotten the case, the tokens still open it
+    assert kept is not None and kept[token_hash(again.token)] is ResidentRole.REPORTER
 
 
 async def intake_state(pool) -> tuple[list, list]:

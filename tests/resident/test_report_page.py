@@ -1,6 +1,9 @@
 """The report page on a phone: a category, where (the phone's location, or a compound picked from the list),
 what, photos, who; the answer gives the case number, what happens next and the private link."""
 
+import re
+import uuid
+
 import httpx
 
 from tests.resident.browser import fits_the_screen, phone, photograph
@@ -151,3 +154,21 @@ async def test_a_file_that_is_no_photo_is_refused_with_its_reason_and_nothing_is
     assert "绿地被挖了种菜" in refused.text  # what was typed is kept
     assert site.photo_files() == before  # not even the good photo of the two
     assert await pool.fetchval("SELECT count(*) FROM open_issues WHERE category = 'GREENERY_DESTROYED'") == 0
+
+
+async def test_the_same_form_sent_again_after_a_lost_answer_gives_a_private_link_that_works(site):
+    """A resident whose answer never came (the connection dropped) sends the same form again: its one-use key
+    finds the case the first sending opened, and the answer carries a private link of their own."""
+    form = {"category": "ROAD_SURFACE", "compound": "HP-XH-CH-1", "description": "小区门口路面塌了一个坑"}
+    form |= {"name": NAME, "phone": PHONE, "form_key": uuid.uuid4().hex}
+    async with httpx.AsyncClient(timeout=HTTP_TIMEOUT, base_url=site.url) as http:
+        lost = await http.post("/resident/report", data=form)
+        again = await http.post("/resident/report", data=form)
+    assert lost.status_code == 201 and again.status_code == 200, again.text
+    assert "这份反映已经收到过了" in again.text
+    first_case, case_id = (re.search(r'id="case-id">([^<]+)<', page.text).group(1) for page in (lost, again))
+    token = re.search(r'id="private-link" class="link" value="[^"#]+#t=([^"]+)"', again.text).group(1)
+    assert case_id == first_case
+    async with httpx.AsyncClient(timeout=HTTP_TIMEOUT, base_url=site.url) as http:
+        case = await http.get(f"/v1/cases/{case_id}", headers={"X-Case-Token": token})
+    assert case.status_code == 200 and case.json()["description"] == "小区门口路面塌了一个坑"
