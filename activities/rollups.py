@@ -349,14 +349,15 @@ async def _file(connection: asyncpg.Connection, case_ids: list[str]) -> dict[str
 _INCOMPLETE = "INSERT INTO statistics_rolled_up (case_id, day, zone) VALUES ('', 'infinity', '') ON CONFLICT DO NOTHING"
 
 
+# Whether some case is filed under a day of another zone than $1 (WHISTLE_TIMEZONE changed since), or a backfill is
+# not through (the `_INCOMPLETE` row): then the roll-ups cannot answer.
+FILED_ELSEWHERE = """(EXISTS (SELECT 1 FROM statistics_rolled_up WHERE zone < $1)
+                     OR EXISTS (SELECT 1 FROM statistics_rolled_up WHERE zone > $1))"""
+
+
 async def filed_elsewhere(connection: asyncpg.Connection) -> bool:
-    """Whether the roll-ups cannot answer: some case is filed under a day of another zone than the deployment's
-    (WHISTLE_TIMEZONE changed since), or a backfill is not through."""
-    return await connection.fetchval(
-        """SELECT EXISTS (SELECT 1 FROM statistics_rolled_up WHERE zone < $1)
-               OR EXISTS (SELECT 1 FROM statistics_rolled_up WHERE zone > $1)""",
-        deployment_zone().key,
-    )
+    """Whether the roll-ups cannot answer (`FILED_ELSEWHERE` in the deployment's zone)."""
+    return await connection.fetchval(f"SELECT {FILED_ELSEWHERE}", deployment_zone().key)
 
 
 async def backfill(
