@@ -350,9 +350,11 @@ _INCOMPLETE = "INSERT INTO statistics_rolled_up (case_id, day, zone) VALUES ('',
 
 
 # Whether some case is filed under a day of another zone than $1 (WHISTLE_TIMEZONE changed since), or a backfill is
-# not through (the `_INCOMPLETE` row): then the roll-ups cannot answer.
-FILED_ELSEWHERE = """(EXISTS (SELECT 1 FROM statistics_rolled_up WHERE zone < $1)
-                     OR EXISTS (SELECT 1 FROM statistics_rolled_up WHERE zone > $1))"""
+# not through (the `_INCOMPLETE` row of zone ''): then the roll-ups cannot answer. The least and greatest zones are
+# read from the zone index whatever the plan; "a zone other than $1" read as `zone <> $1` or `zone < $1 OR …`, a
+# prepared statement's generic plan scans every case filed (a row per case) to find there is none.
+FILED_ELSEWHERE = """coalesce((SELECT min(zone) FROM statistics_rolled_up) <> $1
+                             OR (SELECT max(zone) FROM statistics_rolled_up) <> $1, false)"""
 
 
 async def filed_elsewhere(connection: asyncpg.Connection) -> bool:

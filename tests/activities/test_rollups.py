@@ -432,3 +432,26 @@ async def test_a_projection_waiting_for_its_case_counts_what_the_one_before_it_c
         figures = await statistics(first, month)
         assert (figures.reported, figures.resolved, figures.sla.of, figures.rates.response.count) == (1, 1, 1, 1)
         assert _rounded(figures) == _rounded(await one_pass(first, month))
+
+
+async def test_whether_the_rollups_answer_reads_the_zone_index_whatever_the_plan(pool) -> None:
+    """Every statistics call first asks whether the roll-ups answer; as a prepared statement's generic plan (what
+    PostgreSQL settles on after a few calls) that must stay a look into the zone index, not a scan of a row per
+    case filed."""
+    async with pool.acquire() as connection:
+        filed = connection.transaction()
+        await filed.start()
+        try:
+            await connection.execute(
+                """INSERT INTO statistics_rolled_up (case_id, day, zone)
+                   SELECT 'ZONE-' || n, DATE '2026-01-01', 'Asia/Shanghai' FROM generate_series(1, 20000) AS n"""
+            )
+            await connection.execute("ANALYZE statistics_rolled_up")
+            await connection.execute("SET LOCAL plan_cache_mode = force_generic_plan")
+            await connection.execute(f"PREPARE probe(text) AS SELECT {rollups.FILED_ELSEWHERE}")
+            plan = "\n".join(row[0] for row in await connection.fetch("EXPLAIN EXECUTE probe('Asia/Shanghai')"))
+            await connection.execute("DEALLOCATE probe")
+            assert "Seq Scan" not in plan, plan
+            assert not await rollups.filed_elsewhere(connection)
+        finally:
+            await filed.rollback()  # the rows above were only for the plan
