@@ -257,7 +257,8 @@ class Locked:
 
 async def lock_and_read(connection: asyncpg.Connection, case: Mapping, events: list[Mapping]) -> Locked:
     """Take the case's lock (`lock_case`), then read what `projection_delta` needs for the projection's `events`
-    (the earlier per-case events only if one of these is such an event): one statement."""
+    (the earlier per-case events only if one of these is such an event): one statement. The rest of the transaction
+    runs its statements' generic plans (migration 020 says why)."""
     row = await connection.fetchrow(
         "SELECT * FROM statistics_case_locked($1, $2, $3, $4, $5, $6, $7)",
         case["case_id"],
