@@ -69,33 +69,18 @@ def _insert_events(first: int) -> str:
 
 _INSERT_EVENTS = _insert_events(2)
 _EVENTS_FROM = len(_CASE_COLUMNS) + 1
-# One statement (after the case's lock) writes the events and the row and reads what the roll-ups need: the row
-# before (`old`), the row written (`new`, none if the stored one was newer), the events inserted now, the case's
-# earlier events that per-case counts depend on (this statement's snapshot does not see its own inserts), the day
-# the case is filed under (filing a new case now), and whether it has department tasks.
+# The projection's write, one statement after the case's lock: the events, the row (unless the stored one is
+# newer), the case's filing under its day (a new case's) and what the roll-ups add (`rollups.Delta`).
 _WRITE = f"""
-WITH old AS (SELECT to_jsonb(c) AS row FROM cases c WHERE case_id = $1),
-earlier AS (
-    SELECT jsonb_agg(jsonb_build_object('seq', seq, 'kind', kind, 'level', level, 'details', details)) AS events
-      FROM case_events WHERE case_id = $1 AND kind = ANY(${_EVENTS_FROM + 6}::text[])
-),
-inserted AS ({_insert_events(_EVENTS_FROM)}),
+WITH inserted AS ({_insert_events(_EVENTS_FROM)}),
 new AS ({_UPSERT_CASE}),
 filed AS (
     INSERT INTO statistics_rolled_up (case_id, day, zone)
-    SELECT $1, (${_CASE_COLUMNS.index("reported_at") + 1}::timestamptz AT TIME ZONE ${_EVENTS_FROM + 7}::text)::date,
-           ${_EVENTS_FROM + 7}::text
-     WHERE NOT EXISTS (SELECT 1 FROM old)
-    ON CONFLICT DO NOTHING RETURNING day
-)
-SELECT (SELECT row FROM old) AS old,
-       (SELECT to_jsonb(n) FROM new n) AS new,
-       (SELECT jsonb_agg(jsonb_build_object('seq', seq, 'kind', kind, 'level', level, 'details', details))
-          FROM inserted) AS inserted,
-       (SELECT events FROM earlier) AS earlier,
-       CASE WHEN EXISTS (SELECT 1 FROM old) THEN (SELECT day FROM statistics_rolled_up WHERE case_id = $1)
-            ELSE (SELECT day FROM filed) END AS day,
-       EXISTS (SELECT 1 FROM department_tasks WHERE case_id = $1) AS has_tasks
+    SELECT $1, ${_EVENTS_FROM + 6}::date, ${_EVENTS_FROM + 7}::text WHERE ${_EVENTS_FROM + 6}::date IS NOT NULL
+    ON CONFLICT DO NOTHING
+),
+{rollups.write_rollups(_EVENTS_FROM + 8)}
+SELECT
 """
 _UPSERT_VIEW = """
     INSERT INTO case_views (case_id, last_seq, view, residents) VALUES ($1, $2, $3, $4)
@@ -126,12 +111,20 @@ async def write_rows(connection: asyncpg.Connection, projection: CaseProjection)
 
 async def write_projection(connection: asyncpg.Connection, projection: CaseProjection) -> None:
     """The case row, its new events and the statistics roll-ups they change (inside the caller's transaction):
-    three statements, the case's lock (with its level owners), the write, the roll-ups."""
+    two statements, the case's lock with what the roll-ups need to know (`rollups.lock_and_read`), and the write."""
     summary = projection.summary
     row = summary.model_dump()
-    owners = await rollups.lock_case_owners(connection, row)
     events = projection.events
-    written = await connection.fetchrow(
+    details = [e.model_dump(mode="json")["details"] for e in events]
+    written = [
+        {"seq": e.seq, "kind": e.kind, "level": e.level, "details": said}
+        for e, said in zip(events, details, strict=True)
+    ]
+    locked = await rollups.lock_and_read(connection, row, written)
+    inserted = [event for event in written if event["seq"] not in locked.stored]
+    new = row if locked.advances(summary.last_seq) else None
+    delta = await rollups.projection_delta(connection, locked, new, inserted)
+    await connection.execute(
         _WRITE,
         *(row[c] for c in _CASE_COLUMNS),
         [e.seq for e in events],
@@ -139,11 +132,11 @@ async def write_projection(connection: asyncpg.Connection, projection: CaseProje
         [e.kind for e in events],
         [e.level for e in events],
         [e.actor for e in events],
-        [e.model_dump(mode="json")["details"] for e in events],
-        list(rollups.PER_CASE_KINDS),
+        details,
+        locked.filing,
         deployment_zone().key,
+        *delta.columns(),
     )
-    await rollups.project(connection, owners, written)
 
 
 class CaseActivities:

@@ -184,19 +184,28 @@ class Delta:
         for key, n in counts.items():
             self.counts[where, key] += sign * n
 
-    async def write(self, connection: asyncpg.Connection) -> None:
+    def columns(self) -> list[list]:
+        """The delta as the arrays `write_rollups` takes, in key order (so that writers never deadlock)."""
         rows = sorted((where, key, n) for (where, key), n in self.counts.items() if n)
-        if not rows:
-            return
-        columns = list(zip(*[(*where, *key, n) for where, key, n in rows], strict=True))
-        await connection.execute(_WRITE, *[list(column) for column in columns])
+        return [list(column) for column in zip(*[(*where, *key, n) for where, key, n in rows], strict=True)] or [
+            [] for _ in range(9)
+        ]
+
+    async def write(self, connection: asyncpg.Connection) -> None:
+        if any(self.counts.values()):
+            await connection.execute(f"WITH {write_rollups(1)} SELECT", *self.columns())
 
 
-# The day's rows, the month's (summed) and the day's trend row, in one statement, each in key order.
-_WRITE = """
-WITH delta AS (
-    SELECT * FROM unnest($1::date[], $2::text[], $3::text[], $4::text[], $5::text[],
-                         $6::text[], $7::text[], $8::text[], $9::bigint[])
+def write_rollups(first: int) -> str:
+    """Common table expressions adding a `Delta`'s columns ($`first` to $`first + 8`) to the day's rows, the
+    month's (summed) and the day's trend row, each in key order; a statement of its own or part of the projection's
+    write."""
+    day, compound, community, street, district, figure, level, org, n = (
+        f"${first + i}::{kind}[]" for i, kind in enumerate(["date", *["text"] * 7, "bigint"])
+    )
+    return f"""
+delta AS (
+    SELECT * FROM unnest({day}, {compound}, {community}, {street}, {district}, {figure}, {level}, {org}, {n})
            AS d(day, compound, community, street, district, figure, level, org, n)
 ),
 daily AS (
@@ -209,50 +218,71 @@ monthly AS (
     SELECT date_trunc('month', day)::date, compound, community, street, district, figure, level, org, sum(n)
       FROM delta GROUP BY 1, 2, 3, 4, 5, 6, 7, 8 ORDER BY 1, 2, 6, 7, 8
     ON CONFLICT (month, compound, figure, level, org) DO UPDATE SET n = statistics_rollups_monthly.n + EXCLUDED.n
-)
-INSERT INTO statistics_trend (day, compound, community, street, district, reported, stints, breaches)
-SELECT day, compound, community, street, district, coalesce(sum(n) FILTER (WHERE figure = 'reported'), 0),
-       coalesce(sum(n) FILTER (WHERE figure = 'stint'), 0), coalesce(sum(n) FILTER (WHERE figure = 'breach'), 0)
-  FROM delta WHERE figure IN ('reported', 'stint', 'breach') GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2
-ON CONFLICT (day, compound) DO UPDATE SET reported = statistics_trend.reported + EXCLUDED.reported,
-    stints = statistics_trend.stints + EXCLUDED.stints, breaches = statistics_trend.breaches + EXCLUDED.breaches
-"""
+),
+trend AS (
+    INSERT INTO statistics_trend (day, compound, community, street, district, reported, stints, breaches)
+    SELECT day, compound, community, street, district, coalesce(sum(n) FILTER (WHERE figure = 'reported'), 0),
+           coalesce(sum(n) FILTER (WHERE figure = 'stint'), 0), coalesce(sum(n) FILTER (WHERE figure = 'breach'), 0)
+      FROM delta WHERE figure IN ('reported', 'stint', 'breach') GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2
+    ON CONFLICT (day, compound) DO UPDATE SET reported = statistics_trend.reported + EXCLUDED.reported,
+        stints = statistics_trend.stints + EXCLUDED.stints, breaches = statistics_trend.breaches + EXCLUDED.breaches
+)"""
 
 
 async def lock_case(connection: asyncpg.Connection, case_id: str) -> None:
-    await connection.execute(f"SELECT {_LOCK}", case_id)
+    await connection.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 16))", case_id)
 
 
-async def lock_case_owners(connection: asyncpg.Connection, case: Mapping) -> Parties:
-    """`lock_case`, and the case's level owners read in the same statement (registry rows: the lock does not
-    guard them)."""
-    owners = await connection.fetchrow(
-        f"""SELECT {_LOCK}, (SELECT council_owner FROM compound_parties WHERE compound = $2) AS company,
-                  (SELECT code FROM organisations WHERE jurisdiction = $3 AND kind = 'DISTRICT_CENTRE' LIMIT 1)
-                      AS centre""",
+class Locked:
+    """What the case projection read under the case's lock (migration 020's `statistics_case_locked`): the case's
+    level `owners`, its row before (`old`, None for a new case), its earlier events of `PER_CASE_KINDS`, which of
+    the projection's event numbers are `stored` already, the `day` it is filed under (None: left to the backfill;
+    a new case's day to file it under) and whether it `has_tasks`."""
+
+    def __init__(self, case: Mapping, row: Mapping) -> None:
+        self.owners = Parties(row["company"], case["community"], case["street"], row["centre"])
+        self.old, self.earlier = row["old"], row["earlier"] or []
+        self.day, self.has_tasks = row["day"], row["has_tasks"]
+        self.stored = frozenset(row["stored"] or ())
+
+    @property
+    def filing(self) -> date | None:
+        """The day to file a new case under (None when the case is filed already or left to the backfill)."""
+        return self.day if self.old is None else None
+
+    def advances(self, last_seq: int) -> bool:
+        """Whether a row of `last_seq` replaces the stored one (the write's condition too)."""
+        return self.old is None or self.old["last_seq"] < last_seq
+
+
+async def lock_and_read(connection: asyncpg.Connection, case: Mapping, events: list[Mapping]) -> Locked:
+    """Take the case's lock (`lock_case`), then read what `projection_delta` needs for the projection's `events`
+    (the earlier per-case events only if one of these is such an event): one statement. The rest of the transaction
+    runs its statements' generic plans (migration 020 says why)."""
+    row = await connection.fetchrow(
+        "SELECT * FROM statistics_case_locked($1, $2, $3, $4, $5, $6, $7)",
         case["case_id"],
+        [event["seq"] for event in events],
+        list(PER_CASE_KINDS) if any(event["kind"] in PER_CASE_KINDS for event in events) else [],
+        deployment_zone().key,
+        case["reported_at"],
         case["compound"],
         case["district"],
     )
-    return Parties(owners["company"], case["community"], case["street"], owners["centre"])
+    return Locked(case, row)
 
 
-_LOCK = "pg_advisory_xact_lock(hashtextextended($1, 16))"
-
-
-async def project(connection: asyncpg.Connection, owners: Parties, written: Mapping) -> None:
-    """Add to the roll-ups what one projection changed, inside its transaction and under `lock_case`.
-
-    `written` holds the case row before the projection (`old`, None for a new case), the row it wrote (`new`, None
-    when the row was already newer), the events it inserted (those already present are not in it), the case's
-    earlier events of `PER_CASE_KINDS`, the `day` the case is filed under (None: left to the backfill) and whether
-    it `has_tasks`.
-    """
-    old, new, inserted = written["old"], written["new"], written["inserted"] or []
-    case, day = new or old, written["day"]
-    if case is None or day is None:
-        return  # a case written before the roll-ups (or beside them): the backfill adds the whole case
+async def projection_delta(
+    connection: asyncpg.Connection, locked: Locked, new: Mapping | None, inserted: list[Mapping]
+) -> Delta:
+    """What one projection adds to the roll-ups, worked out under the case's lock from what `lock_and_read` read:
+    `new` is the row it writes (None when the stored row is newer), `inserted` the events it adds (those not
+    stored yet)."""
     delta = Delta()
+    old, owners = locked.old, locked.owners
+    case, day = new or old, locked.day
+    if case is None or day is None:
+        return delta  # a case written before the roll-ups (or beside them): the backfill adds the whole case
     if new is not None:
         if old is not None:
             delta.add(dims(old, day), case_counts(old, owners), -1)
@@ -260,7 +290,7 @@ async def project(connection: asyncpg.Connection, owners: Parties, written: Mapp
     delta.add(dims(case, day), event_counts(inserted, owners))
     scores = (None if old is None else old["score"], None if new is None else new["score"])
     # a new case's tasks (one may have waited for its case), or a verdict its tasks' departments count
-    if written["has_tasks"] and new is not None and (old is None or scores[0] != scores[1]):
+    if locked.has_tasks and new is not None and (old is None or scores[0] != scores[1]):
         tasks = await _tasks(connection, [case["case_id"]])
         departments = [task["department"] for task in tasks]
         delta.add(dims(case, day), task_score_counts(departments, scores[0]), -1)
@@ -269,10 +299,9 @@ async def project(connection: asyncpg.Connection, owners: Parties, written: Mapp
             for task in tasks:
                 delta.add(dims(case, day), task_counts(task))
     if any(e["kind"] in PER_CASE_KINDS for e in inserted):
-        earlier = written["earlier"] or []
-        delta.add(dims(case, day), case_event_counts(earlier, owners), -1)
-        delta.add(dims(case, day), case_event_counts([*earlier, *inserted], owners))
-    await delta.write(connection)
+        delta.add(dims(case, day), case_event_counts(locked.earlier, owners), -1)
+        delta.add(dims(case, day), case_event_counts([*locked.earlier, *inserted], owners))
+    return delta
 
 
 async def project_task(connection: asyncpg.Connection, old: Mapping | None, new: Mapping | None) -> None:
@@ -321,14 +350,17 @@ async def _file(connection: asyncpg.Connection, case_ids: list[str]) -> dict[str
 _INCOMPLETE = "INSERT INTO statistics_rolled_up (case_id, day, zone) VALUES ('', 'infinity', '') ON CONFLICT DO NOTHING"
 
 
+# Whether some case is filed under a day of another zone than $1 (WHISTLE_TIMEZONE changed since), or a backfill is
+# not through (the `_INCOMPLETE` row of zone ''): then the roll-ups cannot answer. The least and greatest zones are
+# read from the zone index whatever the plan; "a zone other than $1" read as `zone <> $1` or `zone < $1 OR …`, a
+# prepared statement's generic plan scans every case filed (a row per case) to find there is none.
+FILED_ELSEWHERE = """coalesce((SELECT min(zone) FROM statistics_rolled_up) <> $1
+                             OR (SELECT max(zone) FROM statistics_rolled_up) <> $1, false)"""
+
+
 async def filed_elsewhere(connection: asyncpg.Connection) -> bool:
-    """Whether the roll-ups cannot answer: some case is filed under a day of another zone than the deployment's
-    (WHISTLE_TIMEZONE changed since), or a backfill is not through."""
-    return await connection.fetchval(
-        """SELECT EXISTS (SELECT 1 FROM statistics_rolled_up WHERE zone < $1)
-               OR EXISTS (SELECT 1 FROM statistics_rolled_up WHERE zone > $1)""",
-        deployment_zone().key,
-    )
+    """Whether the roll-ups cannot answer (`FILED_ELSEWHERE` in the deployment's zone)."""
+    return await connection.fetchval(f"SELECT {FILED_ELSEWHERE}", deployment_zone().key)
 
 
 async def backfill(

@@ -6,13 +6,13 @@ day of the deployment's zone (WHISTLE_TIMEZONE), however long daylight saving ma
 """
 
 from collections import defaultdict
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 
 import asyncpg
 
 from activities.registry import UnknownReference
-from activities.rollups import filed_elsewhere
+from activities.rollups import FILED_ELSEWHERE
 from i18n.zone import day_start, deployment_zone, local_day
 from schemas.domain import JurisdictionKind, Level
 from schemas.statistics import (
@@ -44,6 +44,7 @@ class Cohort:
         # A case's events happen after its report, so the period's start bounds the events too: with the
         # (kind, at) index that spares reading a year of events for a month's statistics.
         self.events_since = "true"
+        self.scope = "true"  # the jurisdiction alone (overdue now counts cases of any report date)
         if query.since is not None:
             self._add("c.reported_at >= ${}", query.since)
             self.events_since = f"e.at >= ${len(self.args)}"
@@ -51,6 +52,7 @@ class Cohort:
             self._add("c.reported_at < ${}", query.until)
         if kind is not None:
             self._add(f"c.{_COLUMN[kind]} = ${{}}", query.jurisdiction)
+            self.scope = self.conditions[-1]
 
     def _add(self, condition: str, value: object) -> None:
         self.args.append(value)
@@ -68,7 +70,13 @@ class Cohort:
 async def jurisdiction_kind(connection: asyncpg.Connection, code: str | None) -> JurisdictionKind | None:
     if code is None:
         return None
-    kind = await connection.fetchval("SELECT kind FROM jurisdictions WHERE code = $1", code)
+    return _kind(code, await connection.fetchval("SELECT kind FROM jurisdictions WHERE code = $1", code))
+
+
+def _kind(code: str | None, kind: str | None) -> JurisdictionKind | None:
+    """The kind of jurisdiction `code` as read (raises UnknownReference for an unknown code)."""
+    if code is None:
+        return None
     if kind is None:
         raise UnknownReference(f"unknown jurisdiction {code!r}")
     return JurisdictionKind(kind)
@@ -106,15 +114,19 @@ SELECT count(*) AS reported,
   FROM cases c WHERE {where}
 """
 
-_OPEN_NOW = """
-SELECT level, count(*) AS n FROM cases c WHERE {where} AND c.status IN {open} GROUP BY 1
+# The live figures in one statement: open now per level (of the cohort), overdue now (of the jurisdiction, whatever
+# the report date), the moment they are as of, and the organisations' names and kinds.
+_LIVE = """
+SELECT (SELECT coalesce(jsonb_object_agg(level, n), '{{}}')
+          FROM (SELECT level, count(*) AS n FROM cases c WHERE {where} AND c.status IN {open} GROUP BY 1) o) AS open_at,
+       (SELECT count(*) FROM cases c WHERE {scope} AND c.status IN {open} AND c.deadline < {as_of}) AS overdue_now,
+       {as_of} AS as_of,
+       (SELECT jsonb_agg(jsonb_build_array(code, name, kind)) FROM organisations) AS organisations
 """
 
 _RESOLVED_AT = """
 SELECT resolved_level, count(*) AS n FROM cases c WHERE {where} AND c.resolved_level IS NOT NULL GROUP BY 1
 """
-
-_OVERDUE_NOW = "SELECT count(*) FROM cases c WHERE {where} AND c.status IN {open} AND c.deadline < {as_of}"
 
 # One pass over the cohort's events. Every row of `facts` is one countable thing: a stint entered at a
 # level (with the level's owner), a deadline breach (against the late owner), a case whose owner reported
@@ -225,13 +237,13 @@ SELECT (c.reported_at AT TIME ZONE {zone})::date AS day, count(*) AS n FROM case
 """
 
 
-_ROLLUP_FIGURES = """
-SELECT figure, level, org, sum(n)::bigint AS n FROM ({spans}) r GROUP BY 1, 2, 3
-"""
-
-_ROLLUP_TREND = """
-SELECT day, sum(reported)::bigint AS reported, sum(stints)::bigint AS stints, sum(breaches)::bigint AS breaches
-  FROM statistics_trend r WHERE {where} GROUP BY 1
+# A period's roll-up rows: the figures' sums (`day` NULL) and the trend's per day, in one statement.
+_ROLLUPS = """
+SELECT figure, level, org, sum(n)::bigint AS n, NULL::date AS day, NULL::bigint AS stints, NULL::bigint AS breaches
+  FROM ({spans}) r GROUP BY 1, 2, 3
+UNION ALL
+SELECT NULL, NULL, NULL, sum(reported)::bigint, day, sum(stints)::bigint, sum(breaches)::bigint
+  FROM statistics_trend r WHERE {trend} GROUP BY day
 """
 
 
@@ -255,9 +267,10 @@ class _Arguments:
         return " AND ".join(conditions)
 
 
-def _figure_rows(first: date | None, end: date | None, scope: str | None, jurisdiction: str | None):
+def _rollup_rows(first: date | None, end: date | None, scope: str | None, jurisdiction: str | None):
     """The roll-up rows of a period of whole local days: its whole local months from the monthly roll-ups, the days
-    before the first and after the last whole month from the daily ones (all its days if it holds no whole month)."""
+    before the first and after the last whole month from the daily ones (all its days if it holds no whole month),
+    and its trend from the trend rows."""
     arguments = _Arguments(scope, jurisdiction)
 
     def rows(table: str, column: str, low: date | None, high: date | None) -> str:
@@ -272,12 +285,8 @@ def _figure_rows(first: date | None, end: date | None, scope: str | None, jurisd
             parts.append(rows("statistics_rollups", "day", first, months[0]))
         if end is not None and months[1] < end:
             parts.append(rows("statistics_rollups", "day", months[1], end))
-    return _ROLLUP_FIGURES.format(spans=" UNION ALL ".join(parts)), arguments.args
-
-
-def _trend_rows(first: date | None, end: date | None, scope: str | None, jurisdiction: str | None):
-    arguments = _Arguments(scope, jurisdiction)
-    return _ROLLUP_TREND.format(where=arguments.where("day", first, end)), arguments.args
+    trend = arguments.where("day", first, end)
+    return _ROLLUPS.format(spans=" UNION ALL ".join(parts), trend=trend), arguments.args
 
 
 def _month_on_or_after(day: date | None) -> date | None:
@@ -306,26 +315,33 @@ async def statistics(connection: asyncpg.Connection, query: StatisticsQuery) -> 
 
     A period of whole local days is summed from the roll-ups; one that starts or ends inside a day, or any
     period while the roll-ups cannot answer (a backfill not through, another zone), is counted in one pass over
-    the cohort's events (`one_pass`), which is also the roll-ups' oracle in the tests.
+    the cohort's events (`one_pass`), which is also the roll-ups' oracle in the tests. Three statements: whether
+    the roll-ups answer (with the jurisdiction's kind), the roll-up rows, the live figures.
     """
     days = _whole_days(query)
-    if days is None or await filed_elsewhere(connection):
+    if days is None:
         return await one_pass(connection, query)
     async with connection.transaction(isolation="repeatable_read", readonly=True):
-        kind = await jurisdiction_kind(connection, query.jurisdiction)
-        scope = (*days, _COLUMN[kind] if kind else None, query.jurisdiction)
-        figures_sql, figures_args = _figure_rows(*scope)
-        figures = await connection.fetch(figures_sql, *figures_args)
-        trend_sql, trend_args = _trend_rows(*scope)
-        per_day = await connection.fetch(trend_sql, *trend_args)
+        probe = await connection.fetchrow(
+            f"SELECT {FILED_ELSEWHERE} AS elsewhere, (SELECT kind FROM jurisdictions WHERE code = $2) AS kind",
+            deployment_zone().key,
+            query.jurisdiction,
+        )
+        if probe["elsewhere"]:
+            return await one_pass(connection, query)
+        kind = _kind(query.jurisdiction, probe["kind"])
+        sql, args = _rollup_rows(*days, _COLUMN[kind] if kind else None, query.jurisdiction)
+        rows = await connection.fetch(sql, *args)
         live = await _live(connection, query, kind, tasks=False)
-    counts = _rollup_counts(figures, per_day)
-    live.tasks = _rollup_tasks(figures)
+    counts = _rollup_counts(
+        [row for row in rows if row["day"] is None], [row for row in rows if row["day"] is not None]
+    )
+    live.tasks = _rollup_tasks(rows)
     return _assemble(query, kind, live, *counts)
 
 
 def _rollup_counts(figures, per_day):
-    """The roll-ups' sums in the shapes `_assemble` takes."""
+    """The roll-ups' sums in the shapes `_assemble` takes (a trend row's `n` is the day's cases reported)."""
     total: dict[str, int] = defaultdict(int)
     company: dict[tuple[str, str], int] = defaultdict(int)
     resolved_at: dict[str, int] = defaultdict(int)
@@ -342,7 +358,7 @@ def _rollup_counts(figures, per_day):
                     company["kept", org] += n
         elif figure not in _TASK_FIGURES:
             facts.append({"figure": figure, "level": level or None, "org": org or None, "day": None, "n": n})
-    per_day = [row for row in per_day if row["reported"]]
+    per_day = [row for row in per_day if row["n"]]
     for row in per_day:
         for figure, n in (("stint", row["stints"]), ("breach", row["breaches"])):
             facts.append({"figure": figure, "level": None, "org": None, "day": row["day"], "n": n})
@@ -364,7 +380,7 @@ def _rollup_counts(figures, per_day):
         for figure, org in list(company)
         if figure == "reported"
     }
-    days = [{"day": row["day"], "n": row["reported"]} for row in per_day]
+    days = [{"day": row["day"], "n": row["n"]} for row in per_day]
     return cases, dict(resolved_at), facts, companies, days
 
 
@@ -442,17 +458,17 @@ async def _live(
 ) -> _Live:
     """The live figures; the department tasks' only with `tasks` (the roll-ups hold them for whole days)."""
     cohort = Cohort(query, kind)
-    as_of: datetime = query.as_of or await connection.fetchval("SELECT now()")
-    open_at = dict(await connection.fetch(_OPEN_NOW.format(open=OPEN, where=cohort.where), *cohort.args))
+    as_of_arg, args = cohort.plus(query.as_of)
+    as_of = f"coalesce({as_of_arg}::timestamptz, now())"
+    live = await connection.fetchrow(
+        _LIVE.format(open=OPEN, where=cohort.where, scope=cohort.scope, as_of=as_of), *args
+    )
     task_rows = await connection.fetch(_TASKS.format(where=cohort.where), *cohort.args) if tasks else []
-    overdue_cohort = Cohort(query.model_copy(update={"since": None, "until": None}), kind)
-    as_of_arg, with_as_of = overdue_cohort.plus(as_of)
-    overdue_sql = _OVERDUE_NOW.format(where=overdue_cohort.where, open=OPEN, as_of=as_of_arg)
-    overdue_now = await connection.fetchval(overdue_sql, *with_as_of)
-    organisations = await connection.fetch("SELECT code, name, kind FROM organisations")
-    names = {row["code"]: row["name"] for row in organisations}
-    org_kinds = {row["code"]: row["kind"] for row in organisations}
-    return _Live(as_of, deployment_zone().key, open_at, overdue_now, task_rows, names, org_kinds)
+    organisations = live["organisations"] or []
+    names = {code: name for code, name, _ in organisations}
+    org_kinds = {code: org_kind for code, _, org_kind in organisations}
+    open_at = live["open_at"]
+    return _Live(live["as_of"], deployment_zone().key, open_at, live["overdue_now"], task_rows, names, org_kinds)
 
 
 async def one_pass(connection: asyncpg.Connection, query: StatisticsQuery) -> Statistics:

@@ -6,6 +6,7 @@ replays, through the projection's own write; then every figure is compared both 
 whole-day periods. WHISTLE_PROPERTY_EXAMPLES raises the number of histories for a deep run.
 """
 
+import asyncio
 import os
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -19,7 +20,7 @@ from activities import rollups
 from activities.cases import write_projection
 from activities.statistics import one_pass, statistics
 from activities.tasks import write_task
-from i18n.zone import day_start
+from i18n.zone import day_start, deployment_zone
 from schemas.case import CaseProjection, CaseSummary, TimelineEvent
 from schemas.statistics import Statistics, StatisticsQuery
 from schemas.task import TaskStatus, TaskView
@@ -400,3 +401,60 @@ async def test_department_figures_follow_their_tasks_and_the_cases_verdicts(pool
         assert (tasks.tasks, tasks.mean_score) == (2, 3.5)
         assert (tasks.accepted_on_time.count, tasks.completed_on_time.of, tasks.mean_accept_minutes) == (1, 1, 60)
         assert _rounded(figures) == _rounded(await one_pass(connection, month))
+
+
+async def test_a_projection_waiting_for_its_case_counts_what_the_one_before_it_committed(pool, places, categories):
+    """Two projections of one case at once (a retried activity beside the attempt it replaces): the second waits
+    for the case's lock, then counts from what the first committed meanwhile, not from what it saw before."""
+    month = StatisticsQuery(since=day_start(date(2026, 8, 1)), until=day_start(date(2026, 9, 1)), as_of=AS_OF)
+    history = History("BESIDE-0", places[0], categories[0], "ORDINARY", day_start(date(2026, 8, 3)))
+    for action in ("accept", "breach", "resolve"):
+        history.act(action, "", 5)
+    row, recorded = history.snapshots[0]  # the report alone
+    async with pool.acquire() as first, pool.acquire() as second, pool.acquire() as watch:
+
+        async def everything() -> None:
+            async with second.transaction():
+                await write_projection(second, CaseProjection(summary=history.row, events=history.events))
+
+        async with first.transaction():
+            await write_projection(first, CaseProjection(summary=row, events=history.events[:recorded]))
+            waiting = asyncio.create_task(everything())
+            for _ in range(500):  # until the second projection waits for the case's lock
+                if (
+                    await watch.fetchval("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+                    or waiting.done()
+                ):
+                    break
+                await asyncio.sleep(0.01)
+            assert not waiting.done()
+        await waiting
+        figures = await statistics(first, month)
+        assert (figures.reported, figures.resolved, figures.sla.of, figures.rates.response.count) == (1, 1, 1, 1)
+        assert _rounded(figures) == _rounded(await one_pass(first, month))
+
+
+async def test_whether_the_rollups_answer_reads_the_zone_index_whatever_the_plan(pool) -> None:
+    """Every statistics call first asks whether the roll-ups answer; as a prepared statement's generic plan (what
+    PostgreSQL settles on after a few calls) that must stay a look into the zone index, not a scan of a row per
+    case filed."""
+    async with pool.acquire() as connection:
+        filed = connection.transaction()
+        await filed.start()
+        try:
+            await connection.execute(
+                """INSERT INTO statistics_rolled_up (case_id, day, zone)
+                   SELECT 'ZONE-' || n, DATE '2026-01-01', 'Asia/Shanghai' FROM generate_series(1, 20000) AS n"""
+            )
+            await connection.execute("ANALYZE statistics_rolled_up")
+            await connection.execute("SET LOCAL plan_cache_mode = force_generic_plan")
+            await connection.execute(f"PREPARE probe(text) AS SELECT {rollups.FILED_ELSEWHERE}")
+            plan = "\n".join(row[0] for row in await connection.fetch("EXPLAIN EXECUTE probe('Asia/Shanghai')"))
+            await connection.execute("DEALLOCATE probe")
+            assert "Seq Scan" not in plan, plan
+            elsewhere = await connection.fetchval(
+                "SELECT EXISTS (SELECT 1 FROM statistics_rolled_up WHERE zone <> $1)", deployment_zone().key
+            )
+            assert await rollups.filed_elsewhere(connection) == elsewhere
+        finally:
+            await filed.rollback()  # the rows above were only for the plan
