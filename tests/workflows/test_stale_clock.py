@@ -21,7 +21,7 @@ from schemas.policy import Budget
 from tests.waiting import eventually, in_flight, quiescent
 from tests.workflows.conftest import Harness
 from tests.workflows.stale_clock import StaleClockRunner, answers_or_delivers
-from tests.workflows.test_departments import kinds, settled, to_district
+from tests.workflows.test_departments import kinds, settled, task, to_district
 from workers.worker import WORKFLOWS, activities
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("stuck-*.json"))
@@ -195,3 +195,26 @@ async def test_case_climbs_when_a_projection_answers_after_its_deadline_on_a_sta
         assert await harness.replay() == 1
     ladder = [EventKind.WARNING, EventKind.SLA_BREACHED, EventKind.ESCALATED]
     assert [kind for kind in kinds(view) if kind in ladder] == ladder
+
+
+async def test_department_task_reminds_when_a_projection_answers_after_its_reminder_on_a_stale_clock(
+    fresh_time_env, pool, task_queue
+):
+    """The same for a department task: its missed acceptance projects, and answers only after the first
+    reminder was due."""
+    harness = Harness(env=fresh_time_env, pool=pool, task_queue=task_queue)
+    async with answers_late(harness):
+        async with activity_worker(harness):
+            handle, _, case_id = await to_district(harness)
+            lead = task(harness, case_id, "CGZF")
+            await quiescent(lead)
+            await quiescent(handle)
+        # accept missed at 2 h; its projection answers at 3 h 30 min, past the first reminder at 3 h
+        await skip_while_its_activity_waits(harness, lead, timedelta(hours=3, minutes=30))
+        async with activity_worker(harness):
+            await quiescent(lead)
+            await harness.env.sleep(timedelta(hours=30))  # reminders 2, 4, 8, 8 h later
+            view = await settled(harness, handle, lambda v: kinds(v).count(EventKind.TASK_OVERDUE) == 6)
+            assert await harness.replay() == 2
+    overdue = [event for event in view.timeline if event.kind is EventKind.TASK_OVERDUE]
+    assert [event.details["reminder"] for event in overdue] == [0, 1, 2, 3, 4, 5]
