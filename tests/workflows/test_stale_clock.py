@@ -136,7 +136,6 @@ async def test_case_whose_warning_fires_after_its_deadline_on_a_stale_clock_repl
         assert await harness.replay() == 1
 
 
-
 def answers_late(harness: Harness) -> Worker:
     """A worker of the workflows alone whose every task that answers or delivers (an activity's result, an
     update, a signal) runs on the clock of the task before it."""
