@@ -23,8 +23,8 @@ def _reference(operation: str) -> str:
 
 
 def _name(operation: str) -> str:
-    """ "POST /v1/cases/{case_id}/withdraw" → "PostCasesCaseIdWithdraw" (a link's name is [A-Za-z0-9._-]+)."""
-    words = re.split(r"[^A-Za-z0-9]+", operation.removeprefix("/v1").replace(" /v1/", " "))
+    """The link's name: PostCasesCaseIdWithdraw for "POST /v1/cases/{case_id}/withdraw" ([A-Za-z0-9._-]+)."""
+    words = re.split(r"[^A-Za-z0-9]+", operation.replace(" /v1/", " "))
     return "".join(word.title() for word in words)
 
 
