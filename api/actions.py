@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path
 
-from api import calls
+from api import calls, links
 from api.auth import check_view
 from api.bodies import IdempotencyHeader, body_of, command_from, request_id
 from api.dependencies import DbPool, TemporalClient
@@ -24,8 +24,10 @@ _ERRORS = responses(401, 403, 404, 409, 503)
 
 
 def case_action(router: APIRouter, path: str, update: Any, command: type, caller: Any, summary: str) -> None:
-    """POST `/cases/{case_id}/<path>`: run `update` with `command` acted by the caller's organisation."""
+    """POST `/cases/{case_id}/<path>`: run `update` with `command` acted by the caller's organisation. The
+    router's view of the case (GET `/cases/{case_id}`, declared before) links to it."""
     body_type = body_of(command, supplied="actor")
+    view = f"{router.prefix}/cases/{{case_id}}"
 
     async def taking_part(case_id: CasePath, principal: caller, client: TemporalClient, pool: DbPool) -> None:
         # Before the body is read and before the workflow's validators speak of the case's state: an
@@ -53,11 +55,14 @@ def case_action(router: APIRouter, path: str, update: Any, command: type, caller
         dependencies=[Depends(taking_part)],
         name=f"{router.tags[0]}_{path.replace('/', '_').replace('{', '').replace('}', '')}",
     )
+    links.from_view(router, view, router.routes[-1])
 
 
 def task_action(router: APIRouter, path: str, update: Any, command: type, caller: Any, summary: str) -> None:
-    """POST `/tasks/{case_id}/<path>`: run `update` on the calling department's task of the case."""
+    """POST `/tasks/{case_id}/<path>`: run `update` on the calling department's task of the case. The
+    router's view of the task (GET `/tasks/{case_id}`, declared before) links to it."""
     body_type = body_of(command, supplied="actor")
+    view = f"{router.prefix}/tasks/{{case_id}}"
 
     async def act(
         case_id: CasePath,
@@ -79,3 +84,4 @@ def task_action(router: APIRouter, path: str, update: Any, command: type, caller
         summary=summary,
         name=f"{router.tags[0]}_task_{path}",
     )
+    links.from_view(router, view, router.routes[-1], value=links.TASK_CASE_ID)

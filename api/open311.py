@@ -18,7 +18,7 @@ from fastapi import APIRouter, Form, Query
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
 from activities import locations, registry, search
-from api import access, calls
+from api import access, calls, links
 from api.auth import authenticate, check_right
 from api.bodies import IdempotencyHeader
 from api.dependencies import AppSettings, DbPool, TemporalClient
@@ -343,7 +343,14 @@ def _report(form: RequestForm, category: Category, compound: str | None, names: 
 @router.post(
     "/requests.json",
     response_model=list[RequestReceipt],
-    responses=_ERRORS,
+    responses={
+        **_ERRORS,
+        200: links.to(
+            "GET /open311/v2/requests/{service_request_id}.json",
+            parameter="service_request_id",
+            value=links.FIRST_REQUEST_ID,
+        ),
+    },
     summary="POST Service Request (form-encoded; needs an intake api_key)",
     dependencies=[access.declared(access.OPEN311_REPORTING)],
 )

@@ -4,7 +4,7 @@ from fastapi import APIRouter, Request, Response, status
 from pydantic import BaseModel, Field
 
 from activities import registry
-from api import calls, photos
+from api import calls, links, photos
 from api.actions import CasePath
 from api.auth import CaseToken, Reporter, check_right, resident_access
 from api.bodies import IdempotencyHeader, body_of, command_from, request_id
@@ -20,6 +20,15 @@ from schemas.messages import N_
 from workflows.case import CaseWorkflow
 
 router = APIRouter(prefix="/v1/cases", tags=["residents"])
+
+_REPORTER_LINKS = links.to(*(f"POST /v1/cases/{{case_id}}/{action}" for action in ("feedback", "withdraw", "answer")))
+# A report's case, as its reporter, its handlers, the district centre and a summoned department see it.
+_CASE_LINKS = links.to(
+    "GET /v1/cases/{case_id}",
+    "GET /v1/handler/cases/{case_id}",
+    "GET /v1/supervisor/cases/{case_id}",
+    "GET /v1/department/tasks/{case_id}",
+)
 
 FeedbackBody = body_of(Feedback, supplied="token")
 WithdrawBody = body_of(Withdraw, supplied="token")
@@ -102,7 +111,8 @@ async def report_for(
     response_model=ReportReceipt,
     status_code=status.HTTP_201_CREATED,
     responses={
-        200: {"model": ReportReceipt, "description": "a repeat of an earlier report"},
+        201: _CASE_LINKS,
+        200: {"model": ReportReceipt, "description": "a repeat of an earlier report", **_CASE_LINKS},
         **responses(401, 403, 429, 503, meaning={429: "too many reports without a key from this address or phone"}),
     },
     summary="Report an issue (residents without a key; intake channels with their key). Photos: upload them "
@@ -129,7 +139,7 @@ async def report(
 @router.get(
     "/{case_id}",
     response_model=CaseView,
-    responses=responses(401, 403, 404, 503),
+    responses={**responses(401, 403, 404, 503), 200: _REPORTER_LINKS},
     summary="View your case (reporter or a follower who reported the same issue)",
 )
 async def view(case_id: CasePath, token: CaseToken, client: TemporalClient, pool: DbPool) -> CaseView:

@@ -1,8 +1,12 @@
 """挂起 over the HTTP API: the community asks, the street decides, the resident's answer resumes; a department
 asks the district centre for its task; a refused pause says why and changes nothing."""
 
+import jsonschema_rs
+
 from tests.api.conftest import bearer
 from tests.api.test_cases_api import act, report
+
+DURATION = jsonschema_rs.validator_for({"type": "string", "format": "duration"}, validate_formats=True)
 
 
 async def test_the_community_pauses_for_the_resident_who_answers(http, api_keys, categories):
@@ -27,6 +31,8 @@ async def test_the_community_pauses_for_the_resident_who_answers(http, api_keys,
     assert answered.status_code == 200, answered.text
     view = answered.json()
     assert view["paused"] is False and view["pauses"][0]["end"] == "RESIDENT" and view["deadline"] is not None
+    # how long the clock stood still, in the `duration` format the schema declares (whole seconds: RFC 3339)
+    assert DURATION.is_valid(view["stage"]["paused"]) and DURATION.is_valid(view["pauses"][0]["counted"]), view
     again = await http.post(f"/v1/cases/{case_id}/answer", json={"text": "hello?"}, headers=resident)
     assert again.status_code == 409 and "本案没有在等待居民答复" in again.text
 

@@ -1,6 +1,9 @@
 """Times handed to programs carry the deployment's offset: the same instant, on its clock."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+
+import jsonschema_rs
+from pydantic import TypeAdapter
 
 from i18n.offsets import on_local_clock
 
@@ -38,3 +41,20 @@ def test_before_standard_time_the_offset_keeps_whole_minutes():
     shown = on_local_clock("0369-03-03T02:25:31Z")
     assert shown == "0369-03-03T10:30:31+08:05"
     assert datetime.fromisoformat(shown) == datetime(369, 3, 3, 2, 25, 31, tzinfo=UTC)
+
+
+def test_durations_go_out_in_whole_seconds_as_rfc_3339_writes_them():
+    """Found by schemathesis' stateful run: a case paused for 40.8 s answered `"paused": "PT40.781568S"`, which
+    is no `duration` (RFC 3339 has no fraction of a second), the format the OpenAPI document declares."""
+    written = TypeAdapter(list[timedelta]).dump_python(
+        [timedelta(seconds=40.781568), timedelta(days=1, hours=2, minutes=3, seconds=4.5), timedelta(hours=4)],
+        mode="json",
+    )
+    shown = on_local_clock({"stage": {"paused": written[0]}, "durations": written, "note": "PT40.5S later"})
+    assert shown == {
+        "stage": {"paused": "PT40S"},
+        "durations": ["PT40S", "P1DT2H3M4S", "PT4H"],
+        "note": "PT40.5S later",  # only a whole value is a duration
+    }
+    rfc_3339_duration = jsonschema_rs.validator_for({"type": "string", "format": "duration"}, validate_formats=True)
+    assert all(rfc_3339_duration.is_valid(text) for text in shown["durations"])

@@ -1,5 +1,6 @@
 """A deadline timer that fired means its deadline is reached, whatever clock the next workflow task runs at."""
 
+import asyncio
 import json
 import re
 from datetime import UTC, datetime, timedelta
@@ -7,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
+from temporalio.api.testservice.v1 import LockTimeSkippingRequest, UnlockTimeSkippingRequest
 from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer, Worker
@@ -16,10 +18,10 @@ from activities import registry
 from schemas.case import EventKind
 from schemas.domain import Level, Severity
 from schemas.policy import Budget
-from tests.waiting import eventually, quiescent
+from tests.waiting import eventually, in_flight, quiescent
 from tests.workflows.conftest import Harness
-from tests.workflows.stale_clock import StaleClockRunner
-from tests.workflows.test_departments import kinds, settled, to_district
+from tests.workflows.stale_clock import StaleClockRunner, answers_or_delivers
+from tests.workflows.test_departments import kinds, settled, task, to_district
 from workers.worker import WORKFLOWS, activities
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("stuck-*.json"))
@@ -132,3 +134,86 @@ async def test_case_whose_warning_fires_after_its_deadline_on_a_stale_clock_repl
         ladder = [EventKind.WARNING, EventKind.SLA_BREACHED, EventKind.ESCALATED]
         assert [kind for kind in kinds(view) if kind in ladder] == ladder
         assert await harness.replay() == 1
+
+
+def answers_late(harness: Harness) -> Worker:
+    """A worker of the workflows alone whose every task that answers or delivers (an activity's result, an
+    update, a signal) runs on the clock of the task before it."""
+    return Worker(
+        harness.client,
+        task_queue=harness.task_queue,
+        workflows=WORKFLOWS,
+        workflow_runner=StaleClockRunner(stale=answers_or_delivers),
+    )
+
+
+def activity_worker(harness: Harness) -> Worker:
+    return Worker(harness.client, task_queue=harness.task_queue, activities=activities(harness.pool))
+
+
+async def skip_while_its_activity_waits(harness: Harness, handle, duration: timedelta) -> None:
+    """Skip `duration` on the test server's clock, during which `handle`'s timer fires and the workflow waits
+    on the activity it then schedules, no worker running it (its worker killed). The server stops its clock
+    while an activity is scheduled; one more unlock, for as long as that activity waits, lets it run on."""
+    test_service = harness.client.test_service
+    sleeping = asyncio.create_task(harness.env.sleep(duration))
+    try:
+        await eventually(
+            handle.fetch_history,
+            lambda history: in_flight(list(history.events)) == ["activity"],
+            what=f"{handle.id} to wait on its activity",
+            show=lambda history: in_flight(list(history.events)),
+        )
+        await test_service.unlock_time_skipping(UnlockTimeSkippingRequest())
+        try:
+            await sleeping
+        finally:
+            await test_service.lock_time_skipping(LockTimeSkippingRequest())
+    finally:
+        sleeping.cancel()
+
+
+async def test_case_climbs_when_a_projection_answers_after_its_deadline_on_a_stale_clock(
+    fresh_time_env, pool, task_queue
+):
+    """Chaos finding 3: a worker started after a kill ran a case's task on the previous task's clock where that
+    task was not a timer's (an activity's result). The deadline the task arms was still ahead on that clock and
+    already past on the recorded one; were a timer armed only for a deadline ahead, the replay would find no
+    timer where the worker started one (nondeterminism, the case stuck)."""
+    harness = Harness(env=fresh_time_env, pool=pool, task_queue=task_queue)
+    async with answers_late(harness):
+        async with activity_worker(harness):
+            handle, _ = await harness.report(category="CORRIDOR_CLUTTER")
+            await quiescent(handle)
+        # COUNCIL: the warning fires at 24 min; its projection answers at 35 min, past the deadline at 30 min
+        await skip_while_its_activity_waits(harness, handle, timedelta(minutes=35))
+        async with activity_worker(harness):
+            await quiescent(handle)
+            await harness.env.sleep(timedelta(hours=1))
+            view = await settled(harness, handle, lambda v: v.level is Level.COMMUNITY)
+        assert await harness.replay() == 1
+    ladder = [EventKind.WARNING, EventKind.SLA_BREACHED, EventKind.ESCALATED]
+    assert [kind for kind in kinds(view) if kind in ladder] == ladder
+
+
+async def test_department_task_reminds_when_a_projection_answers_after_its_reminder_on_a_stale_clock(
+    fresh_time_env, pool, task_queue
+):
+    """The same for a department task: its missed acceptance projects, and answers only after the first
+    reminder was due."""
+    harness = Harness(env=fresh_time_env, pool=pool, task_queue=task_queue)
+    async with answers_late(harness):
+        async with activity_worker(harness):
+            handle, _, case_id = await to_district(harness)
+            lead = task(harness, case_id, "CGZF")
+            await quiescent(lead)
+            await quiescent(handle)
+        # accept missed at 2 h; its projection answers at 3 h 30 min, past the first reminder at 3 h
+        await skip_while_its_activity_waits(harness, lead, timedelta(hours=3, minutes=30))
+        async with activity_worker(harness):
+            await quiescent(lead)
+            await harness.env.sleep(timedelta(hours=30))  # reminders 2, 4, 8, 8 h later
+            view = await settled(harness, handle, lambda v: kinds(v).count(EventKind.TASK_OVERDUE) == 6)
+            assert await harness.replay() == 2
+    overdue = [event for event in view.timeline if event.kind is EventKind.TASK_OVERDUE]
+    assert [event.details["reminder"] for event in overdue] == [0, 1, 2, 3, 4, 5]
