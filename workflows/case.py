@@ -54,6 +54,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.deadline import DeadlineTimer
     from workflows.department_task import DepartmentTaskWorkflow
     from workflows.patches import LEAN_CASE
+    from workflows.shared import shared
 
 Command = TypeVar("Command", bound=BaseModel)
 
@@ -84,6 +85,9 @@ class CaseWorkflow:
         self._search: dict[str, object] = {}
         self._tasks: dict[str, workflow.ChildWorkflowHandle] = {}
         self._timer = DeadlineTimer()
+        if start.context is not None:
+            # the SDK keeps the input for the workflow's life: its context is the worker's one instance
+            start.context = shared(start.context)
         if _context_in_force(start) and workflow.patched(LEAN_CASE):
             assert start.context is not None
             self._case = CaseState(start, start.context, workflow.now(), workflow.patched)
@@ -96,7 +100,7 @@ class CaseWorkflow:
                 ContextRequest(compound=start.report.compound, category=start.report.category, policy=start.policy),
                 start_to_close_timeout=ACTIVITY_TIMEOUT,
             )
-            self._case = CaseState(start, context, workflow.now(), workflow.patched)
+            self._case = CaseState(start, shared(context), workflow.now(), workflow.patched)
         case = self._case
         while True:
             await self._settle()
