@@ -34,6 +34,15 @@ def bench(
     cached: Annotated[
         int | None, typer.Option(min=1, help="with --steady: workflows the worker caches [a third of the cases]")
     ] = None,
+    soak: Annotated[
+        bool, typer.Option(help="city-scale soak instead: load open cases, then steady arrivals, a peak, the drain")
+    ] = False,
+    open_cases: Annotated[int, typer.Option("--open", min=1, help="with --soak: open cases to load")] = 200_000,
+    minutes_steady: Annotated[float, typer.Option(min=0.05, help="with --soak: minutes at 0.8 cases/s")] = 20.0,
+    minutes_peak: Annotated[float, typer.Option(min=0.05, help="with --soak: minutes at 10 cases/s")] = 5.0,
+    minutes_drain: Annotated[
+        float, typer.Option(min=0.05, help="with --soak: at most, after the peak, until its backlog is drained")
+    ] = 10.0,
     output: Annotated[Path | None, typer.Option(help="results JSON [bench/results/<timestamp>.json]")] = None,
 ) -> None:
     """Measure Whistle against the bare Temporal floor on this machine: throughput, escalation, cost, queries."""
@@ -41,6 +50,32 @@ def bench(
     from bench import steady as steady_state
     from client import logs
     from devstack.services import until_signalled
+
+    if soak:
+        from bench import soak as city
+        from bench import soak_report
+
+        logs.configure(level=logging.WARNING)
+        plan = city.SoakPlan(
+            open_cases=open_cases,
+            concurrency=concurrency or city.SoakPlan().concurrency,
+            minutes_steady=minutes_steady,
+            minutes_peak=minutes_peak,
+            minutes_drain=minutes_drain,
+            cached=cached,
+            worker_options=_worker_options(worker_option or []),
+        )
+        soaked: list = []
+
+        async def soaking() -> None:
+            soaked.append(await city.run(plan, label))
+
+        asyncio.run(until_signalled(soaking()))
+        if not soaked:
+            raise typer.Exit(130)
+        soak_report.show(soaked[0])
+        typer.echo(f"results: {run.save(soaked[0], output)}")
+        return
 
     if steady is not None:
         logs.configure(level=logging.WARNING)

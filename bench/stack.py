@@ -91,8 +91,13 @@ class BenchStack:
         return url
 
 
+def temporal_database(work_dir: Path) -> Path:
+    return work_dir / "temporal.sqlite"
+
+
 @asynccontextmanager
-async def bench_stack() -> AsyncIterator[BenchStack]:
+async def bench_stack(temporal_file: bool = False) -> AsyncIterator[BenchStack]:
+    """`temporal_file`: the dev server persists in SQLite at `temporal_database(work_dir)`, not in memory."""
     work_dir = Path(tempfile.mkdtemp(prefix="whistle-bench-"))
     try:
         with embedded_postgres_server(work_dir) as postgres:
@@ -101,6 +106,7 @@ async def bench_stack() -> AsyncIterator[BenchStack]:
                 data_converter=pydantic_data_converter,
                 search_attributes=search_attributes.ALL,
                 dev_server_log_level="error",
+                dev_server_database_filename=str(temporal_database(work_dir)) if temporal_file else None,
             )
             try:
                 await database.ensure_exists(postgres.get_uri(), DATABASE)
