@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+TEMPORAL_STORES = ("sqlite", "memory")
+
 
 def _worker_options(values: list[str]) -> dict[str, int]:
     options = {}
@@ -43,6 +45,12 @@ def bench(
     minutes_drain: Annotated[
         float, typer.Option(min=0.05, help="with --soak: at most, after the peak, until its backlog is drained")
     ] = 10.0,
+    temporal_store: Annotated[
+        str, typer.Option(help="with --soak: the dev server's store, sqlite (a file, as `whistle dev`) or memory")
+    ] = "sqlite",
+    sqlite_pragma: Annotated[
+        list[str] | None, typer.Option(help="with --soak: a dev server SQLite pragma, e.g. journal_mode=wal")
+    ] = None,
     output: Annotated[Path | None, typer.Option(help="results JSON [bench/results/<timestamp>.json]")] = None,
 ) -> None:
     """Measure Whistle against the bare Temporal floor on this machine: throughput, escalation, cost, queries."""
@@ -52,6 +60,8 @@ def bench(
     from devstack.services import until_signalled
 
     if soak:
+        if temporal_store not in TEMPORAL_STORES:
+            raise typer.BadParameter(f"expected one of {', '.join(TEMPORAL_STORES)}", param_hint="--temporal-store")
         from bench import soak as city
         from bench import soak_report
 
@@ -64,6 +74,8 @@ def bench(
             minutes_drain=minutes_drain,
             cached=cached,
             worker_options=_worker_options(worker_option or []),
+            temporal_store=temporal_store,
+            sqlite_pragmas=sqlite_pragma or [],
         )
         soaked: list = []
 

@@ -17,6 +17,7 @@ cached open case.
 import asyncio
 import os
 from datetime import UTC, datetime
+from typing import Literal
 
 from pydantic import BaseModel
 from temporalio.api.enums.v1 import TaskQueueType
@@ -48,6 +49,8 @@ class SoakPlan(BaseModel):
     minutes_peak: float = 5.0
     minutes_drain: float = 10.0  # at most
     cached: int | None = None  # the worker's cache [the worker's default]
+    temporal_store: Literal["sqlite", "memory"] = "sqlite"  # the dev server's: a file (as `whistle dev`) or memory
+    sqlite_pragmas: list[str] = []  # e.g. journal_mode=wal, synchronous=normal
     worker_options: dict[str, int] = {}
 
 
@@ -96,7 +99,7 @@ async def run(plan: SoakPlan, label: str | None) -> SoakRun:
     loop = asyncio.get_running_loop()
     began = loop.time()
     load_before = list(os.getloadavg())
-    async with bench_stack(temporal_file=True) as stack:
+    async with bench_stack(plan.temporal_store == "sqlite", plan.sqlite_pragmas) as stack:
         run_id = os.urandom(4).hex()
         options = dict(plan.worker_options)
         if plan.cached is not None:
@@ -172,7 +175,7 @@ async def _load(stack: BenchStack, config: WorkerConfig, worker: MeasuredWorker,
         seconds=round(seconds, 1),
         per_second=round(plan.open_cases / seconds, 1),
         intake=Latency.of(intake),
-        temporal_mb=round(_file_mb(temporal_database(stack.work_dir)), 1),
+        temporal_mb=round(_file_mb(temporal_database(stack.work_dir)), 1),  # 0 in memory
         postgres_mb=round(await stack.pool.fetchval("SELECT pg_database_size(current_database())") / 2**20, 1),
         worker_rss_before_mb=round(rss_before / 2**20, 1),
         worker_rss_after_mb=round(rss_after / 2**20, 1),
@@ -187,8 +190,8 @@ def _worker_cache() -> int:
 
 
 def _file_mb(path) -> float:
-    """A SQLite database with its write-ahead log and shared-memory index."""
-    names = [path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")]
+    """A SQLite database with its write-ahead log or rollback journal."""
+    names = [path, *(path.with_name(path.name + suffix) for suffix in ("-wal", "-shm", "-journal"))]
     return sum(name.stat().st_size for name in names if name.exists()) / 2**20
 
 

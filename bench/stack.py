@@ -2,7 +2,7 @@
 
 import shutil
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
@@ -96,8 +96,9 @@ def temporal_database(work_dir: Path) -> Path:
 
 
 @asynccontextmanager
-async def bench_stack(temporal_file: bool = False) -> AsyncIterator[BenchStack]:
-    """`temporal_file`: the dev server persists in SQLite at `temporal_database(work_dir)`, not in memory."""
+async def bench_stack(temporal_file: bool = False, sqlite_pragmas: Sequence[str] = ()) -> AsyncIterator[BenchStack]:
+    """`temporal_file`: the dev server persists in SQLite at `temporal_database(work_dir)`, not in memory, with
+    `sqlite_pragmas` ("journal_mode=wal")."""
     work_dir = Path(tempfile.mkdtemp(prefix="whistle-bench-"))
     try:
         with embedded_postgres_server(work_dir) as postgres:
@@ -107,6 +108,7 @@ async def bench_stack(temporal_file: bool = False) -> AsyncIterator[BenchStack]:
                 search_attributes=search_attributes.ALL,
                 dev_server_log_level="error",
                 dev_server_database_filename=str(temporal_database(work_dir)) if temporal_file else None,
+                dev_server_extra_args=[part for pragma in sqlite_pragmas for part in ("--sqlite-pragma", pragma)],
             )
             try:
                 await database.ensure_exists(postgres.get_uri(), DATABASE)
