@@ -35,7 +35,6 @@ from client.cases import report_case
 
 LATE = 1.0  # seconds: the lateness target, and what "back under" means after the peak
 _POLL_SECONDS = 1.0
-_GRACE_SECONDS = 15  # after the last arrival: its first escalations fire (3 levels x 4 s)
 _LOAD_TIMEOUT_SECONDS = 3600
 _PEAK_FIRST = 10_000_000  # case numbers of the phases do not overlap the load's
 
@@ -48,6 +47,7 @@ class SoakPlan(BaseModel):
     peak_rate: float = 10.0
     minutes_peak: float = 5.0
     minutes_drain: float = 10.0  # at most
+    grace_seconds: float = 15.0  # after a phase's last arrival: its escalations fire (3 levels x 4 s)
     cached: int | None = None  # the worker's cache [the worker's default]
     temporal_store: Literal["sqlite", "memory"] = "sqlite"  # the dev server's: a file (as `whistle dev`) or memory
     sqlite_pragmas: list[str] = []  # e.g. journal_mode=wal, synchronous=normal
@@ -117,16 +117,29 @@ async def run(plan: SoakPlan, label: str | None) -> SoakRun:
             phases = []
             async with ReadModelWatcher(stack.pool, OWNER_NOTIFIED) as notified:
                 steady = Arrivals(stack, config.task_queue, notified, first=plan.open_cases)
-                phases.append(await _phase(stack, clock, steady, "steady", plan.steady_rate, plan.minutes_steady))
+                phases.append(
+                    await _phase(
+                        stack, clock, steady, "steady", plan.steady_rate, plan.minutes_steady, grace=plan.grace_seconds
+                    )
+                )
                 peak = Arrivals(stack, config.task_queue, notified, first=_PEAK_FIRST)
-                phases.append(await _phase(stack, clock, peak, "peak", plan.peak_rate, plan.minutes_peak, settle=False))
+                phases.append(
+                    await _phase(stack, clock, peak, "peak", plan.peak_rate, plan.minutes_peak, grace=0, settle=False)
+                )
                 peak_end = datetime.now(UTC)
                 drain = Arrivals(stack, config.task_queue, notified, first=2 * _PEAK_FIRST)
                 drained = asyncio.Event()
                 watch = asyncio.create_task(_drained(stack, config.task_queue, peak, drained))
                 try:
                     done = await _phase(
-                        stack, clock, drain, "drain", plan.steady_rate, plan.minutes_drain, until=drained
+                        stack,
+                        clock,
+                        drain,
+                        "drain",
+                        plan.steady_rate,
+                        plan.minutes_drain,
+                        grace=plan.grace_seconds,
+                        until=drained,
                     )
                 finally:
                     watch.cancel()
@@ -203,6 +216,7 @@ async def _phase(
     rate: float,
     minutes: float,
     *,
+    grace: float,
     settle: bool = True,
     until: asyncio.Event | None = None,
 ) -> Phase:
@@ -214,7 +228,7 @@ async def _phase(
     await arrivals.schedule(rate, round(rate * minutes * 60), until)
     if settle:
         await arrivals.finished()
-        await asyncio.sleep(_GRACE_SECONDS)
+        await asyncio.sleep(grace)
     seconds = loop.time() - began
     cases = len(arrivals.cases)
     return Phase(
