@@ -228,7 +228,8 @@ async def _phase(
     await arrivals.schedule(rate, round(rate * minutes * 60), until)
     if settle:
         await arrivals.finished()
-        await asyncio.sleep(grace)
+        if arrivals.climbing:
+            await asyncio.sleep(grace)
     seconds = loop.time() - began
     cases = len(arrivals.cases)
     return Phase(

@@ -42,8 +42,10 @@ def climb_policy() -> SlaPolicy:
     default = next(policy for policy in registry.bundled_policies() if policy.name == "default")
     below = {level: {severity: _LEVEL_BUDGET for severity in Severity} for level in Level}
     below[Level.DISTRICT] = {severity: _DISTRICT_BUDGET for severity in Severity}
-    return default.model_copy(
-        update={
+    # validated, so each bare duration becomes a wall-clock Budget (a model_copy left plain timedeltas in place)
+    return SlaPolicy.model_validate(
+        {
+            **default.model_dump(),
             "name": CLIMB_POLICY,
             "budgets": below,
             "warning_ratio": _WARNING_RATIO,
