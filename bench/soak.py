@@ -8,7 +8,8 @@ One stack whose Temporal dev server persists in SQLite (its file is the disk the
    under the load, as in `--steady`);
 3. peak: `peak_rate`;
 4. drain: arrivals go on at the steady rate until the peak's backlog is drained (every case of the peak has its
-   owner notified and no workflow task waits in the task queue), at most `minutes_drain`.
+   owner notified and no workflow task waits in the task queue) and a deadline due after that fires within 1 s,
+   at most `minutes_drain`.
 Each phase reports CPU per case of every process, intake and owner-notified latency, escalation lateness and the
 memory of every process at its end; the load reports its rate, the disk it took and the worker's memory per
 cached open case.
@@ -90,6 +91,7 @@ class SoakRun(BaseModel):
     phases: list[Phase]
     drained: bool
     drain_seconds: float  # peak end -> its cases' owners notified and no workflow task waiting
+    # drained: besides, a deadline due after that fired within LATE (not drained: not seen within minutes_drain)
     lateness_recovered_seconds: float  # peak end -> the last breach LATE or later (0: none after the peak)
     total_seconds: float
 
@@ -127,27 +129,26 @@ async def run(plan: SoakPlan, label: str | None) -> SoakRun:
                     await _phase(stack, clock, peak, "peak", plan.peak_rate, plan.minutes_peak, grace=0, settle=False)
                 )
                 peak_end = datetime.now(UTC)
-                drain = Arrivals(stack, config.task_queue, notified, first=2 * _PEAK_FIRST)
-                drained = asyncio.Event()
-                watch = asyncio.create_task(_drained(stack, config.task_queue, peak, drained))
+                arrivals = Arrivals(stack, config.task_queue, notified, first=2 * _PEAK_FIRST)
+                drain = _Drain(stack, config.task_queue, peak, arrivals)
+                watch = asyncio.create_task(drain.watch())
                 try:
                     done = await _phase(
                         stack,
                         clock,
-                        drain,
+                        arrivals,
                         "drain",
                         plan.steady_rate,
                         plan.minutes_drain,
                         grace=plan.grace_seconds,
-                        until=drained,
+                        until=drain.drained,
                     )
                 finally:
                     watch.cancel()
                 phases.append(done)
-                drain_seconds = watch.result() if watch.done() and not watch.cancelled() else done.seconds
                 await peak.finished()  # the peak's figures once all its cases are through
                 phases[1] = phases[1].model_copy(update=await _outcomes(stack, peak))
-            recovered = await _recovered(stack, [*peak.climbing, *drain.climbing], peak_end)
+            recovered = await _recovered(stack, [*peak.climbing, *arrivals.climbing], peak_end)
     return SoakRun(
         started_at=started_at,
         label=label,
@@ -155,8 +156,8 @@ async def run(plan: SoakPlan, label: str | None) -> SoakRun:
         machine=Machine(cpus=os.cpu_count() or 0, load_before=load_before, load_after=list(os.getloadavg())),
         load=loaded,
         phases=phases,
-        drained=drained.is_set(),
-        drain_seconds=round(drain_seconds, 1),
+        drained=drain.drained.is_set(),
+        drain_seconds=round(drain.backlog_seconds if drain.backlog_seconds is not None else done.seconds, 1),
         lateness_recovered_seconds=recovered,
         total_seconds=round(loop.time() - began, 1),
     )
@@ -256,16 +257,33 @@ async def _outcomes(stack: BenchStack, arrivals: Arrivals) -> dict:
     }
 
 
-async def _drained(stack: BenchStack, task_queue: str, peak: Arrivals, drained: asyncio.Event) -> float:
-    """Seconds from now until every peak case's owner is notified and no workflow task waits; sets `drained`."""
-    loop = asyncio.get_running_loop()
-    began = loop.time()
-    while True:  # polled: neither the read model nor the task queue says when it empties
-        if not peak.pending and not await _backlog(stack, task_queue):
-            break
-        await asyncio.sleep(_POLL_SECONDS)
-    drained.set()
-    return loop.time() - began
+class _Drain:
+    """After the peak: the backlog empties (every peak case's owner notified, no workflow task waiting), then a
+    deadline of a case that arrived since fires within LATE: only then is the stack back to normal."""
+
+    def __init__(self, stack: BenchStack, task_queue: str, peak: Arrivals, arrivals: Arrivals) -> None:
+        self.stack, self.task_queue, self.peak, self.arrivals = stack, task_queue, peak, arrivals
+        self.backlog_seconds: float | None = None
+        self.drained = asyncio.Event()
+
+    async def watch(self) -> None:
+        loop = asyncio.get_running_loop()
+        began = loop.time()
+        while True:  # polled: neither the read model nor the task queue says when it empties
+            if not self.peak.pending and not await _backlog(self.stack, self.task_queue):
+                break
+            await asyncio.sleep(_POLL_SECONDS)
+        self.backlog_seconds = loop.time() - began
+        emptied = datetime.now(UTC)
+        while True:  # polled: the outbox says when a breach's notice arrived
+            if await self._on_time_since(emptied):
+                break
+            await asyncio.sleep(_POLL_SECONDS)
+        self.drained.set()
+
+    async def _on_time_since(self, moment: datetime) -> bool:
+        rows = await self.stack.pool.fetch(LATENESS, self.arrivals.climbing)
+        return any(row["due"] >= moment and row["lateness"] < LATE for row in rows)
 
 
 async def _backlog(stack: BenchStack, task_queue: str) -> int:
