@@ -34,7 +34,11 @@ def bench(
     ] = None,
     minutes: Annotated[float, typer.Option(min=0.05, help="with --steady: how long cases arrive")] = 10.0,
     cached: Annotated[
-        int | None, typer.Option(min=1, help="with --steady: workflows the worker caches [a third of the cases]")
+        int | None,
+        typer.Option(
+            min=1,
+            help="with --steady or --soak: workflows the worker caches [a third of the cases; --soak: 10,000]",
+        ),
     ] = None,
     soak: Annotated[
         bool, typer.Option(help="city-scale soak instead: load open cases, then steady arrivals, a peak, the drain")
