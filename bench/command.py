@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+TEMPORAL_STORES = ("sqlite", "memory")
+
 
 def _worker_options(values: list[str]) -> dict[str, int]:
     options = {}
@@ -32,7 +34,26 @@ def bench(
     ] = None,
     minutes: Annotated[float, typer.Option(min=0.05, help="with --steady: how long cases arrive")] = 10.0,
     cached: Annotated[
-        int | None, typer.Option(min=1, help="with --steady: workflows the worker caches [a third of the cases]")
+        int | None,
+        typer.Option(
+            min=1,
+            help="with --steady or --soak: workflows the worker caches [a third of the cases; --soak: 10,000]",
+        ),
+    ] = None,
+    soak: Annotated[
+        bool, typer.Option(help="city-scale soak instead: load open cases, then steady arrivals, a peak, the drain")
+    ] = False,
+    open_cases: Annotated[int, typer.Option("--open", min=1, help="with --soak: open cases to load")] = 200_000,
+    minutes_steady: Annotated[float, typer.Option(min=0.05, help="with --soak: minutes at 0.8 cases/s")] = 20.0,
+    minutes_peak: Annotated[float, typer.Option(min=0.05, help="with --soak: minutes at 10 cases/s")] = 5.0,
+    minutes_drain: Annotated[
+        float, typer.Option(min=0.05, help="with --soak: at most, after the peak, until its backlog is drained")
+    ] = 10.0,
+    temporal_store: Annotated[
+        str, typer.Option(help="with --soak: the dev server's store, sqlite (a file, as `whistle dev`) or memory")
+    ] = "sqlite",
+    sqlite_pragma: Annotated[
+        list[str] | None, typer.Option(help="with --soak: a dev server SQLite pragma, e.g. journal_mode=wal")
     ] = None,
     output: Annotated[Path | None, typer.Option(help="results JSON [bench/results/<timestamp>.json]")] = None,
 ) -> None:
@@ -41,6 +62,36 @@ def bench(
     from bench import steady as steady_state
     from client import logs
     from devstack.services import until_signalled
+
+    if soak:
+        if temporal_store not in TEMPORAL_STORES:
+            raise typer.BadParameter(f"expected one of {', '.join(TEMPORAL_STORES)}", param_hint="--temporal-store")
+        from bench import soak as city
+        from bench import soak_report
+
+        logs.configure(level=logging.WARNING)
+        plan = city.SoakPlan(
+            open_cases=open_cases,
+            concurrency=concurrency or city.SoakPlan().concurrency,
+            minutes_steady=minutes_steady,
+            minutes_peak=minutes_peak,
+            minutes_drain=minutes_drain,
+            cached=cached,
+            worker_options=_worker_options(worker_option or []),
+            temporal_store=temporal_store,
+            sqlite_pragmas=sqlite_pragma or [],
+        )
+        soaked: list = []
+
+        async def soaking() -> None:
+            soaked.append(await city.run(plan, label))
+
+        asyncio.run(until_signalled(soaking()))
+        if not soaked:
+            raise typer.Exit(130)
+        soak_report.show(soaked[0])
+        typer.echo(f"results: {run.save(soaked[0], output)}")
+        return
 
     if steady is not None:
         logs.configure(level=logging.WARNING)

@@ -2,7 +2,7 @@
 
 import shutil
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
@@ -42,8 +42,10 @@ def climb_policy() -> SlaPolicy:
     default = next(policy for policy in registry.bundled_policies() if policy.name == "default")
     below = {level: {severity: _LEVEL_BUDGET for severity in Severity} for level in Level}
     below[Level.DISTRICT] = {severity: _DISTRICT_BUDGET for severity in Severity}
-    return default.model_copy(
-        update={
+    # validated, so each bare duration becomes a wall-clock Budget (a model_copy left plain timedeltas in place)
+    return SlaPolicy.model_validate(
+        {
+            **default.model_dump(),
             "name": CLIMB_POLICY,
             "budgets": below,
             "warning_ratio": _WARNING_RATIO,
@@ -91,8 +93,14 @@ class BenchStack:
         return url
 
 
+def temporal_database(work_dir: Path) -> Path:
+    return work_dir / "temporal.sqlite"
+
+
 @asynccontextmanager
-async def bench_stack() -> AsyncIterator[BenchStack]:
+async def bench_stack(temporal_file: bool = False, sqlite_pragmas: Sequence[str] = ()) -> AsyncIterator[BenchStack]:
+    """`temporal_file`: the dev server persists in SQLite at `temporal_database(work_dir)`, not in memory, with
+    `sqlite_pragmas` ("journal_mode=wal")."""
     work_dir = Path(tempfile.mkdtemp(prefix="whistle-bench-"))
     try:
         with embedded_postgres_server(work_dir) as postgres:
@@ -101,6 +109,8 @@ async def bench_stack() -> AsyncIterator[BenchStack]:
                 data_converter=pydantic_data_converter,
                 search_attributes=search_attributes.ALL,
                 dev_server_log_level="error",
+                dev_server_database_filename=str(temporal_database(work_dir)) if temporal_file else None,
+                dev_server_extra_args=[part for pragma in sqlite_pragmas for part in ("--sqlite-pragma", pragma)],
             )
             try:
                 await database.ensure_exists(postgres.get_uri(), DATABASE)

@@ -54,10 +54,29 @@ class ProcessClock:
             seconds[name] = total
         return seconds
 
+    def memory_mb(self) -> dict[str, float]:
+        """Resident memory of each process; PostgreSQL's is the proportional set size of the postmaster and its
+        backends, so the shared buffers they all map count once."""
+        sizes = {}
+        for name, process in self._processes.items():
+            if name == "postgres":
+                family = [process, *process.children(recursive=True)]
+                sizes[name] = sum(_pss(member) for member in family)
+            else:
+                sizes[name] = process.memory_info().rss
+        return {name: round(size / 2**20, 1) for name, size in sizes.items()}
+
     def since(self, before: dict[str, float], items: int) -> StageCpu:
         now = self.read()
         per_item = {name: round((now[name] - before[name]) * 1000 / max(items, 1), 2) for name in PROCESSES}
         return StageCpu(items=items, per_item_ms=per_item)
+
+
+def _pss(process: psutil.Process) -> int:
+    try:
+        return process.memory_full_info().pss
+    except psutil.NoSuchProcess:  # a backend that ended meanwhile
+        return 0
 
 
 async def run(rate: float, minutes: float, cached: int | None, options: dict[str, int], label: str | None):
@@ -84,11 +103,10 @@ async def run(rate: float, minutes: float, cached: int | None, options: dict[str
             await throughput.floor(stack.client, config.floor_task_queue, floor_items, _FLOOR_CONCURRENCY)
             floor = clock.since(before, floor_items)
 
-            driver = _Arrivals(stack, config.task_queue)
             worker.start_phase()
             before = clock.read()
             async with ReadModelWatcher(stack.pool, OWNER_NOTIFIED) as notified:
-                driver.notified = notified
+                driver = Arrivals(stack, config.task_queue, notified)
                 await driver.run(rate, arrivals)
                 await asyncio.sleep(_GRACE_SECONDS)
             steady = clock.since(before, arrivals)
@@ -124,31 +142,45 @@ async def _open_workflows(stack: BenchStack, task_queue: str) -> int:
     return (await stack.client.count_workflows(query)).count
 
 
-class _Arrivals:
-    """Reports case number i at i / rate seconds after the start, each on its own task."""
+class Arrivals:
+    """Reports case number `first + i` at i / rate seconds after `schedule` begins, each on its own task."""
 
-    def __init__(self, stack: BenchStack, task_queue: str) -> None:
+    def __init__(self, stack: BenchStack, task_queue: str, notified: ReadModelWatcher, first: int = 0) -> None:
         self.stack = stack
         self.task_queue = task_queue
-        self.notified: ReadModelWatcher | None = None
+        self.notified = notified
+        self.first = first
+        self.cases: list[asyncio.Task] = []
         self.climbing: list[str] = []
         self.intake: list[float] = []
         self.owner_notified: list[float] = []
         self.behind = 0.0
 
-    async def run(self, rate: float, count: int) -> None:
+    async def schedule(self, rate: float, count: int | None = None, until: asyncio.Event | None = None) -> None:
+        """Starts `count` arrivals on schedule (or until `until` is set), without waiting for them to finish."""
         loop = asyncio.get_running_loop()
         start = loop.time()
-        cases = []
-        for number in range(count):
+        number = 0
+        while (count is None or number < count) and not (until is not None and until.is_set()):
             due = start + number / rate
             await asyncio.sleep(max(0.0, due - loop.time()))
             self.behind = max(self.behind, loop.time() - due)
-            cases.append(asyncio.create_task(self._case(number)))
-        await asyncio.gather(*cases)
+            self.cases.append(asyncio.create_task(self._case(self.first + number)))
+            number += 1
+
+    async def finished(self) -> None:
+        await asyncio.gather(*self.cases)
+
+    async def run(self, rate: float, count: int) -> None:
+        await self.schedule(rate, count)
+        await self.finished()
+
+    @property
+    def pending(self) -> int:
+        """Cases scheduled whose owner has not been seen notified yet."""
+        return len(self.cases) - len(self.owner_notified)
 
     async def _case(self, number: int) -> None:
-        assert self.notified is not None
         loop = asyncio.get_running_loop()
         climbs = number % CLIMB_EVERY == 0
         began = loop.time()

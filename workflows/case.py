@@ -58,6 +58,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.department_task import DepartmentTaskWorkflow
     from workflows.idle import say_waiting
     from workflows.patches import LEAN_CASE
+    from workflows.shared import shared
 
 Command = TypeVar("Command", bound=BaseModel)
 
@@ -90,6 +91,9 @@ class CaseWorkflow:
         self._settling = False
         self._watches: list[asyncio.Task] = []
         self._timer = DeadlineTimer()
+        if start.context is not None:
+            # the SDK keeps the input for the workflow's life: its context is the worker's one instance
+            start.context = shared(start.context)
         if _context_in_force(start) and workflow.patched(LEAN_CASE):
             assert start.context is not None
             self._case = CaseState(start, start.context, workflow.now(), workflow.patched)
@@ -102,7 +106,7 @@ class CaseWorkflow:
                 ContextRequest(compound=start.report.compound, category=start.report.category, policy=start.policy),
                 start_to_close_timeout=ACTIVITY_TIMEOUT,
             )
-            self._case = CaseState(start, context, workflow.now(), workflow.patched)
+            self._case = CaseState(start, shared(context), workflow.now(), workflow.patched)
         case = self._case
         while True:
             resumed = await self._settle()

@@ -36,6 +36,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.deadline import DeadlineTimer
     from workflows.idle import say_waiting
     from workflows.patches import LEAN_CASE
+    from workflows.shared import shared
 
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
 
@@ -76,6 +77,9 @@ class DepartmentTaskWorkflow:
     @workflow.run
     async def run(self, start: TaskStart) -> TaskView:
         now = workflow.now()
+        if start.calendar is not None:
+            # the SDK keeps the input for the workflow's life: its calendar is the worker's one instance
+            start.calendar = shared(start.calendar)
         self._start = start
         self._task = task = TaskView(
             task_id=workflow.info().workflow_id,
