@@ -317,10 +317,11 @@ async def view_case(client: Client, case_id: str) -> CaseView:
 # ---- reads for every audience: the workflow while Temporal has it, else the read model's copy ------------
 
 
-async def _kept(error: RPCError, keep: Callable[[], Awaitable[T | None]]) -> T:
-    """The read model's copy when Temporal has no such workflow (its retention deletes closed ones);
-    the error again when it has no copy either, or when Temporal failed otherwise."""
-    if error.status != RPCStatusCode.NOT_FOUND:
+async def _kept(error: RPCError | WorkflowQueryFailedError, keep: Callable[[], Awaitable[T | None]]) -> T:
+    """The read model's copy when Temporal has no such workflow (its retention deletes closed ones) or the
+    workflow cannot answer (a replay failing on nondeterminism: docs/reliability.md, finding 7); the error
+    again when it has no copy either, or when Temporal failed otherwise."""
+    if isinstance(error, RPCError) and error.status != RPCStatusCode.NOT_FOUND:
         raise error
     kept = await keep()
     if kept is None:
@@ -333,7 +334,7 @@ async def read_case_view(
 ) -> CaseView:
     try:
         return await case_handle(client, case_id).query(CaseWorkflow.view, rpc_timeout=rpc_timeout)
-    except RPCError as error:
+    except (RPCError, WorkflowQueryFailedError) as error:
         return await _kept(error, lambda: kept_view(pool, case_id))
 
 
@@ -343,7 +344,7 @@ async def read_resident_role(
     """Whether the access token is the case reporter's or a follower's (None: neither)."""
     try:
         return await case_handle(client, case_id).query(CaseWorkflow.resident_access, token, rpc_timeout=rpc_timeout)
-    except RPCError as error:
+    except (RPCError, WorkflowQueryFailedError) as error:
         residents = await _kept(error, lambda: kept_residents(pool, case_id))
         return residents.get(token_hash(token))
 
@@ -358,7 +359,7 @@ async def read_task_view(
     handle = task_handle(client, case_id, department)
     try:
         return await handle.query(DepartmentTaskWorkflow.view, rpc_timeout=rpc_timeout)
-    except RPCError as error:
+    except (RPCError, WorkflowQueryFailedError) as error:
         return await _kept(error, lambda: kept_task(pool, case_id, department))
 
 
