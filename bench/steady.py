@@ -28,16 +28,24 @@ _FLOOR_CONCURRENCY = 20
 _GRACE_SECONDS = 15  # after the last arrival: its first escalations fire (3 levels x 4 s)
 
 
+def _dev_server(bench: psutil.Process, address: str) -> psutil.Process:
+    """The bench's own Temporal dev server: its child listening on the stack's address (a test session may run
+    other dev servers beside it, and one a test before has not finished stopping)."""
+    port = int(address.rsplit(":", 1)[1])
+    for process in bench.children(recursive=True):
+        listening = (c for c in process.net_connections("tcp") if c.status == psutil.CONN_LISTEN)
+        if "temporal" in process.name() and any(c.laddr.port == port for c in listening):
+            return process
+    raise RuntimeError(f"no Temporal dev server among the bench's children listens on {address}")
+
+
 class ProcessClock:
     """CPU seconds spent so far by each process of the stack (PostgreSQL: the postmaster and its backends)."""
 
     def __init__(self, stack: BenchStack, worker: MeasuredWorker) -> None:
         me = psutil.Process()
-        servers = [p for p in me.children(recursive=True) if "temporal" in p.name()]
-        if len(servers) != 1:
-            raise RuntimeError(f"expected one Temporal dev server among the bench's children, found {servers}")
         self._processes = {
-            "server": servers[0],
+            "server": _dev_server(me, stack.temporal_address),
             "worker": worker.process,
             "postgres": psutil.Process(stack.postgres.get_pid()),
             "clients": me,
