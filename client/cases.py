@@ -8,9 +8,10 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import asyncpg
+from pydantic import BaseModel
 from temporalio.client import Client, WorkflowHandle, WorkflowQueryFailedError, WorkflowUpdateFailedError
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
@@ -239,18 +240,9 @@ async def _repeat(client: Client, case_id: str, same_report: str | None) -> Repo
         return ReportedCase(case_id=case_id, outcome=IntakeOutcome.EXISTING, token=None)
     token = secrets.token_urlsafe(24)
     reissue = ReissueToken(intake_key=same_report, token_hash=token_hash(token))
-    while True:
-        try:
-            role = await case_handle(client, case_id).execute_update(CaseWorkflow.reissue_token, reissue)
-            break
-        except WorkflowUpdateFailedError as error:
-            if getattr(error.cause, "type", None) != Rejection.NOT_READY:  # closed: nothing left to do on it
-                return ReportedCase(case_id=case_id, outcome=IntakeOutcome.EXISTING, token=None)
-        except RPCError as error:
-            if error.status == RPCStatusCode.NOT_FOUND:  # the case ended
-                return ReportedCase(case_id=case_id, outcome=IntakeOutcome.EXISTING, token=None)
-            raise
-        await wait_until_open(client, case_id)
+    role = await _ask_open_case(client, case_id, CaseWorkflow.reissue_token, reissue)
+    if role is None:
+        return ReportedCase(case_id=case_id, outcome=IntakeOutcome.EXISTING, token=None)
     outcome = IntakeOutcome.LINKED if role is ResidentRole.FOLLOWER else IntakeOutcome.EXISTING
     return ReportedCase(case_id=case_id, outcome=outcome, token=token)
 
@@ -288,18 +280,22 @@ async def _link_to_open_case(
 
 
 async def _follow(client: Client, case_id: str, link: LinkReport) -> bool:
-    """Link a report to a case; False when the case takes no more reporters (closed or ended meanwhile).
-    A case started a moment ago is waited for until it has opened."""
+    """Link a report to a case; False when the case takes no more reporters (closed or ended meanwhile)."""
+    return await _ask_open_case(client, case_id, CaseWorkflow.link_report, link) is not None
+
+
+async def _ask_open_case(client: Client, case_id: str, update: Any, command: BaseModel) -> Any:
+    """Run an intake update on a case, waiting for a case started a moment ago to open; None when the case
+    refuses it (closed) or has ended meanwhile."""
     while True:
         try:
-            await case_handle(client, case_id).execute_update(CaseWorkflow.link_report, link)
-            return True
+            return await case_handle(client, case_id).execute_update(update, command)
         except WorkflowUpdateFailedError as error:
             if getattr(error.cause, "type", None) != Rejection.NOT_READY:
-                return False
+                return None
         except RPCError as error:
             if error.status == RPCStatusCode.NOT_FOUND:  # the case ended meanwhile
-                return False
+                return None
             # Temporal unreachable or overloaded: not an answer about the case. The caller retries (the API
             # answers 503) and the same ticket links once; taking it for "no more reporters" opened a second case.
             raise
