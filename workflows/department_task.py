@@ -169,9 +169,9 @@ class DepartmentTaskWorkflow:
         """
         task = self._require_task()
         parent = workflow.info().parent
-        waited = bool(self._changes) or task.version != self._projected_version
+        waited = self._unsettled()
         self._settling = True
-        while self._changes or task.version != self._projected_version:
+        while self._unsettled():
             if task.version != self._projected_version:
                 version = task.version
                 await workflow.execute_activity_method(
@@ -184,6 +184,9 @@ class DepartmentTaskWorkflow:
                     await workflow.get_external_workflow_handle(parent.workflow_id).signal("task_changed", change)
         self._settling = False
         return waited
+
+    def _unsettled(self) -> bool:
+        return bool(self._changes) or self._require_task().version != self._projected_version
 
     def _change(self, kind: EventKind, actor: str | None, details: dict) -> None:
         task = self._require_task()
