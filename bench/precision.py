@@ -7,7 +7,7 @@ from bench.results import Latency
 # A breach event's own time is its deadline (a timer that fired fires at its due instant, see
 # workflows/deadline.py), so lateness is read where the clock is the database's: the breach's first notice in
 # the outbox, written by the projection right after the workflow task that handled the timer.
-LATENESS = """
+_LATENESS = """
     SELECT (e.details->>'due')::timestamptz AS due,
            extract(epoch FROM min(n.created_at) - (e.details->>'due')::timestamptz)::float8 AS lateness
       FROM case_events e JOIN notifications n ON n.case_id = e.case_id AND n.seq = e.seq
@@ -20,12 +20,17 @@ _AUTOMATIC = """
 """
 
 
+async def breaches(pool: asyncpg.Pool, case_ids: list[str]) -> list[asyncpg.Record]:
+    """Each automatic deadline breach of the cases: its `due` moment and its `lateness` in seconds."""
+    return await pool.fetch(_LATENESS, case_ids)
+
+
 async def escalation_lateness(pool: asyncpg.Pool, case_ids: list[str]) -> tuple[int, Latency]:
     """Automatic escalations, and the lateness of the deadline breaches that fired them.
 
     Lateness covers the server firing the timer, the task waiting in the queue, the worker running it and
     the projection writing the breach's notices.
     """
-    rows = await pool.fetch(LATENESS, case_ids)
+    rows = await breaches(pool, case_ids)
     escalations = await pool.fetchval(_AUTOMATIC, case_ids)
     return escalations, Latency.of([row["lateness"] for row in rows])

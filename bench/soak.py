@@ -25,7 +25,7 @@ from temporalio.api.enums.v1 import TaskQueueType
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 
-from bench.precision import LATENESS
+from bench.precision import breaches
 from bench.reports import report
 from bench.results import Latency, Machine, StageCpu
 from bench.stack import BenchStack, bench_stack, temporal_database
@@ -247,7 +247,7 @@ async def _phase(
 
 async def _outcomes(stack: BenchStack, arrivals: Arrivals) -> dict:
     """What the phase's cases saw, as far as they have got."""
-    lateness = [row["lateness"] for row in await stack.pool.fetch(LATENESS, arrivals.climbing)]
+    lateness = [row["lateness"] for row in await breaches(stack.pool, arrivals.climbing)]
     return {
         "climbing": len(arrivals.climbing),
         "intake": Latency.of(arrivals.intake),
@@ -282,7 +282,7 @@ class _Drain:
         self.drained.set()
 
     async def _on_time_since(self, moment: datetime) -> bool:
-        rows = await self.stack.pool.fetch(LATENESS, self.arrivals.climbing)
+        rows = await breaches(self.stack.pool, self.arrivals.climbing)
         return any(row["due"] >= moment and row["lateness"] < LATE for row in rows)
 
 
@@ -300,6 +300,6 @@ async def _backlog(stack: BenchStack, task_queue: str) -> int:
 
 async def _recovered(stack: BenchStack, climbing: list[str], since: datetime) -> float:
     """Seconds from `since` to the deadline of the last breach that fired LATE or later after it."""
-    late = [row["due"] for row in await stack.pool.fetch(LATENESS, climbing) if row["lateness"] >= LATE]
+    late = [row["due"] for row in await breaches(stack.pool, climbing) if row["lateness"] >= LATE]
     after = [due for due in late if due >= since]
     return round((max(after) - since).total_seconds(), 1) if after else 0.0
