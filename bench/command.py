@@ -31,7 +31,11 @@ def bench(
     ] = None,
     label: Annotated[str | None, typer.Option(help="a note stored with the results")] = None,
     steady: Annotated[
-        float | None, typer.Option(min=0.01, help="steady state instead: open-loop arrivals, cases per second")
+        float | None,
+        typer.Option(
+            min=0.01,
+            help="steady state instead: open-loop arrivals, cases per second; with --soak: its steady rate [0.8]",
+        ),
     ] = None,
     minutes: Annotated[float, typer.Option(min=0.05, help="with --steady: how long cases arrive")] = 10.0,
     cached: Annotated[
@@ -45,7 +49,7 @@ def bench(
         bool, typer.Option(help="city-scale soak instead: load open cases, then steady arrivals, a peak, the drain")
     ] = False,
     open_cases: Annotated[int, typer.Option("--open", min=1, help="with --soak: open cases to load")] = 200_000,
-    minutes_steady: Annotated[float, typer.Option(min=0.05, help="with --soak: minutes at 0.8 cases/s")] = 20.0,
+    minutes_steady: Annotated[float, typer.Option(min=0.05, help="with --soak: minutes at the steady rate")] = 20.0,
     minutes_peak: Annotated[float, typer.Option(min=0.05, help="with --soak: minutes at 10 cases/s")] = 5.0,
     minutes_drain: Annotated[
         float, typer.Option(min=0.05, help="with --soak: at most, after the peak, until its backlog is drained")
@@ -73,6 +77,7 @@ def bench(
         plan = city.SoakPlan(
             open_cases=open_cases,
             concurrency=concurrency or city.SoakPlan().concurrency,
+            steady_rate=steady or city.SoakPlan().steady_rate,
             minutes_steady=minutes_steady,
             minutes_peak=minutes_peak,
             minutes_drain=minutes_drain,
