@@ -9,13 +9,17 @@ with that command unsent. The workflow task then holds nothing new but what came
 in an activation of its own after the timer; every replay runs the result and the update in one activation,
 the update first: nondeterminism, the case stuck.
 
-So the worker fails such a query instead of answering it; a failed activation makes the core drop the run,
-and the workflow task replays the whole history like any replay after it. The reader gets an error for that
-one query (the API answers from the read model, a driver asks again).
+Such a query comes right after an activation that moved the workflow live on the clock of the activation
+before it (the core sets the workflow's clock only from a workflow task's start, so no task carried it), at
+the same history length. The worker fails that query instead of answering it; a failed activation makes the
+core drop the run, and the workflow task replays the whole history like any replay after it. The reader gets
+an error for that one query (the API answers from the read model, a driver asks again). A workflow task with
+two activations that move the workflow (local activities: Whistle has none) would look the same to this.
 """
 
 from collections.abc import Sequence
 
+from google.protobuf.timestamp_pb2 import Timestamp
 from temporalio.api.failure.v1 import Failure
 from temporalio.bridge.proto.workflow_activation import WorkflowActivation
 from temporalio.bridge.proto.workflow_completion import Failure as ActivationFailure
@@ -45,18 +49,22 @@ class NoRunAheadRunner(WorkflowRunner):
 class _NoRunAheadInstance(WorkflowInstance):
     def __init__(self, inner: WorkflowInstance) -> None:
         self._inner = inner
-        # the history length of the last activation that moved the workflow live (None: not since)
-        self._moved_at: int | None = None
+        self._clock: Timestamp | None = None  # the workflow time of the last activation
+        # the history length of the last activation that moved the workflow live on the clock of the one before
+        # (no workflow task started in between: the core only sets the clock from a task's start), else None
+        self._ahead_at: int | None = None
 
     def activate(self, act: WorkflowActivation) -> WorkflowActivationCompletion:
-        if _legacy_query(act) and self._moved_at == act.history_length:
-            # no workflow task carried what that activation did to the server: its history is where it was
+        if _legacy_query(act) and self._ahead_at == act.history_length:
             return WorkflowActivationCompletion(
                 run_id=act.run_id, failed=ActivationFailure(failure=Failure(message=RUN_AHEAD))
             )
-        moves = any(job.WhichOneof("variant") != "query_workflow" for job in act.jobs)
-        if moves:
-            self._moved_at = None if act.is_replaying else act.history_length
+        if any(job.WhichOneof("variant") != "query_workflow" for job in act.jobs):
+            ahead = not act.is_replaying and act.HasField("timestamp") and act.timestamp == self._clock
+            self._ahead_at = act.history_length if ahead else None
+        if act.HasField("timestamp"):
+            self._clock = Timestamp()
+            self._clock.CopyFrom(act.timestamp)
         return self._inner.activate(act)
 
     def get_serialization_context(self, command_info):
