@@ -21,9 +21,9 @@ from temporalio.worker import Replayer, UnsandboxedWorkflowRunner, Worker
 from client import cases
 from schemas.case import Actor, AddNote, CaseReport
 from tests.waiting import eventually, quiescent
-from workers.queries_ahead import RUN_AHEAD
 from workers.worker import WORKFLOWS, activities, build_worker
 from workflows.case import CaseWorkflow
+from workflows.queries_ahead import RUN_AHEAD
 
 # One case per compound: a second report of the same issue in one compound is linked to the first case.
 COMPOUNDS = ["HP-DF-QH-1", "HP-DF-QH-2", "HP-DF-YL-1", "HP-DF-YL-2", "HP-XH-CH-1", "HP-XH-CH-2"]
