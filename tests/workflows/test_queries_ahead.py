@@ -66,7 +66,7 @@ async def _query_ahead_of_the_task(client: Client, pool, task_queue: str, compou
     await asyncio.sleep(0)  # the query on its way before the projection can finish (else: another case)
     async with Worker(client, task_queue=task_queue, activities=activities(pool)):
         await eventually(handle.fetch_history, _has(EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED))
-    note = AddNote(actor=Actor(org=f"OC-{compound}"), text="楼道杂物还在")
+    note = AddNote(actor=Actor(org=f"OC-{compound}"), text="居民又来问了")
     update_id = f"note-{reported.case_id}"
     update = asyncio.ensure_future(handle.execute_update(CaseWorkflow.note, note, id=update_id))
     await _admitted(client, handle, update_id)
