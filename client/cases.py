@@ -35,6 +35,7 @@ from workflows import search_attributes
 from workflows.case import CaseWorkflow
 from workflows.case_state import token_hash
 from workflows.department_task import DepartmentTaskWorkflow
+from workflows.queries_ahead import RUN_AHEAD
 
 T = TypeVar("T")
 
@@ -367,6 +368,7 @@ async def wait_until_open(client: Client, case_id: str, within: float = 30.0) ->
         try:
             return await view_case(client, case_id)
         except WorkflowQueryFailedError as err:
-            if CASE_OPENING not in str(err) or asyncio.get_running_loop().time() > deadline:
+            not_yet = CASE_OPENING in str(err) or RUN_AHEAD in str(err)  # the worker refused: ask again
+            if not not_yet or asyncio.get_running_loop().time() > deadline:
                 raise
         await asyncio.sleep(0.02)

@@ -2,7 +2,7 @@
 
 import asyncpg
 from temporalio.client import Client
-from temporalio.worker import UnsandboxedWorkflowRunner, Worker
+from temporalio.worker import Worker
 
 from activities.cases import CaseActivities
 from activities.rankings import RankingActivities
@@ -10,6 +10,7 @@ from activities.tasks import TaskActivities
 from client.request_ids import RequestLog
 from workflows.case import CaseWorkflow
 from workflows.department_task import DepartmentTaskWorkflow
+from workflows.queries_ahead import NoRunAheadRunner
 from workflows.ranking import RankingWorkflow
 
 WORKFLOWS = [CaseWorkflow, DepartmentTaskWorkflow, RankingWorkflow]
@@ -20,7 +21,8 @@ WORKFLOWS = [CaseWorkflow, DepartmentTaskWorkflow, RankingWorkflow]
 CACHED_WORKFLOWS = 10_000
 # Workflows run outside the sandbox: it cost ~40 % of the worker's CPU per case (a fresh import of the
 # workflow module per cached workflow, an exec per payload), see docs/benchmarks.md. Determinism is guarded by
-# the replay tests, which run every workflow test also with max_cached_workflows=0, and recorded histories.
+# the replay tests, which run every workflow test also with max_cached_workflows=0, and recorded histories;
+# a query that would leave a workflow ahead of its history fails instead (workflows/queries_ahead.py).
 
 
 def activities(pool: asyncpg.Pool, cases: CaseActivities | None = None) -> list:
@@ -51,7 +53,7 @@ def build_worker(
         task_queue=task_queue,
         workflows=WORKFLOWS,
         activities=activities(pool, cases),
-        workflow_runner=UnsandboxedWorkflowRunner(),
+        workflow_runner=NoRunAheadRunner(),
         max_cached_workflows=CACHED_WORKFLOWS if max_cached_workflows is None else max_cached_workflows,
         interceptors=[RequestLog()],
         **options,
