@@ -25,7 +25,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.errors import ApiError, FieldError, dependency_failure
-from client.cases import case_handle, read_case_view, read_resident_role, read_task_view, task_handle
+from client.cases import answers_later, case_handle, read_case_view, read_resident_role, read_task_view, task_handle
 from schemas.actions import ActionKind
 from schemas.case import CaseView, Rejection, ResidentRole
 from schemas.messages import N_, Message
@@ -85,7 +85,7 @@ async def _call(call: Callable[[], Awaitable[T]], *, what: Message, missing: Mes
                 code=_REJECTION_CODE.get(cause.type),
             ) from error
         except WorkflowQueryFailedError as error:
-            if "still opening" in str(error) and loop.time() < give_up:
+            if answers_later(error) and loop.time() < give_up:
                 await asyncio.sleep(_OPENING_POLL)
                 continue
             raise _about(409, N_("%(what)s cannot be read now: %(reason)s"), what, error) from error

@@ -368,7 +368,12 @@ async def wait_until_open(client: Client, case_id: str, within: float = 30.0) ->
         try:
             return await view_case(client, case_id)
         except WorkflowQueryFailedError as err:
-            not_yet = CASE_OPENING in str(err) or RUN_AHEAD in str(err)  # the worker refused: ask again
-            if not not_yet or asyncio.get_running_loop().time() > deadline:
+            if not answers_later(err) or asyncio.get_running_loop().time() > deadline:
                 raise
         await asyncio.sleep(0.02)
+
+
+def answers_later(error: WorkflowQueryFailedError) -> bool:
+    """A query refused for a moment: the case is still opening, or the worker would not answer ahead of its
+    workflow task (workflows/queries_ahead.py); asking again answers."""
+    return CASE_OPENING in str(error) or RUN_AHEAD in str(error)

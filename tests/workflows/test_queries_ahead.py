@@ -25,9 +25,9 @@ from workers.worker import WORKFLOWS, activities, build_worker
 from workflows.case import CaseWorkflow
 from workflows.queries_ahead import RUN_AHEAD
 
-# One case per compound and category: a second report of the same issue is linked to the first case.
-COMPOUNDS = ["HP-DF-QH-1", "HP-DF-QH-2", "HP-DF-YL-1", "HP-DF-YL-2", "HP-XH-CH-1", "HP-XH-CH-2", "HP-XH-MY-1"]
-ISSUES = [(compound, category) for category in ("CORRIDOR_CLUTTER", "SEWER_BLOCKAGE") for compound in COMPOUNDS]
+# One case per compound and category (a second report of the same issue is linked to the first case), in a
+# compound with an owners' committee to write the note.
+PLAYS = 30
 
 
 def _has(kind: EventType.ValueType):
@@ -54,7 +54,19 @@ async def _admitted(client: Client, handle: WorkflowHandle, update_id: str) -> N
     await eventually(known, what=f"update {update_id} to be admitted")
 
 
-async def _query_ahead_of_the_task(client: Client, pool, task_queue: str, compound: str, category: str) -> bool:
+async def _issues(pool) -> list[tuple[str, str, str]]:
+    """(compound, category, owners' committee) for PLAYS distinct issues of the registry."""
+    rows = await pool.fetch(
+        """SELECT p.compound, c.code, p.owners_committee FROM compound_parties p CROSS JOIN categories c
+            WHERE p.owners_committee IS NOT NULL ORDER BY c.code, p.compound LIMIT $1""",
+        PLAYS,
+    )
+    return [tuple(row) for row in rows]
+
+
+async def _query_ahead_of_the_task(
+    client: Client, pool, task_queue: str, compound: str, category: str, owners: str
+) -> bool:
     """Play the case once; whether the restarted worker was given the query before the workflow task."""
     report = CaseReport(compound=compound, category=category, description="reported to test a query ahead")
     reported = await cases.report_case(client, pool, report, task_queue=task_queue, policy="default")
@@ -66,7 +78,7 @@ async def _query_ahead_of_the_task(client: Client, pool, task_queue: str, compou
     await asyncio.sleep(0)  # the query on its way before the projection can finish (else: another case)
     async with Worker(client, task_queue=task_queue, activities=activities(pool)):
         await eventually(handle.fetch_history, _has(EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED))
-    note = AddNote(actor=Actor(org=f"OC-{compound}"), text="居民又来问了")
+    note = AddNote(actor=Actor(org=owners), text="居民又来问了")
     update_id = f"note-{reported.case_id}"
     update = asyncio.ensure_future(handle.execute_update(CaseWorkflow.note, note, id=update_id))
     await _admitted(client, handle, update_id)
@@ -87,7 +99,9 @@ async def _query_ahead_of_the_task(client: Client, pool, task_queue: str, compou
 async def test_a_query_ahead_of_a_workflow_task_leaves_a_history_that_replays(dev_env, pool, task_queue):
     # Whether the query reaches Temporal before the projection's result, and which of the query and the task
     # the worker is given first, are races (the query wins most): play another case until it won both.
-    for compound, category in ISSUES:
-        if await _query_ahead_of_the_task(dev_env.client, pool, task_queue, compound, category):
+    issues = await _issues(pool)
+    assert len(issues) == PLAYS
+    for compound, category, owners in issues:
+        if await _query_ahead_of_the_task(dev_env.client, pool, task_queue, compound, category, owners):
             return
-    raise AssertionError(f"in {len(ISSUES)} cases the worker was never given the query before the task")
+    raise AssertionError(f"in {PLAYS} cases the worker was never given the query before the task")
