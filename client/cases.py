@@ -21,6 +21,7 @@ from activities.cases import kept_residents, kept_view
 from activities.tasks import kept_task
 from schemas.case import (
     CASE_OPENING,
+    RUN_AHEAD,
     CaseReport,
     CaseStart,
     CaseView,
@@ -35,7 +36,6 @@ from workflows import search_attributes
 from workflows.case import CaseWorkflow
 from workflows.case_state import token_hash
 from workflows.department_task import DepartmentTaskWorkflow
-from workflows.queries_ahead import RUN_AHEAD
 
 T = TypeVar("T")
 
@@ -375,5 +375,5 @@ async def wait_until_open(client: Client, case_id: str, within: float = 30.0) ->
 
 def answers_later(error: WorkflowQueryFailedError) -> bool:
     """A query refused for a moment: the case is still opening, or the worker would not answer ahead of its
-    workflow task (workflows/queries_ahead.py); asking again answers."""
+    workflow task (workers/queries_ahead.py); asking again answers."""
     return CASE_OPENING in str(error) or RUN_AHEAD in str(error)

@@ -291,6 +291,9 @@ class Rejection(StrEnum):
 
 
 CASE_OPENING = N_("the case is still opening; try again in a moment")
+# A worker's refusal of a query that would leave a workflow ahead of its history (workers/queries_ahead.py); the
+# caller asks again.
+RUN_AHEAD = "the workflow ran ahead of its workflow task to answer this query; ask again"
 
 
 class EventKind(StrEnum):

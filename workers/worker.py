@@ -8,9 +8,9 @@ from activities.cases import CaseActivities
 from activities.rankings import RankingActivities
 from activities.tasks import TaskActivities
 from client.request_ids import RequestLog
+from workers.queries_ahead import NoRunAheadRunner
 from workflows.case import CaseWorkflow
 from workflows.department_task import DepartmentTaskWorkflow
-from workflows.queries_ahead import NoRunAheadRunner
 from workflows.ranking import RankingWorkflow
 
 WORKFLOWS = [CaseWorkflow, DepartmentTaskWorkflow, RankingWorkflow]
@@ -22,7 +22,7 @@ CACHED_WORKFLOWS = 10_000
 # Workflows run outside the sandbox: it cost ~40 % of the worker's CPU per case (a fresh import of the
 # workflow module per cached workflow, an exec per payload), see docs/benchmarks.md. Determinism is guarded by
 # the replay tests, which run every workflow test also with max_cached_workflows=0, and recorded histories;
-# a query that would leave a workflow ahead of its history fails instead (workflows/queries_ahead.py).
+# a query that would leave a workflow ahead of its history fails instead (workers/queries_ahead.py).
 
 
 def activities(pool: asyncpg.Pool, cases: CaseActivities | None = None) -> list:

@@ -10,12 +10,14 @@ otherwise runs the workflow unchanged: `fires_a_timer` (the default) sets back t
 `answers_or_delivers` every other task that moves the workflow (an activity's result, an update, a signal).
 """
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 from google.protobuf.timestamp_pb2 import Timestamp
 from temporalio.bridge.proto.workflow_activation import WorkflowActivation
 from temporalio.bridge.proto.workflow_completion import WorkflowActivationCompletion
-from temporalio.worker import UnsandboxedWorkflowRunner, WorkflowInstance, WorkflowInstanceDetails, WorkflowRunner
+from temporalio.worker import WorkflowInstance, WorkflowInstanceDetails, WorkflowRunner
+
+from workers.runners import DelegatingInstance, DelegatingRunner
 
 # What a workflow waits on besides its timers: the results of what it started, and messages sent to it.
 _ANSWERS_AND_MESSAGES = frozenset(
@@ -46,26 +48,20 @@ def answers_or_delivers(act: WorkflowActivation) -> bool:
     return "fire_timer" not in variants and bool(variants & _ANSWERS_AND_MESSAGES)
 
 
-class StaleClockRunner(WorkflowRunner):
+class StaleClockRunner(DelegatingRunner):
     def __init__(
         self, inner: WorkflowRunner | None = None, stale: Callable[[WorkflowActivation], bool] = fires_a_timer
     ) -> None:
-        self._inner = inner or UnsandboxedWorkflowRunner()
+        super().__init__(inner)
         self._stale = stale
 
-    def prepare_workflow(self, defn) -> None:
-        self._inner.prepare_workflow(defn)
-
-    def set_worker_level_failure_exception_types(self, types: Sequence[type[BaseException]]) -> None:
-        self._inner.set_worker_level_failure_exception_types(types)
-
     def create_instance(self, det: WorkflowInstanceDetails) -> WorkflowInstance:
-        return _StaleClockInstance(self._inner.create_instance(det), self._stale)
+        return _StaleClockInstance(super().create_instance(det), self._stale)
 
 
-class _StaleClockInstance(WorkflowInstance):
+class _StaleClockInstance(DelegatingInstance):
     def __init__(self, inner: WorkflowInstance, stale: Callable[[WorkflowActivation], bool]) -> None:
-        self._inner = inner
+        super().__init__(inner)
         self._stale = stale
         self._previous: Timestamp | None = None
 
@@ -76,16 +72,4 @@ class _StaleClockInstance(WorkflowInstance):
             else:
                 self._previous = Timestamp()
                 self._previous.CopyFrom(act.timestamp)
-        return self._inner.activate(act)
-
-    def get_serialization_context(self, command_info):
-        return self._inner.get_serialization_context(command_info)
-
-    def get_external_store_context(self, command_info):
-        return self._inner.get_external_store_context(command_info)
-
-    def get_info(self):
-        return self._inner.get_info()
-
-    def get_thread_id(self) -> int | None:
-        return self._inner.get_thread_id()
+        return super().activate(act)

@@ -17,38 +17,29 @@ an error for that one query (the API answers from the read model, a driver asks 
 two activations that move the workflow (local activities: Whistle has none) would look the same to this.
 """
 
-from collections.abc import Sequence
-
 from google.protobuf.timestamp_pb2 import Timestamp
 from temporalio.api.failure.v1 import Failure
 from temporalio.bridge.proto.workflow_activation import WorkflowActivation
 from temporalio.bridge.proto.workflow_completion import Failure as ActivationFailure
 from temporalio.bridge.proto.workflow_completion import WorkflowActivationCompletion
-from temporalio.worker import UnsandboxedWorkflowRunner, WorkflowInstance, WorkflowInstanceDetails, WorkflowRunner
+from temporalio.worker import WorkflowInstance, WorkflowInstanceDetails
+
+from schemas.case import RUN_AHEAD
+from workers.runners import DelegatingInstance, DelegatingRunner
 
 LEGACY_QUERY_ID = "legacy_query"  # the id the SDK's core gives a query that came as a task of its own
-RUN_AHEAD = "the workflow ran ahead of its workflow task to answer this query; ask again"
 
 
-class NoRunAheadRunner(WorkflowRunner):
+class NoRunAheadRunner(DelegatingRunner):
     """Runs workflows with `inner` (unsandboxed by default), failing a query that left the run ahead."""
 
-    def __init__(self, inner: WorkflowRunner | None = None) -> None:
-        self._inner = inner or UnsandboxedWorkflowRunner()
-
-    def prepare_workflow(self, defn) -> None:
-        self._inner.prepare_workflow(defn)
-
-    def set_worker_level_failure_exception_types(self, types: Sequence[type[BaseException]]) -> None:
-        self._inner.set_worker_level_failure_exception_types(types)
-
     def create_instance(self, det: WorkflowInstanceDetails) -> WorkflowInstance:
-        return _NoRunAheadInstance(self._inner.create_instance(det))
+        return _NoRunAheadInstance(super().create_instance(det))
 
 
-class _NoRunAheadInstance(WorkflowInstance):
+class _NoRunAheadInstance(DelegatingInstance):
     def __init__(self, inner: WorkflowInstance) -> None:
-        self._inner = inner
+        super().__init__(inner)
         self._clock: Timestamp | None = None  # the workflow time of the last activation
         # the history length of the last activation that moved the workflow live on the clock of the one before
         # (no workflow task started in between: the core only sets the clock from a task's start), else None
@@ -65,19 +56,7 @@ class _NoRunAheadInstance(WorkflowInstance):
         if act.HasField("timestamp"):
             self._clock = Timestamp()
             self._clock.CopyFrom(act.timestamp)
-        return self._inner.activate(act)
-
-    def get_serialization_context(self, command_info):
-        return self._inner.get_serialization_context(command_info)
-
-    def get_external_store_context(self, command_info):
-        return self._inner.get_external_store_context(command_info)
-
-    def get_info(self):
-        return self._inner.get_info()
-
-    def get_thread_id(self) -> int | None:
-        return self._inner.get_thread_id()
+        return super().activate(act)
 
 
 def _legacy_query(act: WorkflowActivation) -> bool:

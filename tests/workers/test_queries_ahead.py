@@ -19,11 +19,10 @@ from temporalio.service import RPCError
 from temporalio.worker import Replayer, UnsandboxedWorkflowRunner, Worker
 
 from client import cases
-from schemas.case import Actor, AddNote, CaseReport
+from schemas.case import RUN_AHEAD, Actor, AddNote, CaseReport
 from tests.waiting import eventually, quiescent
 from workers.worker import WORKFLOWS, activities, build_worker
 from workflows.case import CaseWorkflow
-from workflows.queries_ahead import RUN_AHEAD
 
 # One case per compound and category (a second report of the same issue is linked to the first case), in a
 # compound with an owners' committee to write the note.
