@@ -12,8 +12,9 @@ the update first: nondeterminism, the case stuck.
 Such a query comes right after an activation that moved the workflow live on the clock of the activation
 before it (the core sets the workflow's clock only from a workflow task's start, so no task carried it), at
 the same history length. The worker fails that query instead of answering it; a failed activation makes the
-core drop the run, and the workflow task replays the whole history like any replay after it. The reader gets
-an error for that one query (the API answers from the read model, a driver asks again). A workflow task with
+core drop the run, and the workflow task replays the whole history like any replay after it. The reader of
+that one query is refused: the API and intake ask again (`client/cases.answers_later`), a read of a case's view
+falls back to the read model. A workflow task with
 two activations that move the workflow (local activities: Whistle has none) would look the same to this.
 """
 
